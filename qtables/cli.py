@@ -1,0 +1,162 @@
+"""The command line: thin click commands over the library.
+
+Only this module imports click.  Each command parses options, calls one
+library function and prints Chinese.  Errors qtables raises on purpose
+(QtablesError) become ``[code] message`` and exit 2; anything unexpected is
+logged to a file and reported without a traceback, also with exit 2.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import sys
+import tempfile
+import traceback
+from pathlib import Path
+
+import click
+
+from qtables import __version__
+from qtables.errors import QtablesError
+
+EXIT_OK, EXIT_FINDINGS, EXIT_USAGE = 0, 1, 2
+
+
+def _fail(code: str, message: str, hint: str | None = None) -> None:
+    click.echo(f"错误 [{code}] {message}", err=True)
+    if hint:
+        click.echo(f"  处理办法：{hint}", err=True)
+    sys.exit(EXIT_USAGE)
+
+
+def handle_errors(func):
+    """Map domain errors to a clean Chinese message and exit 2; never show a traceback."""
+
+    @functools.wraps(func)
+    def wrapper(*args, **kwargs):
+        try:
+            return func(*args, **kwargs)
+        except QtablesError as exc:
+            _fail(exc.code, exc.message, exc.hint)
+        except KeyboardInterrupt:
+            _fail("Q002", "已中断。已写出的文件都是完整的；重新运行即可继续。")
+        except Exception:  # noqa: BLE001 - the last line of defence for users
+            fd, log = tempfile.mkstemp(prefix="qtables-error-", suffix=".log")
+            with os.fdopen(fd, "w", encoding="utf-8") as fh:
+                fh.write(traceback.format_exc())
+            _fail("Q999", f"程序内部错误，详细信息已写入 {log}", "请把该文件发给系统维护人员。")
+
+    return wrapper
+
+
+def workspace_option(func):
+    return click.option(
+        "--workspace",
+        "workspace",
+        type=click.Path(file_okay=False, path_type=Path),
+        default=None,
+        help="工作区目录（默认：环境变量 QTABLES_WORKSPACE，否则为当前目录）。",
+    )(func)
+
+
+class _Group(click.Group):
+    def main(self, *args, **kwargs):  # pragma: no cover - exercised through the console script
+        # click's own usage errors exit 2 already; make sure they print Chinese hints too.
+        return super().main(*args, **kwargs)
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="qtables")
+def main() -> None:
+    """qtables：河南省建设工程质量分析报告 附表 的下发、收取、审核与汇总。
+
+    \b
+    常用流程：
+      qtables init 工作区
+      qtables issue --workspace 工作区 --period 2025Q3 --out 工作区/下发模板
+    """
+
+
+@main.command("init")
+@click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--unit", "root_unit", default="410000", show_default=True, help="本工作区的汇总单位代码（省厅 410000；市级工作区填本市代码）。")
+@handle_errors
+def init_cmd(directory: Path, root_unit: str) -> None:
+    """创建工作区（配置、单位名录、签名密钥、归档目录）。
+
+    \b
+    示例：
+      qtables init 工作区
+      qtables init 郑州工作区 --unit 410100
+    """
+    from qtables.workspace import init_workspace
+
+    ws = init_workspace(directory, root_unit=root_unit)
+    click.echo(f"工作区已就绪：{ws.path}")
+    click.echo(f"  汇总单位：{ws.registry.root.name}（{ws.registry.root.code}），报送单位 {len(ws.registry.units)} 个")
+    click.echo(f"  配置文件：{ws.path / 'qtables.toml'}（可修改截止日期、发件人名单等）")
+
+
+@main.command("issue")
+@workspace_option
+@click.option("--period", required=True, help="报告期：季报如 2025Q3，年报如 2025。")
+@click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False, path_type=Path), help="模板输出目录。")
+@click.option("--unit", "units", multiple=True, help="只为这些单位生成（6位行政区划代码，可重复）。")
+@click.option("--scoring", is_flag=True, help="同时生成考核评分表（附件2、附件3；仅年度）。")
+@handle_errors
+def issue_cmd(workspace: Path | None, period: str, out_dir: Path, units: tuple[str, ...], scoring: bool) -> None:
+    """为每个报送单位生成锁定、可自查的附表模板。
+
+    \b
+    季报（附表1–6）：qtables issue --period 2025Q3 --out 下发模板
+    年报（附表6、7）：qtables issue --period 2025 --out 下发模板
+    只给两个单位：   qtables issue --period 2025Q3 --out 下发模板 --unit 410100 --unit 410181
+    """
+    from qtables.issue.run import issue_templates
+    from qtables.period import Period
+    from qtables.spec import load_spec
+    from qtables.workspace import open_workspace
+
+    p = Period.parse(period)
+    spec = load_spec()
+    ws = open_workspace(workspace)
+    for code in units:
+        ws.registry.unit(code)  # fail on an unknown code before any file is written
+    count = len(units) if units else len(ws.registry.units)
+    with click.progressbar(length=count, label=f"生成 {p.label} 模板", file=sys.stderr) as bar:
+        issued = issue_templates(ws, period=p, out_dir=out_dir, unit_codes=list(units) or None, scoring=scoring, spec=spec,
+                                 progress=lambda _u: bar.update(1))
+    click.echo(f"已生成 {len(issued)} 个模板，保存在 {out_dir}")
+    for item in issued:
+        click.echo(f"  {item.unit.code} {item.unit.name}：{item.path.name}")
+    for warning in spec.warnings if scoring else []:
+        click.echo(f"提示：{warning}")
+
+
+@main.command("demo")
+@click.option("--out", "out_dir", default="qtables-demo", show_default=True, type=click.Path(file_okay=False, path_type=Path), help="演示输出目录。")
+@handle_errors
+def demo_cmd(out_dir: Path) -> None:
+    """演示：建立工作区，并为样例报告期（2025Q3）生成全部28个单位的模板。
+
+    \b
+    示例：
+      qtables demo --out 演示
+    """
+    from qtables.issue.run import issue_templates
+    from qtables.period import Period
+    from qtables.workspace import init_workspace
+
+    ws = init_workspace(out_dir / "工作区")
+    period = Period.parse("2025Q3")
+    target = out_dir / "下发模板" / period.code
+    with click.progressbar(length=len(ws.registry.units), label="生成 2025年第3季度 模板", file=sys.stderr) as bar:
+        issued = issue_templates(ws, period=period, out_dir=target, progress=lambda _u: bar.update(1))
+    click.echo(f"工作区：{ws.path}")
+    click.echo(f"已为 {len(issued)} 个报送单位生成 {period.label} 模板：{target}")
+    click.echo("用 Excel 或 WPS 打开任一模板，在浅黄色单元格填写，“自查”表会即时显示问题。")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,63 @@
+"""Exceptions for problems with the spec, the program or the environment.
+
+Problems in *submitted data* are never raised: they are collected as findings
+with stable codes (see ``qtables.findings``).  What is raised here is what stops
+a command: a broken spec file, an unknown period, a missing workspace.  Every
+error carries a stable code and a Chinese message; the CLI prints both and
+exits 2.
+"""
+
+from __future__ import annotations
+
+
+class QtablesError(Exception):
+    """Base of every error qtables raises on purpose."""
+
+    code = "Q000"
+
+    def __init__(self, message: str, *, code: str | None = None, hint: str | None = None):
+        super().__init__(message)
+        if code is not None:
+            self.code = code
+        self.message = message
+        self.hint = hint
+
+    def __str__(self) -> str:  # pragma: no cover - trivial
+        text = f"[{self.code}] {self.message}"
+        if self.hint:
+            text += f"\n  处理办法：{self.hint}"
+        return text
+
+
+class SpecError(QtablesError):
+    """The declarative spec under schemas/ is malformed."""
+
+    code = "S001"
+
+    def __init__(self, message: str, *, file: str, pointer: str = "", code: str | None = None):
+        where = f"{file}#{pointer}" if pointer else file
+        super().__init__(
+            f"规格文件有误（{where}）：{message}",
+            code=code,
+            hint="请按错误位置（JSON 指针）修改该规格文件后重试。",
+        )
+        self.file = file
+        self.pointer = pointer
+
+
+class ExpressionError(QtablesError):
+    """A rule or formula expression does not parse or refers to unknown names."""
+
+    code = "S002"
+
+
+class UsageError(QtablesError):
+    """The user asked for something that cannot be done (unknown period, unit …)."""
+
+    code = "U001"
+
+
+class WorkspaceError(QtablesError):
+    """The workspace is missing or its config is broken."""
+
+    code = "W001"

@@ -1,0 +1,155 @@
+"""Compile the spec's rules to Excel: the hidden _checks sheet and the visible 自查 sheet.
+
+Every rule that Excel can evaluate becomes one helper column on ``_checks``:
+one cell per data row (row rules) or a single cell (table rules), holding 1
+when the rule holds and 0 when it does not — ``IFERROR(IF(when, --(assert),
+1), 0)``, the same pass/fail the Python runtime gives (an error is a failure).
+The 自查 sheet counts the zeros, names the first offending cell, and has an
+unlocked 说明 cell per rule; conditional formatting on the table sheets reads
+the same helper cells, so the sheet and the marks can never disagree.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from qtables.layout import TableLayout, a1, quote_sheet
+from qtables.period import Period
+from qtables.rules import Result
+from qtables.spec import expr
+from qtables.spec.expr import Ref
+from qtables.spec.model import Rule
+
+CHECK_SHEET = "_checks"
+_SENTINEL_ROW = 1048000  # a row no table reaches; replaced by the real row number
+SELF_CHECK_SHEET = "自查"
+SELF_CHECK_HEADER_ROW = 4
+SELF_CHECK_COLUMNS = ("序号", "规则代码", "类别", "表", "审核内容", "结果", "问题数", "首个问题单元格", "说明（核实性问题未通过时必填）")
+NOTE_COL = 8
+RESULT_COL = 5
+
+
+def prev_sheet(table_id: str) -> str:
+    return f"_prev_{table_id}"
+
+
+@dataclass
+class ExcelContext:
+    layouts: dict[str, TableLayout]
+    period: Period
+    has_previous: bool
+
+    def resolver(self, table_id: str, row: int | None, mode: str, home: str | None = None) -> expr.Resolver:
+        """Reference resolver for formulas about ``table_id`` at sheet ``row``.
+
+        ``mode`` is "row" (a data row), "total" (the total row) or "table".
+        References to ``home`` (the sheet the formula is written on) are left
+        unqualified so users can read them.
+        """
+        own = self.layouts[table_id]
+
+        def qual(layout: TableLayout) -> bool:
+            return layout.sheet != home
+
+        def resolve(ref: Ref, as_range: bool) -> str:
+            p = ref.parts
+            if len(p) == 1:
+                if as_range:
+                    return own.column_range(p[0], sheet=qual(own))
+                if mode == "row":
+                    return own.ref(row, p[0], sheet=qual(own))  # type: ignore[arg-type]
+                if mode == "total":
+                    return own.ref(own.total_row, p[0], sheet=qual(own))  # type: ignore[arg-type]
+                raise expr.ExpressionError(f"表级规则不能直接引用列 {p[0]}")
+            if p[0] == "total":
+                return own.ref(own.total_row, p[1], sheet=qual(own))  # type: ignore[arg-type]
+            if p[0] == "period":
+                d = self.period.start if p[1] == "start" else self.period.end
+                return f"DATE({d.year},{d.month},{d.day})"
+            if p[0] == "prev":
+                if mode != "row" or not self.has_previous:
+                    raise expr.ExpressionError("没有上期数据")
+                return f"{quote_sheet(prev_sheet(table_id))}!{a1(row, own.col(p[1]))}"  # type: ignore[arg-type]
+            if p[0] == "q":
+                raise expr.ExpressionError("各季度数据只在省级审核时可用")
+            other = self.layouts.get(p[0])
+            if other is None:
+                raise expr.ExpressionError(f"本工作簿没有表 {p[0]}")
+            if len(p) == 2:
+                return other.column_range(p[1], sheet=qual(other))
+            if p[1] == "total":
+                return other.ref(other.total_row, p[2], sheet=qual(other))  # type: ignore[arg-type]
+            return other.ref(other.row_of(p[1]), p[2], sheet=qual(other))
+
+        return resolve
+
+    def compile(self, node: expr.Node, table_id: str, row: int | None, mode: str, home: str | None = None) -> str:
+        own = self.layouts[table_id]
+        row_range = own.row_input_range(row, sheet=own.sheet != home) if mode == "row" else None
+        row_number = str(row - own.first_data + 1) if mode == "row" and row is not None else None
+        return expr.to_excel(node, self.resolver(table_id, row, mode, home), row_range=row_range, row_number=row_number)
+
+    def rule_cell_formula(self, rule: Rule, row: int | None) -> str:
+        """The helper-cell formula: 1 when the rule holds, 0 when it does not."""
+        mode = "row" if rule.scope == "row" else "table"
+        assertion = self.compile(rule.assertion, rule.table, row, mode, home=CHECK_SHEET)
+        if rule.when is None:
+            return f"=IFERROR(IF({assertion},1,0),0)"
+        when = self.compile(rule.when, rule.table, row, mode, home=CHECK_SHEET)
+        return f"=IFERROR(IF({when},IF({assertion},1,0),1),0)"
+
+    def rule_cell_formulas(self, rule: Rule, rows: range) -> list[str]:
+        """Helper formulas for many rows: compiled once with a sentinel row, then renumbered."""
+        uses_rownum = any(expr.uses_function(n, "rownum") for n in (rule.assertion, rule.when) if n is not None)
+        if uses_rownum:
+            return [self.rule_cell_formula(rule, r) for r in rows]
+        sentinel = f"${_SENTINEL_ROW + 1}"
+        template = self.rule_cell_formula(rule, _SENTINEL_ROW)
+        if template.count(sentinel) == 0 and len(rows) > 0:
+            return [template for _ in rows]
+        return [template.replace(sentinel, f"${r + 1}") for r in rows]
+
+    def compilable(self, rule: Rule) -> str | None:
+        """None if Excel can evaluate the rule here, else why not (in Chinese)."""
+        if "quarters" in rule.needs:
+            return "需要四个季度的数据，由汇总单位审核"
+        if "previous" in rule.needs and not self.has_previous:
+            return "本模板未预填上期数据，由汇总单位审核时核对"
+        if rule.table not in self.layouts:
+            return "所涉表格不在本工作簿中"
+        for ref, _ in expr.refs(rule.assertion):
+            if ref.parts[0] in ("t1", "t2", "t3", "t4", "t5", "t6", "t7", "s2", "s3") and ref.parts[0] not in self.layouts:
+                return "所涉表格不在本工作簿中"
+        return None
+
+
+@dataclass(frozen=True)
+class CheckColumn:
+    """Where a rule's helper cells live on _checks."""
+
+    rule: Rule
+    col: int
+    first_row: int  # sheet row of the first helper cell
+    last_row: int
+
+    @property
+    def range(self) -> str:
+        return f"{quote_sheet(CHECK_SHEET)}!{a1(self.first_row, self.col)}:{a1(self.last_row, self.col)}"
+
+
+def summarize(results: list[Result]) -> dict[str, tuple[int, int | None]]:
+    """Per rule code+table+target: (number of failures, first failing row index)."""
+    out: dict[str, tuple[int, int | None]] = {}
+    for r in results:
+        key = rule_key(r.rule)
+        fails, first = out.get(key, (0, None))
+        if r.status == "fail":
+            fails += 1
+            if first is None:
+                first = r.row
+        out[key] = (fails, first)
+    return out
+
+
+def rule_key(rule: Rule) -> str:
+    return f"{rule.table}:{rule.code}:{rule.target}"

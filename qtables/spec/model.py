@@ -1,0 +1,196 @@
+"""The spec as plain objects: tables, columns, rows, rules and choice lists.
+
+Loaded and validated by ``qtables.spec.loader``; everything downstream (the
+template writer, the reader, the checker, the merge) reads these objects and
+never the JSON directly.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from qtables.spec.expr import Node
+
+SEVERITY_TEXT = {"E": "强制性", "W": "核实性"}
+PERIOD_KIND_TEXT = {"quarter": "季报", "year": "年报", "scoring": "考核评分"}
+
+
+@dataclass(frozen=True)
+class Choice:
+    id: str
+    label: str
+    values: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Column:
+    id: str
+    header: tuple[str, ...]
+    type: str
+    role: str | None = None
+    unit: str | None = None
+    decimals: int | None = None
+    required: bool = False
+    blank: str = "missing"
+    min: float | None = None
+    max: float | None = None
+    choices: str | None = None
+    strict: bool = True
+    formula: Node | None = None
+    formula_text: str | None = None
+    total: str | None = None
+    total_formula: Node | None = None
+    total_formula_text: str | None = None
+    carry_from: str | None = None
+    width: float | None = None
+
+    @property
+    def is_numeric(self) -> bool:
+        return self.type in ("integer", "decimal", "percent")
+
+    @property
+    def is_derived(self) -> bool:
+        return self.formula is not None or self.role == "subtotal"
+
+    @property
+    def is_input(self) -> bool:
+        """A cell the submitter types into (unlocked in the template)."""
+        return self.type != "key" and not self.is_derived
+
+    @property
+    def label(self) -> str:
+        """The header as one line, e.g. “本季度在建工程 / 项数”."""
+        return " / ".join(h.replace("\n", "") for h in self.header)
+
+
+@dataclass(frozen=True)
+class Rule:
+    code: str
+    severity: str
+    scope: str  # "row" or "table"
+    table: str
+    target: str
+    assertion: Node
+    assertion_text: str
+    message: str
+    when: Node | None = None
+    when_text: str | None = None
+    found: Node | None = None
+    expected: Node | None = None
+    needs: tuple[str, ...] = ()
+    sets: tuple[str, ...] = ()
+    pointer: str = ""
+
+    @property
+    def severity_text(self) -> str:
+        return SEVERITY_TEXT[self.severity]
+
+
+@dataclass(frozen=True)
+class ScoringItem:
+    key: str
+    label: str
+    standard: str
+    points: float
+    group_no: int
+    group_label: str
+    stated_points: float | None = None
+
+
+@dataclass(frozen=True)
+class ScoringGroup:
+    no: int
+    label: str
+    points: float
+    items: tuple[ScoringItem, ...]
+
+
+@dataclass(frozen=True)
+class FixedRow:
+    key: str
+    label: str
+
+
+@dataclass
+class Table:
+    id: str
+    name: str
+    sheet: str
+    title: str
+    kind: str  # records | keyed | categories | scoring
+    periods: tuple[str, ...]
+    columns: tuple[Column, ...]
+    rules: list[Rule]
+    capacity: int = 0
+    row_source: str | None = None
+    fixed_rows: tuple[FixedRow, ...] = ()
+    groups: tuple[ScoringGroup, ...] = ()
+    total_label: str | None = None
+    top_line: tuple[str, ...] = ()
+    bottom_line: tuple[str, ...] = ()
+    notes: str = ""
+    source_file: str = ""
+    _by_id: dict[str, Column] = field(default_factory=dict, repr=False)
+
+    def __post_init__(self) -> None:
+        self._by_id = {c.id: c for c in self.columns}
+
+    def column(self, column_id: str) -> Column:
+        return self._by_id[column_id]
+
+    def has_column(self, column_id: str) -> bool:
+        return column_id in self._by_id
+
+    @property
+    def input_columns(self) -> list[Column]:
+        return [c for c in self.columns if c.is_input]
+
+    @property
+    def header_depth(self) -> int:
+        return max(len(c.header) for c in self.columns)
+
+    @property
+    def has_total(self) -> bool:
+        return self.total_label is not None or self.kind == "scoring"
+
+    @property
+    def scoring_items(self) -> list[ScoringItem]:
+        return [item for g in self.groups for item in g.items]
+
+
+@dataclass
+class Spec:
+    version: str
+    title: str
+    tables: dict[str, Table]
+    sets: dict[str, tuple[str, ...]]
+    choices: dict[str, Choice]
+    workbook_rules: list[Rule]
+    warnings: list[str]
+    raw_digest: str = ""
+
+    def table(self, table_id: str) -> Table:
+        return self.tables[table_id]
+
+    def tables_in(self, set_names: list[str]) -> list[Table]:
+        ids: list[str] = []
+        for name in set_names:
+            for tid in self.sets[name]:
+                if tid not in ids:
+                    ids.append(tid)
+        return [self.tables[t] for t in ids]
+
+    def rules_for(self, set_names: list[str], table_ids: list[str]) -> list[Rule]:
+        """Every rule that applies to a workbook holding these tables, in a stable order."""
+        present = set(table_ids)
+        out: list[Rule] = []
+        for tid in table_ids:
+            out.extend(self.tables[tid].rules)
+        for rule in self.workbook_rules:
+            if set(rule.sets) & set(set_names) and rule.table in present:
+                out.append(rule)
+        return out
+
+    def as_dict(self) -> dict[str, Any]:  # pragma: no cover - debugging aid
+        return {"version": self.version, "tables": list(self.tables)}
