@@ -1,0 +1,46 @@
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+from qtables.issue.run import issue_templates  # noqa: E402
+from qtables.period import Period  # noqa: E402
+from qtables.spec import load_spec  # noqa: E402
+from qtables.workspace import init_workspace  # noqa: E402
+
+TEST_KEY = "5e" * 32
+
+
+@pytest.fixture(scope="session")
+def spec():
+    return load_spec()
+
+
+@pytest.fixture(scope="session")
+def workspace(tmp_path_factory):
+    return init_workspace(tmp_path_factory.mktemp("ws") / "工作区", signing_key=TEST_KEY)
+
+
+@pytest.fixture(scope="session")
+def quarter_templates(workspace, tmp_path_factory):
+    out = tmp_path_factory.mktemp("issued-2025Q3")
+    return issue_templates(workspace, period=Period.parse("2025Q3"), out_dir=out)
+
+
+@pytest.fixture(scope="session")
+def annual_templates(workspace, tmp_path_factory):
+    out = tmp_path_factory.mktemp("issued-2025")
+    return issue_templates(workspace, period=Period.parse("2025"), out_dir=out, scoring=True)
+
+
+@pytest.fixture(scope="session")
+def lo_profile(tmp_path_factory):
+    import libreoffice
+
+    if libreoffice.SOFFICE is None:
+        pytest.fail("LibreOffice is required: run the README test command, which installs it")
+    return libreoffice.make_profile(tmp_path_factory.mktemp("lo"))
