@@ -32,7 +32,7 @@ def fill_with_openpyxl(template: Path, out: Path, layouts: list[TableLayout], va
             items = layout.table.top_line if label in layout.table.top_line else layout.table.bottom_line
             row = 2 if label in layout.table.top_line else layout.bottom_row
             slot = line_slots(layout, items, with_period=items is layout.table.top_line)[items.index(label)]
-            ws.cell(row=row + 1, column=slot[1] + 1).value = value
+            ws.cell(row=row + 1, column=slot[2] + 1).value = value
     wb.save(out)
     return out
 

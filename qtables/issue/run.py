@@ -26,6 +26,12 @@ class PreviousProvider(Protocol):
     def __call__(self, unit: Unit, period: Period) -> dict[str, dict[str, dict[str, Any]]] | None: ...
 
 
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
 def no_previous(unit: Unit, period: Period) -> None:
     return None
 
@@ -73,6 +79,7 @@ def issue_templates(
         os.close(fd)
         try:
             identity = build_workbook(tmp, spec=spec, request=request, key=workspace.signing_key, password=workspace.protection_password)
+            os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes files private; templates are for sharing
             os.replace(tmp, path)
         finally:
             if os.path.exists(tmp):

@@ -277,24 +277,36 @@ def _lines_needed(text: str, width_chars: float) -> int:
     return sum(max(1, math.ceil(len(part) / per_line)) for part in text.split("\n"))
 
 
-def line_slots(layout: TableLayout, items: tuple[str, ...], with_period: bool) -> list[tuple[int, int, int]]:
-    """(label col, first value col, last value col) for each item of a top/bottom line."""
+def line_slots(layout: TableLayout, items: tuple[str, ...], with_period: bool) -> list[tuple[int, int, int, int]]:
+    """(label first col, label last col, value first col, value last col) per item of a top/bottom line.
+
+    The line is cut into equal segments; each label spans as many columns as
+    its text needs, so a long label such as 填表单位（盖章） is never clipped.
+    """
     n = len(items) + (1 if with_period else 0)
     if n == 0:
         return []
+    widths = [_width(c) for c in layout.table.columns]
+    labels = list(items) + (["报告期"] if with_period else [])
     seg = max(2, layout.ncols // n)
     slots = []
-    for i in range(n):
+    for i, label in enumerate(labels):
         start = i * seg
         last = layout.ncols - 1 if i == n - 1 else start + seg - 1
-        slots.append((start, start + 1, max(start + 1, last)))
+        need, span, label_last = 2 * (len(label) + 1) + 1, 0.0, start
+        while label_last < last - 1:
+            span += widths[label_last]
+            if span >= need:
+                break
+            label_last += 1
+        slots.append((start, label_last, label_last + 1, max(label_last + 1, last)))
     return slots
 
 
 def _write_line(ws, row: int, layout: TableLayout, items: tuple[str, ...], request: IssueRequest, fmt: _Formats, *, top: bool) -> None:
     slots = line_slots(layout, items, with_period=top)
     values = request.line_values.get(layout.table.id, {})
-    for i, (label_col, first, last) in enumerate(slots):
+    for i, (label_first, label_last, first, last) in enumerate(slots):
         if top and i == len(items):
             label, value, cell_format = "报告期", request.period.label, fmt.line_value
         else:
@@ -304,7 +316,10 @@ def _write_line(ws, row: int, layout: TableLayout, items: tuple[str, ...], reque
             else:
                 value = values.get(label, "")
                 cell_format = fmt.line_date if "日期" in label else fmt.line_input
-        ws.write_string(row, label_col, f"{label}：", fmt.line_label)
+        if label_last > label_first:
+            ws.merge_range(row, label_first, row, label_last, f"{label}：", fmt.line_label)
+        else:
+            ws.write_string(row, label_first, f"{label}：", fmt.line_label)
         if isinstance(value, date):
             value = excel_serial(value)
         if last > first:

@@ -1,0 +1,159 @@
+"""Issued workbooks, opened with openpyxl: protection, inputs, identity, validations, print setup."""
+
+from __future__ import annotations
+
+import openpyxl
+import pytest
+
+from qtables.identity import IDENTITY_SHEET, PROPERTY_PREFIX, Identity
+from qtables.issue.selfcheck import NOTE_COL, SELF_CHECK_HEADER_ROW, SELF_CHECK_SHEET
+from qtables.issue.workbook import line_slots, tables_for
+from qtables.layout import TableLayout
+from qtables.period import Period
+
+
+def _expected_unlocked(spec, unit, period, scoring=False) -> dict[str, set[tuple[int, int]]]:
+    """Every cell a unit may type into, per sheet (1-based row, col), derived from the layout."""
+    set_names, table_ids = tables_for(spec, period, scoring=scoring)
+    out: dict[str, set[tuple[int, int]]] = {}
+    n_rules = len(spec.rules_for(set_names, table_ids))
+    out[SELF_CHECK_SHEET] = {(SELF_CHECK_HEADER_ROW + 2 + i, NOTE_COL + 1) for i in range(n_rules)}
+    for tid in table_ids:
+        layout = TableLayout.for_unit(spec.table(tid), unit)
+        cells = set()
+        for col in layout.table.input_columns:
+            for r in range(layout.first_data, layout.last_data + 1):
+                cells.add((r + 1, layout.col(col.id) + 1))
+        for row, items, top in ((2, layout.table.top_line, True), (layout.bottom_row, layout.table.bottom_line, False)):
+            for i, slot in enumerate(line_slots(layout, items, with_period=top)):
+                if top and (i == 0 or i == len(items)):
+                    continue  # unit name and period are pre-filled and locked
+                for c in range(slot[2], slot[3] + 1):
+                    cells.add((row + 1, c + 1))
+        out[layout.sheet] = cells
+    return out
+
+
+def _unlocked(ws) -> set[tuple[int, int]]:
+    return {(c.row, c.column) for row in ws.iter_rows() for c in row if c.protection.locked is False}
+
+
+def test_quarter_issues_one_workbook_per_unit(quarter_templates):
+    assert len(quarter_templates) == 28
+    assert len({i.path.name for i in quarter_templates}) == 28
+    assert {i.unit.kind for i in quarter_templates} == {"city", "direct_county"}
+
+
+@pytest.mark.parametrize("index", [0, 7, 17, 27])
+def test_every_sheet_is_protected_and_exactly_the_input_cells_are_unlocked(quarter_templates, spec, index):
+    issued = quarter_templates[index]
+    wb = openpyxl.load_workbook(issued.path)
+    expected = _expected_unlocked(spec, issued.unit, Period.parse("2025Q3"))
+    for ws in wb.worksheets:
+        assert ws.protection.sheet, f"{ws.title} is not protected"
+        assert ws.protection.password, f"{ws.title} has no protection password"
+        assert ws.protection.insertRows and ws.protection.deleteRows and ws.protection.deleteColumns  # True = forbidden
+        assert _unlocked(ws) == expected.get(ws.title, set()), ws.title
+
+
+def test_annual_set_with_scoring_forms(annual_templates, spec):
+    issued = annual_templates[0]
+    wb = openpyxl.load_workbook(issued.path)
+    assert [ws.title for ws in wb.worksheets if ws.sheet_state == "visible"] == [
+        "填表说明", "附表6", "附表7", "考核评分表（附件2）", "考核评分表（附件3）", "自查"]
+    expected = _expected_unlocked(spec, issued.unit, Period.parse("2025"), scoring=True)
+    for ws in wb.worksheets:
+        assert _unlocked(ws) == expected.get(ws.title, set()), ws.title
+    scoring = wb["考核评分表（附件2）"]
+    assert scoring["E6"].value == 5  # 总体工作 分值
+    texts = [c.value for row in wb["填表说明"].iter_rows() for c in row if c.value]
+    assert any("带班制度" in t and "记5分" in t for t in texts), "the seed's own 5-vs-4 inconsistency is pointed out"
+
+
+def test_identity_is_in_properties_and_hidden_sheet_and_verifies(quarter_templates, workspace):
+    for issued in quarter_templates:
+        wb = openpyxl.load_workbook(issued.path)
+        props = {p.name[len(PROPERTY_PREFIX):]: p.value for p in wb.custom_doc_props.props if p.name.startswith(PROPERTY_PREFIX)}
+        ident = Identity.from_pairs(props)
+        sheet = wb[IDENTITY_SHEET]
+        assert sheet.sheet_state == "hidden"
+        from_sheet = Identity.from_pairs({r[0]: r[1] for r in sheet.iter_rows(min_row=2, values_only=True) if r[0]})
+        assert ident == from_sheet
+        assert ident.unit_code == issued.unit.code and ident.period == "2025Q3"
+        assert ident.tables == ("t1", "t2", "t3", "t4", "t5", "t6")
+        assert ident.verify(workspace.signing_key)
+        assert not ident.verify(b"another workspace key")
+        other = "410200" if issued.unit.code != "410200" else "410100"
+        forged = Identity.from_pairs(dict(props, unit_code=other))
+        assert not forged.verify(workspace.signing_key)
+
+
+def test_validations_cover_every_input_column(quarter_templates, spec):
+    issued = quarter_templates[0]
+    wb = openpyxl.load_workbook(issued.path)
+    for tid in ("t1", "t2", "t3", "t4", "t5", "t6"):
+        layout = TableLayout.for_unit(spec.table(tid), issued.unit)
+        ws = wb[layout.sheet]
+        validations = ws.data_validations.dataValidation
+        for col in layout.table.input_columns:
+            rng = layout.column_range(col.id, sheet=False).replace("$", "")
+            matching = [dv for dv in validations if rng in str(dv.sqref)]
+            assert matching, f"{layout.sheet} {col.id} has no validation"
+            dv = matching[0]
+            assert dv.promptTitle and dv.prompt and dv.errorTitle and dv.error
+            expected_type = {"integer": "whole", "decimal": "decimal", "percent": "decimal", "date": "date",
+                             "choice": "list", "text": "textLength"}[col.type]
+            assert dv.type == expected_type
+            if col.type == "choice":
+                assert dv.formula1 == f"qt_list_{col.choices}"
+    assert "qt_list_structure_type" in wb.defined_names
+
+
+def test_print_setup_is_a4_landscape_one_page_wide_with_repeated_headers(quarter_templates, spec):
+    wb = openpyxl.load_workbook(quarter_templates[3].path)
+    for tid in ("t1", "t2", "t3", "t4", "t5", "t6"):
+        layout = TableLayout.for_unit(spec.table(tid), quarter_templates[3].unit)
+        ws = wb[layout.sheet]
+        assert ws.page_setup.orientation == "landscape"
+        assert ws.page_setup.paperSize in (9, "9")
+        assert ws.sheet_properties.pageSetUpPr.fitToPage
+        # fitToWidth is omitted when it is 1, its default in the OOXML schema.
+        assert ws.page_setup.fitToWidth in (None, 1, "1") and ws.page_setup.fitToHeight in (0, "0")
+        assert ws.print_title_rows == f"$4:${layout.first_data}"
+
+
+def test_derived_cells_are_formulas_and_locked(quarter_templates, spec):
+    issued = quarter_templates[0]
+    wb = openpyxl.load_workbook(issued.path)
+    layout = TableLayout.for_unit(spec.table("t5"), issued.unit)
+    ws = wb[layout.sheet]
+    rate = ws.cell(row=layout.first_data + 1, column=layout.col("filing_rate_count") + 1)
+    assert rate.value.startswith("=IF(") and rate.protection.locked
+    total = ws.cell(row=layout.total_row + 1, column=layout.col("new_count") + 1)
+    assert total.value == f"=SUM({layout.column_range('new_count', sheet=False)})"
+    satisfaction_total = ws.cell(row=layout.total_row + 1, column=layout.col("satisfaction_rate") + 1)
+    assert "SUMPRODUCT" in satisfaction_total.value  # weighted by 备案项数, never a mean of ratios
+    label = ws.cell(row=layout.first_data + 1, column=layout.col("area_name") + 1)
+    assert label.value == "市本级" and label.protection.locked
+    assert ws.cell(row=3, column=1).value.startswith("填表单位")
+
+
+def test_previous_period_prefills_and_locks_carried_over(workspace, spec, tmp_path):
+    from qtables.issue.run import issue_templates
+
+    unit = workspace.registry.unit("410181")
+
+    def previous(u, period):
+        assert period.code == "2025Q3"
+        return {"t5": {u.code: {"ucon_count": 7, "ucon_area": 12.5, "ucon_cost": 30000.0}}}
+
+    [issued] = issue_templates(workspace, period=Period.parse("2025Q3"), out_dir=tmp_path, unit_codes=[unit.code], previous=previous)
+    wb = openpyxl.load_workbook(issued.path)
+    layout = TableLayout.for_unit(spec.table("t5"), unit)
+    cell = wb[layout.sheet].cell(row=layout.first_data + 1, column=layout.col("carried_count") + 1)
+    assert cell.value == 7 and cell.protection.locked
+    assert "_prev_t5" in wb.sheetnames and wb["_prev_t5"].sheet_state == "hidden"
+    codes = [r[1] for r in wb[SELF_CHECK_SHEET].iter_rows(min_row=SELF_CHECK_HEADER_ROW + 2, values_only=True)]
+    assert "T5-P1" in codes
+    helper_row = wb[SELF_CHECK_SHEET].cell(row=SELF_CHECK_HEADER_ROW + 2 + codes.index("T5-P1"), column=7).value
+    assert helper_row.startswith("=COUNTIF(")  # compiled, not “—”
