@@ -104,8 +104,10 @@ def init_cmd(directory: Path, root_unit: str) -> None:
 @click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False, path_type=Path), help="模板输出目录。")
 @click.option("--unit", "units", multiple=True, help="只为这些单位生成（6位行政区划代码，可重复）。")
 @click.option("--scoring", is_flag=True, help="同时生成考核评分表（附件2、附件3；仅年度）。")
+@click.option("--spec", "spec_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="使用另一份规格目录（默认使用随程序发布的规格）。")
 @handle_errors
-def issue_cmd(workspace: Path | None, period: str, out_dir: Path, units: tuple[str, ...], scoring: bool) -> None:
+def issue_cmd(workspace: Path | None, period: str, out_dir: Path, units: tuple[str, ...], scoring: bool, spec_dir: Path | None) -> None:
     """为每个报送单位生成锁定、可自查的附表模板。
 
     \b
@@ -119,7 +121,7 @@ def issue_cmd(workspace: Path | None, period: str, out_dir: Path, units: tuple[s
     from qtables.workspace import open_workspace
 
     p = Period.parse(period)
-    spec = load_spec()
+    spec = load_spec(spec_dir)
     ws = open_workspace(workspace)
     for code in units:
         ws.registry.unit(code)  # fail on an unknown code before any file is written
