@@ -44,16 +44,59 @@ def test_quarter_issues_one_workbook_per_unit(quarter_templates):
     assert {i.unit.kind for i in quarter_templates} == {"city", "direct_county"}
 
 
-@pytest.mark.parametrize("index", [0, 7, 17, 27])
-def test_every_sheet_is_protected_and_exactly_the_input_cells_are_unlocked(quarter_templates, spec, index):
-    issued = quarter_templates[index]
-    wb = openpyxl.load_workbook(issued.path)
-    expected = _expected_unlocked(spec, issued.unit, Period.parse("2025Q3"))
-    for ws in wb.worksheets:
-        assert ws.protection.sheet, f"{ws.title} is not protected"
-        assert ws.protection.password, f"{ws.title} has no protection password"
-        assert ws.protection.insertRows and ws.protection.deleteRows and ws.protection.deleteColumns  # True = forbidden
-        assert _unlocked(ws) == expected.get(ws.title, set()), ws.title
+def _assert_validations(wb, layout):
+    ws = wb[layout.sheet]
+    validations = ws.data_validations.dataValidation
+    for col in layout.table.input_columns:
+        if layout.table.kind == "scoring":
+            continue  # one validation per item row (its own 分值), checked in the annual test
+        rng = layout.column_range(col.id, sheet=False).replace("$", "")
+        if len(layout.rows) == 1:
+            rng = rng.split(":")[0]  # a one-row range is written as a single cell
+        matching = [dv for dv in validations if rng in str(dv.sqref).split()]
+        assert matching, f"{layout.sheet} {col.id} has no validation"
+        dv = matching[0]
+        assert dv.promptTitle and dv.prompt and dv.errorTitle and dv.error
+        expected_type = {"integer": "whole", "decimal": "decimal", "percent": "decimal", "date": "date",
+                         "choice": "list", "text": "textLength"}[col.type]
+        assert dv.type == expected_type, (layout.sheet, col.id)
+        if col.type == "choice":
+            assert dv.formula1 == f"qt_list_{col.choices}"
+
+
+def _assert_print_setup(wb, layout):
+    ws = wb[layout.sheet]
+    assert ws.page_setup.orientation == "landscape"
+    assert ws.page_setup.paperSize in (9, "9")
+    assert ws.sheet_properties.pageSetUpPr.fitToPage
+    # fitToWidth is omitted when it is 1, its default in the OOXML schema.
+    assert ws.page_setup.fitToWidth in (None, 1, "1") and ws.page_setup.fitToHeight in (0, "0")
+    assert ws.print_title_rows == f"$4:${layout.first_data}"
+
+
+def test_every_issued_workbook_is_locked_identified_validated_and_print_ready(quarter_templates, annual_templates, spec, workspace):
+    checked = 0
+    for issued, period, scoring in [(i, "2025Q3", False) for i in quarter_templates] + [(i, "2025", True) for i in annual_templates]:
+        p = Period.parse(period)
+        wb = openpyxl.load_workbook(issued.path)
+        expected = _expected_unlocked(spec, issued.unit, p, scoring=scoring)
+        for ws in wb.worksheets:
+            assert ws.protection.sheet and ws.protection.password, f"{issued.path.name}: {ws.title} is not protected"
+            assert ws.protection.insertRows and ws.protection.deleteRows and ws.protection.deleteColumns  # True = forbidden
+            assert _unlocked(ws) == expected.get(ws.title, set()), f"{issued.path.name}: {ws.title}"
+        props = {q.name[len(PROPERTY_PREFIX):]: q.value for q in wb.custom_doc_props.props if q.name.startswith(PROPERTY_PREFIX)}
+        ident = Identity.from_pairs(props)
+        from_sheet = Identity.from_pairs({r[0]: r[1] for r in wb[IDENTITY_SHEET].iter_rows(min_row=2, values_only=True) if r[0]})
+        assert ident == from_sheet and ident.verify(workspace.signing_key)
+        assert (ident.unit_code, ident.period) == (issued.unit.code, period)
+        set_names, table_ids = tables_for(spec, p, scoring=scoring)
+        assert list(ident.tables) == table_ids
+        for tid in table_ids:
+            layout = TableLayout.for_unit(spec.table(tid), issued.unit)
+            _assert_validations(wb, layout)
+            _assert_print_setup(wb, layout)
+        checked += 1
+    assert checked == 56
 
 
 def test_annual_set_with_scoring_forms(annual_templates, spec):
@@ -70,8 +113,8 @@ def test_annual_set_with_scoring_forms(annual_templates, spec):
     assert any("带班制度" in t and "记5分" in t for t in texts), "the seed's own 5-vs-4 inconsistency is pointed out"
 
 
-def test_identity_is_in_properties_and_hidden_sheet_and_verifies(quarter_templates, workspace):
-    for issued in quarter_templates:
+def test_a_forged_or_foreign_identity_does_not_verify(quarter_templates, workspace):
+    for issued in quarter_templates[:3]:
         wb = openpyxl.load_workbook(issued.path)
         props = {p.name[len(PROPERTY_PREFIX):]: p.value for p in wb.custom_doc_props.props if p.name.startswith(PROPERTY_PREFIX)}
         ident = Identity.from_pairs(props)
@@ -88,38 +131,10 @@ def test_identity_is_in_properties_and_hidden_sheet_and_verifies(quarter_templat
         assert not forged.verify(workspace.signing_key)
 
 
-def test_validations_cover_every_input_column(quarter_templates, spec):
-    issued = quarter_templates[0]
-    wb = openpyxl.load_workbook(issued.path)
-    for tid in ("t1", "t2", "t3", "t4", "t5", "t6"):
-        layout = TableLayout.for_unit(spec.table(tid), issued.unit)
-        ws = wb[layout.sheet]
-        validations = ws.data_validations.dataValidation
-        for col in layout.table.input_columns:
-            rng = layout.column_range(col.id, sheet=False).replace("$", "")
-            matching = [dv for dv in validations if rng in str(dv.sqref)]
-            assert matching, f"{layout.sheet} {col.id} has no validation"
-            dv = matching[0]
-            assert dv.promptTitle and dv.prompt and dv.errorTitle and dv.error
-            expected_type = {"integer": "whole", "decimal": "decimal", "percent": "decimal", "date": "date",
-                             "choice": "list", "text": "textLength"}[col.type]
-            assert dv.type == expected_type
-            if col.type == "choice":
-                assert dv.formula1 == f"qt_list_{col.choices}"
-    assert "qt_list_structure_type" in wb.defined_names
-
-
-def test_print_setup_is_a4_landscape_one_page_wide_with_repeated_headers(quarter_templates, spec):
-    wb = openpyxl.load_workbook(quarter_templates[3].path)
-    for tid in ("t1", "t2", "t3", "t4", "t5", "t6"):
-        layout = TableLayout.for_unit(spec.table(tid), quarter_templates[3].unit)
-        ws = wb[layout.sheet]
-        assert ws.page_setup.orientation == "landscape"
-        assert ws.page_setup.paperSize in (9, "9")
-        assert ws.sheet_properties.pageSetUpPr.fitToPage
-        # fitToWidth is omitted when it is 1, its default in the OOXML schema.
-        assert ws.page_setup.fitToWidth in (None, 1, "1") and ws.page_setup.fitToHeight in (0, "0")
-        assert ws.print_title_rows == f"$4:${layout.first_data}"
+def test_choice_lists_are_defined_names(quarter_templates):
+    wb = openpyxl.load_workbook(quarter_templates[0].path)
+    for name in ("qt_list_structure_type", "qt_list_acceptance_conclusion", "qt_list_filing_conclusion", "qt_list_progress"):
+        assert name in wb.defined_names
 
 
 def test_derived_cells_are_formulas_and_locked(quarter_templates, spec):

@@ -653,8 +653,8 @@ def _write_identity(ws, identity: Identity, fmt: _Formats) -> None:
 def _write_guide(ws, spec: Spec, request: IssueRequest, layouts: list[TableLayout], fmt: _Formats) -> None:
     ws.set_column(0, 0, 110)
     lines = [
-        (f"{request.unit.name} {request.period.label} 建设工程质量分析报告附表 填表说明", fmt.title),
-        ("", fmt.plain),
+        ("填表说明", fmt.title),
+        (f"{request.unit.name}　{request.period.label}　建设工程质量分析报告附表", fmt.ok_big),
         ("一、本工作簿包含：" + "、".join(f"{lay.table.name}《{lay.table.title.replace(chr(10), '')}》" for lay in layouts), fmt.wrap),
         ("二、只能在浅黄色单元格中填写；灰色单元格（表头、单位、报告期、合计、比率）已锁定并自动计算，请勿改动表格结构（不要插入、删除行列或重命名工作表）。", fmt.wrap),
         ("三、数字栏没有发生的填 0；面积栏注意单位：附表3、附表4 为“平方米”，附表5–7 为“万㎡”；造价、经济损失为“万元”；百分比只填数字，不带 % 号。", fmt.wrap),
@@ -674,6 +674,8 @@ def _write_guide(ws, spec: Spec, request: IssueRequest, layouts: list[TableLayou
         ws.write_string(r, 0, text, cell_format)
         if text and cell_format is fmt.wrap:
             ws.set_row(r, 14 * _lines_needed(text, 110) + 4)
+        elif cell_format is fmt.title:
+            ws.set_row(r, 30)
     ws.set_portrait()
     ws.set_paper(9)
     ws.fit_to_pages(1, 0)
