@@ -136,6 +136,67 @@ def issue_cmd(workspace: Path | None, period: str, out_dir: Path, units: tuple[s
         click.echo(f"提示：{warning}")
 
 
+@main.command("check")
+@workspace_option
+@click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--previous", "previous", type=click.Path(dir_okay=False, exists=True, path_type=Path), default=None,
+              help="上一报告期已审核的报表（核对“接转＝上期在建”）。")
+@click.option("--unit", "expected_unit", default=None, help="应为此单位的报表（6位代码）。")
+@click.option("--period", "expected_period", default=None, help="应为此报告期的报表。")
+@click.option("--json", "as_json", is_flag=True, help="以 JSON 输出每个文件的审核结果。")
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=Path("审核结果"), show_default=True,
+              help="审核回执（标注后的工作簿）的输出目录。")
+@click.option("--no-receipts", is_flag=True, help="不生成审核回执。")
+@handle_errors
+def check_cmd(workspace, files, previous, expected_unit, expected_period, as_json, out_dir, no_receipts) -> None:
+    """审核报回的工作簿：标识、结构、数值和全部审核规则。
+
+    \b
+    退出码：0 无强制性问题；1 有强制性问题；2 文件无法审核或用法有误。
+    示例：
+      qtables check 郑州市.xlsx
+      qtables check 郑州市_2025Q3.xlsx --previous 郑州市_2025Q2.xlsx --json
+    """
+    import json as jsonlib
+
+    from qtables.check import CheckContext, carried_figures, check_file
+    from qtables.errors import UsageError
+    from qtables.period import Period
+    from qtables.receipt import write_receipt
+    from qtables.report import render
+    from qtables.spec import load_spec
+    from qtables.workspace import open_workspace
+
+    spec = load_spec()
+    ws = open_workspace(workspace)
+    if expected_unit:
+        ws.registry.unit(expected_unit)
+    if expected_period:
+        expected_period = Period.parse(expected_period).code
+    ctx = CheckContext(spec, ws.registry, ws.signing_key, expected_unit=expected_unit, expected_period=expected_period)
+    if previous is not None:
+        prev = check_file(previous, ctx)
+        if prev.period is None or prev.unit is None or prev.status == "unreadable":
+            raise UsageError(f"--previous 指定的文件 {previous} 不是可读取的 qtables 报表", code="U007")
+        ctx.history[(prev.unit.code, prev.period.code)] = carried_figures(prev)
+    reports = []
+    for path in files:
+        report = check_file(path, ctx)
+        reports.append(report)
+        if not no_receipts:
+            report_receipt = write_receipt(report, out_dir)
+            report.receipt = str(report_receipt)
+    if as_json:
+        payload = [dict(r.as_json(), receipt=getattr(r, "receipt", None)) for r in reports]
+        click.echo(jsonlib.dumps(payload, ensure_ascii=False, indent=1, default=str))
+    else:
+        for r in reports:
+            click.echo(render(r))
+            if getattr(r, "receipt", None):
+                click.echo(f"  审核回执：{r.receipt}")
+    sys.exit(max(r.exit_code for r in reports))
+
+
 @main.command("demo")
 @click.option("--out", "out_dir", default="qtables-demo", show_default=True, type=click.Path(file_okay=False, path_type=Path), help="演示输出目录。")
 @handle_errors
