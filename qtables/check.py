@@ -216,30 +216,35 @@ def _check_structure(book: RawWorkbook, layouts: dict[str, TableLayout], report:
             continue
         sheet = book.sheet(layout.sheet)
         before = len(report.findings)
-        for r0, c0, _r1, _c1, text in layout.header_cells():
-            found = sheet.get(r0, c0)
-            if _same(found, text):
-                continue
-            moved = _search(sheet, text, r0, c0)
+        wrong = [(r0, c0, text) for r0, c0, _r1, _c1, text in layout.header_cells() if not _same(sheet.get(r0, c0), text)]
+        if wrong:
+            shift = _shift(sheet, wrong)
+            r0, c0, text = wrong[0]
             cell = a1(r0, c0, abs_row=False, abs_col=False)
-            if moved:
-                add(make("S05", table=layout.table.name, sheet=layout.sheet, cell=cell, expected=text, found=found,
-                         detail=f"表头“{_fold(text)}”应在 {cell}，现在在 {moved}（插入或删除了行、列）"))
+            if shift:
+                dr, dc = shift
+                moved = "、".join(x for x in (f"{abs(dr)} 行" if dr else "", f"{abs(dc)} 列" if dc else "") if x)
+                add(make("S05", table=layout.table.name, sheet=layout.sheet, cell=cell, expected=_fold(text), found=_fold(sheet.get(r0, c0)),
+                         detail=f"{len(wrong)} 个表头单元格整体移动了 {moved}（插入或删除了行、列）"))
             else:
-                add(make("S03", table=layout.table.name, sheet=layout.sheet, cell=cell, expected=_fold(text), found=_fold(found)))
-            break  # one structural finding per table is enough to stop reading it
-        if len(report.findings) == before:
+                add(make("S03", table=layout.table.name, sheet=layout.sheet, cell=cell, expected=_fold(text), found=_fold(sheet.get(r0, c0))))
+        else:
             _check_row_labels(sheet, layout, report)
         if len(report.findings) > before:
             broken.add(tid)
     return broken
 
 
-def _search(sheet: Sheet, text: str, row: int, col: int) -> str | None:
-    for dr in range(-4, 5):
-        for dc in range(-4, 5):
-            if (dr or dc) and row + dr >= 0 and col + dc >= 0 and _same(sheet.get(row + dr, col + dc), text):
-                return a1(row + dr, col + dc, abs_row=False, abs_col=False)
+def _shift(sheet: Sheet, wrong: list[tuple[int, int, str]]) -> tuple[int, int] | None:
+    """The one offset that explains the misplaced header cells, if there is one (rows or columns moved)."""
+    if len(wrong) < 2:
+        return None
+    for dr in range(-3, 4):
+        for dc in range(-3, 4):
+            if (dr or dc) and all(r + dr >= 0 and c + dc >= 0 for r, c, _ in wrong):
+                hits = sum(1 for r, c, text in wrong if _same(sheet.get(r + dr, c + dc), text))
+                if hits >= max(2, 0.8 * len(wrong)):
+                    return dr, dc
     return None
 
 

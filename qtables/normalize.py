@@ -152,7 +152,7 @@ def date_serial(raw: Any) -> Value:
         if _MIN_SERIAL <= raw < _MAX_SERIAL:
             return Value(float(int(raw)), original=raw)
         return Value(None, "N02", original=raw)
-    text = unicodedata.normalize("NFKC", clean_text(raw) or "").replace(" ", "")
+    text = re.sub(r"\s*([-/.年月日:])\s*", r"\1", unicodedata.normalize("NFKC", clean_text(raw) or ""))
     if _is_placeholder(text):
         return Value(None)
     for pattern in _DATE_PATTERNS:

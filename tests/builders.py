@@ -1,0 +1,33 @@
+"""Build filled workbooks for checker tests: qtables' own fixture builder over samplegen."""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+from typing import Any, Callable
+
+from qtables import samplegen
+from qtables.issue.workbook import IssueRequest, build_workbook, tables_for
+from qtables.layout import TableLayout
+from qtables.period import Period
+
+
+def layouts_for(spec, unit, period, scoring=False):
+    set_names, table_ids = tables_for(spec, period, scoring=scoring)
+    return set_names, table_ids, [TableLayout.for_unit(spec.table(t), unit) for t in table_ids]
+
+
+def build_filled(path: Path, spec, workspace, unit_code: str, period_code: str, *, seed: int = 1,
+                 mutate: Callable[[dict[str, Any]], None] | None = None, notes: dict[str, str] | None = None,
+                 previous=None, key: bytes | None = None) -> tuple[Path, dict[str, Any]]:
+    unit = workspace.registry.unit(unit_code)
+    period = Period.parse(period_code)
+    set_names, table_ids, layouts = layouts_for(spec, unit, period)
+    filling = samplegen.generate(layouts, unit, period, seed=seed)
+    values = copy.deepcopy(filling.values)
+    if mutate:
+        mutate(values)
+    request = IssueRequest(unit, period, table_ids, set_names, values=values, line_values=filling.line_values,
+                           notes=notes or {}, previous=previous)
+    build_workbook(path, spec=spec, request=request, key=key or workspace.signing_key, password="pw")
+    return path, values

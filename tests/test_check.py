@@ -1,0 +1,285 @@
+"""qtables check: what it finds in returned workbooks, where, and with which exit code."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import random
+import shutil
+from pathlib import Path
+
+import openpyxl
+import pytest
+from click.testing import CliRunner
+
+from builders import build_filled
+from qtables.check import CheckContext, carried_figures, check_file
+from qtables.cli import main
+from qtables.receipt import RESULT_SHEET, write_receipt
+
+CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus" / "excel-made"
+
+
+@pytest.fixture(scope="module")
+def ctx(spec, workspace):
+    return CheckContext(spec, workspace.registry, workspace.signing_key)
+
+
+@pytest.fixture(scope="module")
+def good(spec, workspace, tmp_path_factory):
+    path, values = build_filled(tmp_path_factory.mktemp("good") / "巩义市.xlsx", spec, workspace, "410181", "2025Q3")
+    return path
+
+
+def codes(report):
+    return sorted({f.code for f in report.findings})
+
+
+def test_a_correct_filling_is_accepted_without_findings(good, ctx):
+    report = check_file(good, ctx)
+    assert report.status == "accepted" and report.findings == [] and report.exit_code == 0
+    assert report.identity.unit_code == "410181"
+
+
+@pytest.mark.parametrize(
+    "mutate, code, cell",
+    [
+        (lambda v: v["t5"][0].update(satisfaction_rate=120), "T5-01", "T6"),
+        (lambda v: v["t5"][0].update(accident_deaths=2), "T5-04", "U6"),
+        (lambda v: v["t5"][0].update(ucon_count=v["t5"][0]["ucon_count"] + 5), "T5-05", "I6"),
+        (lambda v: v["t5"][0].update(new_count="十二"), "N01", "F6"),
+        (lambda v: v["t5"][0].update(new_count=2.5), "V01", "F6"),
+        (lambda v: v["t3"][0].update(area=1.2), "T3-02", "E5"),
+        (lambda v: v["t3"][0].update(cost=v["t3"][0]["cost"] * 10000), "T3-03", "F5"),
+        (lambda v: v["t3"].append(dict(v["t3"][0])), "T3-01", "B5"),
+        (lambda v: v["t3"][0].update(structure="木结构房"), "V06", "D5"),
+        (lambda v: v["t3"][0].update(name=None), "V05", "C5"),
+        (lambda v: v["t1"][0].update(record_date="2025年13月1日"), "N02", "I6"),
+        (lambda v: v["t6"][3].update(new_count=99), "T6-01", "B9"),
+    ],
+)
+def test_each_wrong_filling_is_found_at_its_cell(spec, workspace, ctx, tmp_path, mutate, code, cell):
+    path, _ = build_filled(tmp_path / "x.xlsx", spec, workspace, "410181", "2025Q3", mutate=mutate)
+    report = check_file(path, ctx)
+    hits = [f for f in report.findings if f.code == code]
+    assert hits, codes(report)
+    assert hits[0].cell == cell
+    assert hits[0].message and hits[0].sheet.startswith("附表")
+    assert report.exit_code == (0 if all(f.severity in "WI" for f in report.findings) else 1)
+
+
+def test_a_warning_is_satisfied_by_a_real_explanation_and_not_by_boilerplate(spec, workspace, ctx, tmp_path):
+    bump = lambda v: v["t5"][0].update(ucon_count=v["t5"][0]["ucon_count"] + 1, ucon_area=v["t5"][0]["ucon_area"])
+    explained, _ = build_filled(tmp_path / "a.xlsx", spec, workspace, "410181", "2025Q3", mutate=bump,
+                                notes={"t5:T5-05:ucon_count": "1项工程因规划调整撤销监督注册，尚未办理注销，下季度核减"})
+    report = check_file(explained, ctx)
+    [w] = [f for f in report.findings if f.code == "T5-05"]
+    assert w.explained and "规划调整" in w.note
+    boiler, _ = build_filled(tmp_path / "b.xlsx", spec, workspace, "410181", "2025Q3", mutate=bump,
+                             notes={"t5:T5-05:ucon_count": "已核实。"})
+    report = check_file(boiler, ctx)
+    assert "C01" in codes(report)
+    assert not [f for f in report.findings if f.code == "T5-05"][0].explained
+
+
+def test_another_units_template_another_period_and_a_forged_signature(spec, workspace, good, tmp_path):
+    ctx = CheckContext(spec, workspace.registry, workspace.signing_key, expected_unit="410100", expected_period="2025Q2")
+    assert {"I02", "I03"} <= set(codes(check_file(good, ctx)))
+    forged, _ = build_filled(tmp_path / "f.xlsx", spec, workspace, "410181", "2025Q3", key=b"some other key")
+    report = check_file(forged, CheckContext(spec, workspace.registry, workspace.signing_key))
+    assert codes(report) == ["I01"] and report.exit_code == 1
+
+
+def _tamper(src: Path, dst: Path, edit) -> Path:
+    wb = openpyxl.load_workbook(src)
+    edit(wb)
+    wb.save(dst)
+    return dst
+
+
+@pytest.mark.parametrize(
+    "edit, code",
+    [
+        (lambda wb: setattr(wb["附表5"], "title", "附表五"), "S01"),
+        (lambda wb: wb.remove(wb["附表4"]), "S01"),
+        (lambda wb: wb.create_sheet("我的草稿"), "S02"),
+        (lambda wb: wb["附表5"].cell(row=5, column=3, value="项目数"), "S03"),
+        (lambda wb: wb["附表5"].cell(row=6, column=2, value="巩义"), "S04"),
+        (lambda wb: wb["附表5"].insert_rows(6), "S05"),
+        (lambda wb: wb["附表5"].insert_cols(3), "S05"),
+        (lambda wb: wb["附表3"].delete_rows(8), "S05"),
+        (lambda wb: wb["_qtables"].cell(row=3, column=2, value="410100"), "I05"),
+        (lambda wb: wb["_qtables"].cell(row=7, column=2, value="2024.9"), "I05"),
+        (lambda wb: wb["附表5"].cell(row=7, column=3, value=999), "D01"),
+    ],
+)
+def test_structural_tampering_is_a_coded_finding(good, ctx, tmp_path, edit, code):
+    report = check_file(_tamper(good, tmp_path / "t.xlsx", edit), ctx)
+    assert code in codes(report), codes(report)
+
+
+def test_an_older_spec_version_is_a_warning(spec, workspace, tmp_path, good):
+    import dataclasses
+
+    older = dataclasses.replace(spec) if dataclasses.is_dataclass(spec) else spec
+    older.version, saved = "2024.1", spec.version
+    try:
+        path, _ = build_filled(tmp_path / "old.xlsx", older, workspace, "410181", "2025Q3")
+    finally:
+        older.version = saved
+    report = check_file(path, CheckContext(spec, workspace.registry, workspace.signing_key))
+    assert codes(report) == ["I04"] and report.status == "accepted_with_warnings"
+
+
+def test_carry_over_is_checked_against_the_previous_submission(spec, workspace, tmp_path):
+    q2, _ = build_filled(tmp_path / "q2.xlsx", spec, workspace, "410300", "2025Q2", seed=5)
+    q3, _ = build_filled(tmp_path / "q3.xlsx", spec, workspace, "410300", "2025Q3", seed=6)
+    ctx = CheckContext(spec, workspace.registry, workspace.signing_key)
+    prev = check_file(q2, ctx)
+    ctx.history[("410300", "2025Q2")] = carried_figures(prev)
+    report = check_file(q3, ctx)
+    p1 = [f for f in report.findings if f.code == "T5-P1"]
+    assert p1 and p1[0].expected == prev.data.tables["t5"].rows[int(p1[0].cell[1:]) - 6]["ucon_count"]
+    # Without history the rule is simply not applicable.
+    assert "T5-P1" not in codes(check_file(q3, CheckContext(spec, workspace.registry, workspace.signing_key)))
+
+
+def test_every_corpus_workbook_is_not_a_template(ctx):
+    files = sorted(CORPUS.glob("*.xls*"))
+    assert len(files) > 900
+    seen = {}
+    for path in files:
+        report = check_file(path, ctx)
+        assert report.exit_code == 2, path.name
+        [finding] = report.findings
+        seen[finding.code] = seen.get(finding.code, 0) + 1
+    assert set(seen) <= {"F05", "F03"} and seen["F05"] > 900
+
+
+def test_broken_and_disguised_files(good, ctx, tmp_path):
+    data = good.read_bytes()
+    cases = {
+        "empty.xlsx": (b"", "F04"),
+        "truncated.xlsx": (data[: len(data) // 2], "F03"),
+        "random.xlsx": (random.Random(1).randbytes(5000), "F01"),
+        "scan.xlsx": (b"%PDF-1.4\n" + b"x" * 100, "F01"),
+        "report.xlsx": ("第一季度工程质量分析报告\n".encode("gbk") * 50, "F01"),
+        "data.csv": ("序号,项数\n1,12\n".encode("utf-8"), "F01"),
+    }
+    for name, (content, code) in cases.items():
+        path = tmp_path / name
+        path.write_bytes(content)
+        report = check_file(path, ctx)
+        assert [f.code for f in report.findings] == [code], name
+        assert report.exit_code == 2
+    renamed = tmp_path / "巩义市.pdf"
+    shutil.copy(good, renamed)
+    assert check_file(renamed, ctx).status == "accepted"  # content decides, not the name
+
+
+def test_an_encrypted_workbook_asks_to_remove_the_password(ctx, tmp_path):
+    import olefile  # noqa: F401 - the container format is what makes it "encrypted"
+
+    # A minimal OLE container with the streams Office writes for an encrypted package.
+    path = tmp_path / "加密.xlsx"
+    _write_ole(path, {"EncryptionInfo": b"\x04\x00\x04\x00" + b"\x00" * 60, "EncryptedPackage": b"\x00" * 600})
+    report = check_file(path, ctx)
+    assert [f.code for f in report.findings] == ["F02"] and "密码" in report.findings[0].message
+
+
+def _write_ole(path: Path, streams: dict[str, bytes]) -> None:
+    """Write a tiny compound file (one FAT sector, mini-stream-free: every stream ≥ 4096 bytes padded)."""
+    sector = 512
+    names = list(streams)
+    data_sectors = []
+    for name in names:
+        blob = streams[name].ljust(4096, b"\x00")
+        data_sectors.append((name, blob))
+    # layout: sector 0 = FAT, sector 1 = directory, then stream data
+    fat = []
+    dir_sid = 1
+    next_sid = 2
+    starts = {}
+    for name, blob in data_sectors:
+        count = len(blob) // sector
+        starts[name] = next_sid
+        for i in range(count):
+            fat.append((next_sid + i, next_sid + i + 1 if i < count - 1 else 0xFFFFFFFE))
+        next_sid += count
+    fat_table = [0xFFFFFFFF] * 128
+    fat_table[0] = 0xFFFFFFFD
+    fat_table[1] = 0xFFFFFFFE
+    for sid, nxt in fat:
+        fat_table[sid] = nxt
+    import struct
+
+    header = bytearray(512)
+    header[0:8] = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+    struct.pack_into("<HHHH", header, 24, 0x3E, 3, 0xFFFE, 9)
+    struct.pack_into("<H", header, 32, 6)
+    struct.pack_into("<I", header, 44, 1)  # FAT sectors
+    struct.pack_into("<I", header, 48, dir_sid)
+    struct.pack_into("<I", header, 56, 4096)
+    struct.pack_into("<I", header, 60, 0xFFFFFFFE)
+    struct.pack_into("<I", header, 68, 0xFFFFFFFE)
+    struct.pack_into("<I", header, 76, 0)  # first DIFAT entry: FAT in sector 0
+    for i in range(1, 109):
+        struct.pack_into("<I", header, 76 + 4 * i, 0xFFFFFFFF)
+
+    def entry(name: str, kind: int, start: int, size: int, child=0xFFFFFFFF, left=0xFFFFFFFF, right=0xFFFFFFFF) -> bytes:
+        e = bytearray(128)
+        raw = name.encode("utf-16-le")
+        e[0:len(raw)] = raw
+        struct.pack_into("<H", e, 64, len(raw) + 2)
+        e[66], e[67] = kind, 1
+        struct.pack_into("<III", e, 68, left, right, child)
+        struct.pack_into("<I", e, 116, start)
+        struct.pack_into("<I", e, 120, size)
+        return bytes(e)
+
+    entries = [entry("Root Entry", 5, 0xFFFFFFFE, 0, child=1)]
+    for i, name in enumerate(names):
+        entries.append(entry(name, 2, starts[name], 4096, right=(i + 2) if i + 1 < len(names) else 0xFFFFFFFF))
+    directory = b"".join(entries).ljust(sector, b"\x00")
+    body = struct.pack("<128I", *fat_table) + directory + b"".join(blob for _, blob in data_sectors)
+    path.write_bytes(bytes(header) + body)
+
+
+def test_receipt_marks_cells_lists_findings_and_leaves_the_original_alone(spec, workspace, ctx, tmp_path):
+    path, _ = build_filled(tmp_path / "r.xlsx", spec, workspace, "410181", "2025Q3",
+                           mutate=lambda v: (v["t5"][0].update(satisfaction_rate=120), v["t3"][0].update(name="=HYPERLINK(\"http://x\",\"点我\")")))
+    before = hashlib.sha256(path.read_bytes()).hexdigest()
+    mode = os.stat(path).st_mode
+    report = check_file(path, ctx)
+    receipt = write_receipt(report, tmp_path / "out")
+    assert hashlib.sha256(path.read_bytes()).hexdigest() == before and os.stat(path).st_mode == mode
+    wb = openpyxl.load_workbook(receipt)
+    assert wb.sheetnames[0] == RESULT_SHEET
+    cell = wb["附表5"]["T6"]
+    assert cell.comment is not None and "T5-01" in cell.comment.text
+    assert cell.fill.fgColor.rgb.endswith("FFC7CE")
+    listed = [r for r in wb[RESULT_SHEET].iter_rows(min_row=7, values_only=True)]
+    assert any(r[2] == "T5-01" and r[3] == "附表5!T6" for r in listed)
+    # A submitted formula-looking string stays text in the original sheet and the receipt.
+    assert wb["附表3"]["C5"].data_type == "s"
+
+
+def test_check_command_json_and_exit_codes(good, spec, workspace, tmp_path):
+    runner = CliRunner()
+    bad, _ = build_filled(tmp_path / "bad.xlsx", spec, workspace, "410181", "2025Q3",
+                          mutate=lambda v: v["t5"][0].update(satisfaction_rate=150))
+    env = {"QTABLES_WORKSPACE": str(workspace.path)}
+    ok = runner.invoke(main, ["check", str(good), "--out", str(tmp_path / "r")], env=env)
+    assert ok.exit_code == 0 and "【通过】" in ok.output
+    result = runner.invoke(main, ["check", str(good), str(bad), "--json", "--out", str(tmp_path / "r")], env=env)
+    assert result.exit_code == 1
+    payload = json.loads(result.output)
+    assert [p["status"] for p in payload] == ["accepted", "rejected"]
+    finding = next(f for f in payload[1]["findings"] if f["code"] == "T5-01")
+    assert {"code", "severity", "table", "sheet", "cell", "message", "expected", "found"} <= set(finding)
+    assert finding["cell"] == "T6" and finding["found"] == 150
+    junk = tmp_path / "x.xlsx"
+    junk.write_bytes(b"not a workbook")
+    result = runner.invoke(main, ["check", str(junk), "--no-receipts"], env=env)
+    assert result.exit_code == 2 and "F01" in result.output and "Traceback" not in result.output
