@@ -334,9 +334,11 @@ def _num(v: Any) -> float | None:
     return None
 
 
-def _differs(cached: Any, computed: Any) -> bool:
+def _differs(cached: Any, computed: Any, *, blank_reads_as_zero: bool = False) -> bool:
     """Does a cached formula value disagree with the recomputed one? (No cached value: no.)"""
     if cached is None or cached == "":
+        return False
+    if blank_reads_as_zero and computed is None and cached == 0:
         return False
     c, v = _num(cached), _num(computed)
     if c is None:
@@ -348,6 +350,8 @@ def _differs(cached: Any, computed: Any) -> bool:
 
 
 def _check_derived(data: WorkbookData, cached: dict[str, tuple[list[dict[str, Any]], dict[str, Any]]], report: Report) -> None:
+    # In .xls files an empty-text formula result reads back as 0.
+    lenient = report.format == "xls"
     for tid, (derived_rows, total) in cached.items():
         td = data.tables[tid]
         layout = td.layout
@@ -355,12 +359,12 @@ def _check_derived(data: WorkbookData, cached: dict[str, tuple[list[dict[str, An
             for cid, value in found.items():
                 if cid == "subtotal" and row.get(cid) is None:
                     continue  # merged 小计 cells hold the value in their first row only
-                if _differs(value, row.get(cid)):
+                if _differs(value, row.get(cid), blank_reads_as_zero=lenient):
                     r, c = layout.first_data + i, layout.col(cid)
                     report.findings.append(make("D01", table=layout.table.name, sheet=layout.sheet, cell=a1(r, c, abs_row=False, abs_col=False),
                                                 expected=row.get(cid), found=value))
         for cid, value in total.items():
-            if _differs(value, td.total.get(cid)):
+            if _differs(value, td.total.get(cid), blank_reads_as_zero=lenient):
                 c = layout.col(cid)
                 report.findings.append(make("D01", table=layout.table.name, sheet=layout.sheet,
                                             cell=a1(layout.total_row, c, abs_row=False, abs_col=False), expected=td.total.get(cid), found=value))
