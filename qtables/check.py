@@ -290,8 +290,18 @@ def _read_table(sheet: Sheet, layout: TableLayout, spec: Spec, report: Report):
     rows: list[dict[str, Any]] = []
     raw_rows: list[dict[str, Any]] = []
     derived_rows: list[dict[str, Any]] = []
+    lo, hi = layout.input_span
+    empty_values = {c.id: normalize.cell(None, c).value for c in table.input_columns}
     for i, row_spec in enumerate(layout.rows):
         r = layout.first_data + i
+        line = sheet.rows[r] if r < len(sheet.rows) else []
+        if table.kind == "records" and all(v == "" or v is None for v in line[lo:hi + 1]):
+            # Most detail rows are empty: no need to look at each cell.
+            rows.append(dict(empty_values))
+            raw_rows.append(dict(empty_values))
+            derived_rows.append({c.id: (line[layout.col(c.id)] if layout.col(c.id) < len(line) else None) or None
+                                 for c in table.columns if c.is_derived})
+            continue
         values: dict[str, Any] = {}
         raw_values: dict[str, Any] = {}
         derived: dict[str, Any] = {}

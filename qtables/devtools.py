@@ -35,6 +35,39 @@ def build_templates(out_dir: Path) -> list[Path]:
     return [i.path for i in issued]
 
 
+def findings_page() -> str:
+    """docs/findings.md: every finding code, from the catalogue and the spec."""
+    from qtables.findings import CATALOGUE, SEVERITY_TEXT
+    from qtables.spec import load_spec
+
+    spec = load_spec()
+    lines = [
+        "# 审核问题代码一览（自动生成，请勿手改）",
+        "",
+        "由 `python -m qtables.devtools findings` 根据 `qtables/findings.py` 与规格 `schemas/` 生成。",
+        "类别：无法审核（退出码 2）、强制性（退回，退出码 1）、核实性（写明说明后可接受）、提示。",
+        "",
+        "## 文件、标识、结构、数值",
+        "",
+        "| 代码 | 类别 | 名称 | 说明 | 处理办法 |",
+        "|---|---|---|---|---|",
+    ]
+    for t in CATALOGUE.values():
+        lines.append(f"| {t.code} | {SEVERITY_TEXT[t.severity]} | {t.title} | {t.template} | {t.fix} |")
+    lines += ["", f"## 审核规则（规格版本 {spec.version}）", "", "| 代码 | 类别 | 表 | 审核内容 | 表达式 |", "|---|---|---|---|---|"]
+    seen = set()
+    for table in spec.tables.values():
+        for rule in table.rules + [r for r in spec.workbook_rules if r.table == table.id]:
+            key = (rule.code, table.id, rule.message)
+            if key in seen:
+                continue
+            seen.add(key)
+            text = rule.assertion_text.replace("|", "\\|")
+            when = f"（当 `{rule.when_text}`）" if rule.when_text else ""
+            lines.append(f"| {rule.code} | {SEVERITY_TEXT[rule.severity]} | {table.name} | {rule.message} | `{text}`{when} |")
+    return "\n".join(lines) + "\n"
+
+
 def main(argv: list[str]) -> int:
     root = Path(__file__).resolve().parent.parent
     if argv[:1] == ["templates"]:
@@ -44,7 +77,13 @@ def main(argv: list[str]) -> int:
         paths = build_templates(target)
         print(f"wrote {len(paths)} templates to {target}")
         return 0
-    print("usage: python -m qtables.devtools templates [DIR]", file=sys.stderr)
+    if argv[:1] == ["findings"]:
+        target = root / "docs" / "findings.md"
+        target.parent.mkdir(exist_ok=True)
+        target.write_text(findings_page(), encoding="utf-8")
+        print(f"wrote {target}")
+        return 0
+    print("usage: python -m qtables.devtools templates [DIR] | findings", file=sys.stderr)
     return 2
 
 

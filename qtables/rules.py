@@ -9,6 +9,7 @@ says, per rule and row, pass or fail with the value found and expected.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from typing import Any, Sequence
 
@@ -24,6 +25,7 @@ class TableData:
     layout: TableLayout
     rows: list[dict[str, Any]]
     total: dict[str, Any] = field(default_factory=dict)
+    _split: tuple[list[int], list[int]] | None = field(default=None, repr=False)
 
     @property
     def table(self):
@@ -31,6 +33,17 @@ class TableData:
 
     def column(self, column_id: str) -> list[Any]:
         return [r.get(column_id) for r in self.rows]
+
+    def split_rows(self) -> tuple[list[int], list[int]]:
+        """Indexes of rows with any input typed, and of rows with none (computed once)."""
+        if self._split is not None:
+            return self._split
+        inputs = self.table.input_ids
+        filled, empty = [], []
+        for i, row in enumerate(self.rows):
+            (filled if any(not expr._blank(row.get(c)) for c in inputs) else empty).append(i)
+        self._split = (filled, empty)
+        return self._split
 
 
 @dataclass
@@ -106,7 +119,7 @@ class _Env:
 
     def row_values(self) -> Sequence[Any]:
         own = self._own()
-        return [own.get(c.id) for c in self.td.table.input_columns]
+        return [own.get(c) for c in self.td.table.input_ids]
 
     def row_number(self) -> int:
         return (self.row or 0) + 1
@@ -191,7 +204,23 @@ def run_rule(rule: Rule, data: WorkbookData) -> list[Result]:
     td = data.tables[rule.table]
     if rule.scope == "table":
         return [_one(rule, _Env(data, rule.table, None, "table"), None)]
-    return [_one(rule, _Env(data, rule.table, i, "row"), i) for i in range(len(td.rows))]
+    if td.table.kind != "records" or _uses_rownum(rule):
+        return [_one(rule, _Env(data, rule.table, i, "row"), i) for i in range(len(td.rows))]
+    # Detail tables are mostly empty rows, and every empty row gets the same
+    # verdict: evaluate the filled rows and one empty row; only if that one
+    # fails are the other empty rows reported too (passes are not listed).
+    filled, empty = td.split_rows()
+    out = [_one(rule, _Env(data, rule.table, i, "row"), i) for i in filled]
+    if empty:
+        first = _one(rule, _Env(data, rule.table, empty[0], "row"), empty[0])
+        out.append(first)
+        if first.status == "fail":
+            out.extend(dataclasses.replace(first, row=i) for i in empty[1:])
+    return out
+
+
+def _uses_rownum(rule: Rule) -> bool:
+    return any(expr.uses_function(n, "rownum") for n in (rule.assertion, rule.when) if n is not None)
 
 
 def _one(rule: Rule, env: _Env, row: int | None) -> Result:

@@ -60,3 +60,12 @@ def test_an_installed_wheel_finds_its_spec(tmp_path):
                          cwd=work, capture_output=True, text=True)
     assert run.returncode == 0, run.stderr
     assert (work / "out" / "2025_410181_巩义市_附表.xlsx").exists()
+
+
+def test_findings_reference_page_is_current():
+    from qtables.devtools import findings_page
+
+    page = (ROOT / "docs" / "findings.md").read_text(encoding="utf-8")
+    assert page == findings_page(), "run: python -m qtables.devtools findings"
+    for code in ("F01", "I01", "S05", "N01", "D01", "C01", "T5-05", "X-01", "V06"):
+        assert f"| {code} |" in page

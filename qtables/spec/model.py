@@ -8,6 +8,7 @@ never the JSON directly.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 from qtables.spec.expr import Node
@@ -142,9 +143,13 @@ class Table:
     def has_column(self, column_id: str) -> bool:
         return column_id in self._by_id
 
-    @property
+    @cached_property
     def input_columns(self) -> list[Column]:
         return [c for c in self.columns if c.is_input]
+
+    @cached_property
+    def input_ids(self) -> tuple[str, ...]:
+        return tuple(c.id for c in self.input_columns)
 
     @property
     def header_depth(self) -> int:

@@ -1,0 +1,125 @@
+"""Benchmark: `qtables check` against two baselines, side by side in one run.
+
+    python benchmarks/bench_check.py [--files 1000] [--distinct 56] [--dir DIR]
+
+Generates filled workbooks (``--distinct`` different fillings across all 28
+units, copied under distinct names up to ``--files``; building each with the
+fixture builder takes about a second, copying keeps set-up short while every
+file is still read and checked in full), then times over all of them:
+
+* check      — qtables' full check (read, identify, structure, normalize, rules), no receipts
+* pandas     — only reading every sheet with pandas.read_excel(engine="openpyxl")
+* calamine   — only reading every sheet with python-calamine
+
+Targets (issue 3): check at least 5x faster than the pandas baseline, and at most
+2x the bare calamine read.  Needs pandas (``pip install pandas``); not part of the
+core install.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from python_calamine import CalamineWorkbook
+
+from qtables import samplegen
+from qtables.check import CheckContext, check_file
+from qtables.issue.workbook import IssueRequest, build_workbook, tables_for
+from qtables.layout import TableLayout
+from qtables.period import Period
+from qtables.spec import load_spec
+from qtables.workspace import init_workspace
+
+
+def generate(root: Path, files: int, distinct: int):
+    spec = load_spec()
+    ws = init_workspace(root / "ws")
+    period = Period.parse("2025Q3")
+    set_names, table_ids = tables_for(spec, period)
+    made: list[Path] = []
+    units = list(ws.registry.units)
+    for i in range(distinct):
+        unit = units[i % len(units)]
+        layouts = [TableLayout.for_unit(spec.table(t), unit) for t in table_ids]
+        filling = samplegen.generate(layouts, unit, period, seed=i)
+        path = root / "files" / f"{i:04d}_{unit.code}.xlsx"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        build_workbook(path, spec=spec, request=IssueRequest(unit, period, table_ids, set_names, values=filling.values,
+                                                             line_values=filling.line_values), key=ws.signing_key, password="pw")
+        made.append(path)
+    for i in range(distinct, files):
+        target = root / "files" / f"{i:04d}_copy.xlsx"
+        shutil.copyfile(made[i % distinct], target)
+        made.append(target)
+    return spec, ws, made
+
+
+def run_check(paths, spec, ws):
+    ctx = CheckContext(spec, ws.registry, ws.signing_key)
+    statuses = {}
+    for p in paths:
+        status = check_file(p, ctx).status
+        statuses[status] = statuses.get(status, 0) + 1
+    return statuses
+
+
+def run_pandas(paths):
+    import pandas as pd
+
+    cells = 0
+    for p in paths:
+        for frame in pd.read_excel(p, sheet_name=None, engine="openpyxl", header=None).values():
+            cells += frame.size
+    return cells
+
+
+def run_calamine(paths):
+    cells = 0
+    for p in paths:
+        wb = CalamineWorkbook.from_path(str(p))
+        for name in wb.sheet_names:
+            cells += sum(len(r) for r in wb.get_sheet_by_name(name).to_python(skip_empty_area=False))
+    return cells
+
+
+def timed(label, func, *args):
+    t0 = time.perf_counter()
+    result = func(*args)
+    dt = time.perf_counter() - t0
+    print(f"  {label:<10} {dt:9.2f} s   ({result})", flush=True)
+    return dt
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--files", type=int, default=1000)
+    ap.add_argument("--distinct", type=int, default=56)
+    ap.add_argument("--dir", type=Path, default=None)
+    ap.add_argument("--skip-pandas", action="store_true", help="omit the (slow) pandas baseline")
+    args = ap.parse_args()
+    root = args.dir or Path(tempfile.mkdtemp(prefix="qtables-bench-"))
+    t0 = time.perf_counter()
+    spec, ws, paths = generate(root, args.files, min(args.distinct, args.files))
+    print(f"generated {len(paths)} workbooks in {time.perf_counter() - t0:.1f} s under {root}")
+    print(f"timing over {len(paths)} files:")
+    t_cal = timed("calamine", run_calamine, paths)
+    t_chk = timed("check", run_check, paths, spec, ws)
+    t_pd = None if args.skip_pandas else timed("pandas", run_pandas, paths)
+    print("ratios:")
+    print(f"  check / calamine = {t_chk / t_cal:.2f}   (target <= 2.0)")
+    if t_pd:
+        print(f"  pandas / check   = {t_pd / t_chk:.2f}   (target >= 5.0)")
+    print(f"  per file: check {1000 * t_chk / len(paths):.1f} ms, calamine {1000 * t_cal / len(paths):.1f} ms"
+          + (f", pandas {1000 * t_pd / len(paths):.1f} ms" if t_pd else ""))
+    if not args.dir:
+        shutil.rmtree(root, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
