@@ -283,3 +283,47 @@ def test_check_command_json_and_exit_codes(good, spec, workspace, tmp_path):
     junk.write_bytes(b"not a workbook")
     result = runner.invoke(main, ["check", str(junk), "--no-receipts"], env=env)
     assert result.exit_code == 2 and "F01" in result.output and "Traceback" not in result.output
+
+
+def _rewrite_package(src: Path, dst: Path, edit_sheet) -> Path:
+    """Copy an xlsx, passing every worksheet's XML (and the shared strings) through edit_sheet."""
+    import re
+    import zipfile
+    from xml.sax.saxutils import escape
+
+    with zipfile.ZipFile(src) as zin:
+        shared = []
+        if "xl/sharedStrings.xml" in zin.namelist():
+            xml = zin.read("xl/sharedStrings.xml").decode("utf-8")
+            shared = [re.sub(r"<[^>]+>", "", si) for si in re.findall(r"<si>(.*?)</si>", xml, re.S)]
+        with zipfile.ZipFile(dst, "w", zipfile.ZIP_DEFLATED) as zout:
+            for item in zin.infolist():
+                data = zin.read(item.filename)
+                if item.filename.startswith("xl/worksheets/sheet"):
+                    data = edit_sheet(data.decode("utf-8"), shared, escape).encode("utf-8")
+                zout.writestr(item, data)
+    return dst
+
+
+def test_inline_strings_and_a_wrong_dimension_read_the_same(good, ctx, tmp_path, spec, workspace):
+    import re
+
+    bad, _ = build_filled(tmp_path / "b.xlsx", spec, workspace, "410181", "2025Q3",
+                          mutate=lambda v: (v["t5"][0].update(satisfaction_rate=120), v["t3"][0].update(area=1.2)))
+
+    def inline(xml, shared, escape):
+        def swap(m):
+            attrs, index = m.group(1), int(m.group(2))
+            return f'<c{attrs} t="inlineStr"><is><t>{escape(shared[index])}</t></is></c>'
+        xml = re.sub(r'<c([^>]*?) t="s"(?:[^>]*)><v>(\d+)</v></c>', swap, xml)
+        return re.sub(r'<dimension ref="[^"]*"/>', '<dimension ref="A1"/>', xml)
+
+    rewritten = _rewrite_package(bad, tmp_path / "inline.xlsx", inline)
+    import zipfile
+
+    with zipfile.ZipFile(rewritten) as zf:
+        sheet_xml = zf.read("xl/worksheets/sheet6.xml").decode("utf-8")
+    assert 't="inlineStr"' in sheet_xml and '<dimension ref="A1"/>' in sheet_xml
+    expected = sorted((f.code, f.sheet, f.cell) for f in check_file(bad, ctx).findings)
+    assert sorted((f.code, f.sheet, f.cell) for f in check_file(rewritten, ctx).findings) == expected
+    assert {"T5-01", "T3-02"} <= {c for c, _, _ in expected}
