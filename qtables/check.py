@@ -13,7 +13,7 @@ import re
 import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from qtables import normalize
 from qtables.findings import Finding, make
@@ -44,9 +44,14 @@ class CheckContext:
     expected_period: str | None = None
     # (unit code, period code) -> table id -> row key -> values: accepted figures of earlier periods
     history: dict[tuple[str, str], dict[str, dict[str, dict[str, Any]]]] = field(default_factory=dict)
+    # Falls back to this (the ledger's accepted data) for periods not in ``history``.
+    lookup: Callable[[str, str], dict[str, dict[str, dict[str, Any]]] | None] | None = None
 
     def previous_for(self, unit: Unit, period: Period) -> dict[str, dict[str, dict[str, Any]]] | None:
-        return self.history.get((unit.code, period.previous().code))
+        key = (unit.code, period.previous().code)
+        if key in self.history:
+            return self.history[key]
+        return self.lookup(*key) if self.lookup else None
 
 
 @dataclass

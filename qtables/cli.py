@@ -197,6 +197,109 @@ def check_cmd(workspace, files, previous, expected_unit, expected_period, as_jso
     sys.exit(max(r.exit_code for r in reports))
 
 
+@main.command("intake")
+@workspace_option
+@click.argument("paths", nargs=-1, type=click.Path(exists=True, path_type=Path))
+@click.option("--imap", "use_imap", is_flag=True, help="从 IMAP 邮箱收取（服务器与账号见工作区配置 [imap] 与环境变量）。")
+@click.option("--send", is_flag=True, help="通过 SMTP 发出回复邮件（设置见配置 [smtp]）。")
+@click.option("--json", "as_json", is_flag=True, help="每收到一项输出一条 JSON 记录。")
+@handle_errors
+def intake_cmd(workspace, paths, use_imap, send, as_json) -> None:
+    """收取报回的文件和邮件：归档、识别、审核、登记台账、生成回执。
+
+    \b
+    可以是文件、文件夹、.eml、.msg、mbox、Maildir、zip；同一文件再次收取不会重复计入。
+    示例：
+      qtables intake --workspace 工作区 收件箱/
+      qtables intake --workspace 工作区 郑州市.eml 开封市.msg 附件.zip --json
+      qtables intake --workspace 工作区 --imap --send
+    """
+    import json as jsonlib
+
+    from qtables.errors import UsageError
+    from qtables.intake import intake
+    from qtables.sources import count_sources
+    from qtables.workspace import open_workspace
+
+    ws = open_workspace(workspace)
+    if not paths and not use_imap:
+        raise UsageError("没有指定要收取的文件、文件夹或 --imap", code="U008", hint="例如：qtables intake 收件箱/")
+    outcomes = []
+    if paths:
+        total = count_sources(list(paths))
+        show = not as_json and total > 1
+        with click.progressbar(length=total, label="收取", file=sys.stderr) if show else _nullbar() as bar:
+            seen_groups: set[str] = set()
+
+            def tick(outcome):
+                if outcome.source not in seen_groups:
+                    seen_groups.add(outcome.source)
+                    bar.update(1)
+
+            outcomes += intake(ws, list(paths), progress=tick)
+    if use_imap:
+        from qtables.imap import intake_imap
+
+        outcomes += intake_imap(ws)
+    if send:
+        from qtables.mail import send_outbox
+
+        sent = send_outbox(ws)
+        if not as_json:
+            click.echo(f"已发出回复邮件 {len(sent)} 封")
+    if as_json:
+        for o in outcomes:
+            click.echo(jsonlib.dumps(o.as_json(), ensure_ascii=False))
+        return
+    counts: dict[str, int] = {}
+    for o in outcomes:
+        counts[o.status] = counts.get(o.status, 0) + 1
+    from qtables.status import STATUS_TEXT as ST
+
+    names = {"attachment": "其他材料", "unreadable": "无法审核", "already-recorded": "此前已收取", **ST}
+    click.echo(f"共收到 {len(outcomes)} 项：" + "，".join(f"{names.get(k, k)} {v}" for k, v in sorted(counts.items())))
+    for o in outcomes:
+        if o.status in ("rejected", "unreadable", "quarantined"):
+            click.echo(f"  [{names.get(o.status, o.status)}] {o.name}（{o.sender or o.source}）{o.message}")
+    click.echo(f"审核回执：{ws.path / 'receipts'}；回复邮件：{ws.path / 'outbox'}")
+
+
+class _nullbar:
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+    def update(self, n):
+        pass
+
+
+@main.command("status")
+@workspace_option
+@click.option("--period", required=True, help="报告期，如 2025Q3 或 2025。")
+@click.option("--json", "as_json", is_flag=True, help="以 JSON 输出。")
+@handle_errors
+def status_cmd(workspace, period, as_json) -> None:
+    """各单位报送情况：是否按时、审核状态、催报名单。
+
+    \b
+    示例：
+      qtables status --workspace 工作区 --period 2025Q3
+      qtables status --workspace 工作区 --period 2025 --json
+    """
+    import json as jsonlib
+
+    from qtables.period import Period
+    from qtables.spec import load_spec
+    from qtables.status import period_status, render
+    from qtables.workspace import open_workspace
+
+    ws = open_workspace(workspace)
+    summary = period_status(ws, load_spec(), Period.parse(period))
+    click.echo(jsonlib.dumps(summary, ensure_ascii=False, indent=1) if as_json else render(summary))
+
+
 @main.command("demo")
 @click.option("--out", "out_dir", default="qtables-demo", show_default=True, type=click.Path(file_okay=False, path_type=Path), help="演示输出目录。")
 @handle_errors

@@ -8,7 +8,9 @@ as text, never as a formula or a link.
 
 from __future__ import annotations
 
+import io
 import os
+import re
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -31,8 +33,20 @@ FILLS = {
 HEADER = ("序号", "类别", "代码", "位置", "问题", "应为", "实为", "说明")
 
 
+_UNSAFE = re.compile(r'[\x00-\x1f\x7f/\\:*?"<>|\u202a-\u202e\u2066-\u2069\u200e\u200f]')
+_RESERVED = {"CON", "PRN", "AUX", "NUL", *(f"COM{i}" for i in range(1, 10)), *(f"LPT{i}" for i in range(1, 10))}
+
+
+def safe_name(name: str, *, limit: int = 80) -> str:
+    """A file name made from a submitted name: no paths, no control or bidi characters, no reserved names."""
+    base = _UNSAFE.sub("_", name.replace("\\", "/").rsplit("/", 1)[-1]).strip(" .") or "附件"
+    if base.split(".")[0].upper() in _RESERVED:
+        base = "_" + base
+    return base[:limit]
+
+
 def receipt_name(report: Report) -> str:
-    return f"{Path(report.file).stem}_审核回执.xlsx"
+    return f"{safe_name(Path(safe_name(report.file)).stem)}_审核回执.xlsx"
 
 
 def _text(ws: Worksheet, row: int, col: int, value: Any) -> None:
@@ -55,7 +69,8 @@ def write_receipt(report: Report, out_dir: str | os.PathLike[str], *, original: 
     annotated = report.format in ("xlsx", "xlsm")
     if annotated:
         try:
-            wb = openpyxl.load_workbook(source, keep_vba=False, keep_links=False)
+            # From bytes: archived originals have no file extension, which openpyxl would refuse.
+            wb = openpyxl.load_workbook(io.BytesIO(source.read_bytes()), keep_vba=False, keep_links=False)
         except Exception:  # noqa: BLE001 - a file calamine read but openpyxl cannot: findings sheet only
             wb = None
             annotated = False
