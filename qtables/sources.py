@@ -16,6 +16,7 @@ import email.utils
 import io
 import mailbox
 import os
+import re
 import zipfile
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -176,7 +177,29 @@ def _header(msg: Message, name: str) -> str | None:
     return fix_8bit(str(value)) if value is not None else None
 
 
+_RAW_NAME = re.compile(r'(?:file)?name\s*=\s*"([^"]*)"|(?:file)?name\s*=\s*([^;\s]+)', re.I)
+
+
+def _raw_8bit_name(part: Message) -> str | None:
+    """A filename written as raw 8-bit bytes: recovered from the unparsed header."""
+    try:
+        raw_items = part.raw_items()
+    except Exception:  # noqa: BLE001
+        return None
+    for header, value in raw_items:
+        if header.lower() in ("content-disposition", "content-type") and isinstance(value, str):
+            if not any("\udc80" <= ch <= "\udcff" for ch in value):
+                continue
+            m = _RAW_NAME.search(value)
+            if m:
+                return fix_8bit(m.group(1) or m.group(2))
+    return None
+
+
 def _filename(part: Message) -> str | None:
+    raw = _raw_8bit_name(part)
+    if raw:
+        return raw
     try:
         name = part.get_filename()
     except Exception:  # noqa: BLE001

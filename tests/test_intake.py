@@ -1,0 +1,202 @@
+"""qtables intake and status: nothing lost, nothing counted twice, nothing from the wrong sender."""
+
+from __future__ import annotations
+
+import json
+import mailbox
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from email import message_from_bytes, policy
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from builders import build_filled
+from conftest import TEST_KEY
+from mailfixtures import forwarded_eml, gbk_zip, python_eml, raw_gbk_eml, rfc2047_eml
+from qtables.cli import main
+from qtables.intake import intake
+from qtables.period import Period
+from qtables.sources import iter_items
+from qtables.status import period_status
+from qtables.store import Ledger
+from qtables.workspace import init_workspace, open_workspace
+
+
+@pytest.fixture
+def ws(tmp_path):
+    return init_workspace(tmp_path / "ws", signing_key=TEST_KEY)
+
+
+@pytest.fixture(scope="module")
+def books(spec, workspace, tmp_path_factory):
+    root = tmp_path_factory.mktemp("books")
+    made = {}
+    for code, seed in (("410100", 1), ("410181", 2), ("410200", 3), ("411729", 4)):
+        made[code] = build_filled(root / f"{code}.xlsx", spec, workspace, code, "2025Q3", seed=seed)[0].read_bytes()
+    made["410181-bad"] = build_filled(root / "bad.xlsx", spec, workspace, "410181", "2025Q3", seed=2,
+                                      mutate=lambda v: v["t5"][0].update(satisfaction_rate=130))[0].read_bytes()
+    return made
+
+
+def test_attachment_names_in_every_encoding_come_out_right(books, tmp_path):
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    (inbox / "a.eml").write_bytes(python_eml("a@x.cn", [("郑州市附表（第三季度）.xlsx", books["410100"])]))
+    (inbox / "b.eml").write_bytes(rfc2047_eml("b@x.cn", "巩义市附表.xlsx", books["410181"]))
+    (inbox / "c.eml").write_bytes(raw_gbk_eml("c@x.cn", "开封市附表.xlsx", books["410200"]))
+    (inbox / "d.eml").write_bytes(forwarded_eml("city@x.cn", python_eml("county@x.cn", [("新蔡县附表.xlsx", books["411729"])])))
+    (inbox / "e.zip").write_bytes(gbk_zip([("郑州市/郑州市附表.xlsx", books["410100"]), ("说明.txt", "测试".encode("gbk"))]))
+    items = list(iter_items([inbox]))
+    names = [i.name for i in items]
+    assert names == ["郑州市附表（第三季度）.xlsx", "巩义市附表.xlsx", "开封市附表.xlsx", "新蔡县附表.xlsx", "郑州市附表.xlsx", "说明.txt"]
+    assert items[3].sender == "city@x.cn"  # forwarded: counted under the forwarding sender
+    assert items[0].received_at.startswith("2025-09-30T10:00:00")
+
+
+def test_mbox_and_maildir(books, tmp_path):
+    box = mailbox.mbox(str(tmp_path / "inbox.mbox"))
+    box.add(message_from_bytes(python_eml("a@x.cn", [("郑州.xlsx", books["410100"])]), policy=policy.compat32))
+    box.add(message_from_bytes(rfc2047_eml("b@x.cn", "巩义.xlsx", books["410181"]), policy=policy.compat32))
+    box.close()
+    md = mailbox.Maildir(str(tmp_path / "Maildir"), create=True)
+    md.add(message_from_bytes(raw_gbk_eml("c@x.cn", "开封.xlsx", books["410200"]), policy=policy.compat32))
+    assert [i.name for i in iter_items([tmp_path / "inbox.mbox", tmp_path / "Maildir"])] == ["郑州.xlsx", "巩义.xlsx", "开封.xlsx"]
+
+
+def test_intake_records_statuses_versions_duplicates_and_other_materials(ws, books, tmp_path, spec):
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    (inbox / "1.eml").write_bytes(python_eml("zz@x.cn", [("郑州.xlsx", books["410100"]), ("盖章件.pdf", b"%PDF-1.4 stamped")]))
+    (inbox / "2.eml").write_bytes(python_eml("gy@x.cn", [("巩义.xlsx", books["410181-bad"])]))
+    (inbox / "3.eml").write_bytes(python_eml("gy@x.cn", [("巩义（改）.xlsx", books["410181"])], date="Fri, 10 Oct 2025 09:00:00 +0800"))
+    (inbox / "4.eml").write_bytes(python_eml("zz@x.cn", [("郑州（重发）.xlsx", books["410100"])]))
+    outcomes = intake(ws, [inbox], spec=spec)
+    assert [(o.name, o.status, o.version) for o in outcomes] == [
+        ("郑州.xlsx", "accepted", 1), ("盖章件.pdf", "attachment", None), ("巩义.xlsx", "rejected", 1),
+        ("巩义（改）.xlsx", "accepted", 2), ("郑州（重发）.xlsx", "duplicate", 1)]  # a duplicate names the version it repeats
+    ledger = Ledger(ws.path)
+    history = ledger.db.execute("SELECT version, status, is_current FROM submissions WHERE unit_code='410181' ORDER BY version").fetchall()
+    assert [tuple(r) for r in history] == [(1, "rejected", 0), (2, "accepted", 1)]
+    # every original archived once, read-only, by hash
+    for o in outcomes:
+        path = ledger.archive_path(o.sha256)
+        assert path.exists() and not os.access(path, os.W_OK) or os.geteuid() == 0
+        assert oct(path.stat().st_mode)[-3:] == "444"
+    ledger.close()
+    summary = period_status(ws, spec, Period.parse("2025Q3"))
+    by = {u["code"]: u for u in summary["units"]}
+    assert by["410100"]["status"] == "accepted" and by["410100"]["attachments"] == ["盖章件.pdf"]
+    assert by["410181"]["version"] == 2 and by["410181"]["on_time"] is False  # resubmitted after the deadline
+    assert summary["accepted"] == 2 and len(summary["chase"]) == 26
+    receipts = sorted(p.name for p in (ws.path / "receipts" / "2025Q3" / "410181").iterdir())
+    assert receipts == ["v1_巩义_审核回执.xlsx", "v2_巩义（改）_审核回执.xlsx"]
+    reply = message_from_bytes(sorted((ws.path / "outbox").glob("*410181*v1.eml"))[0].read_bytes(), policy=policy.default)
+    assert reply["To"] == "gy@x.cn" and "退回" in reply["Subject"]
+    body = reply.get_body(("plain",)).get_content()
+    assert "T5-01" in body and "必须改正" in body
+    [att] = list(reply.iter_attachments())
+    assert att.get_filename() == "巩义_审核回执.xlsx"
+
+
+def test_a_sender_not_allowed_for_the_unit_is_quarantined(tmp_path, books, spec):
+    ws = init_workspace(tmp_path / "ws", signing_key=TEST_KEY)
+    cfg = ws.path / "qtables.toml"
+    cfg.write_text(cfg.read_text(encoding="utf-8").replace("[senders]", '[senders]\n"410100" = ["tongji@zz.gov.cn", "@zzjs.gov.cn"]'), encoding="utf-8")
+    ws = open_workspace(ws.path)
+    inbox = tmp_path / "in"
+    inbox.mkdir()
+    (inbox / "1.eml").write_bytes(python_eml("stranger@qq.com", [("郑州.xlsx", books["410100"])]))
+    (inbox / "2.eml").write_bytes(python_eml("li@zzjs.gov.cn", [("郑州2.xlsx", books["410100"][:-1] + b"\x00")]))
+    outcomes = intake(ws, [inbox], spec=spec)
+    assert outcomes[0].status == "quarantined"
+    summary = period_status(ws, spec, Period.parse("2025Q3"))
+    assert {u["code"]: u["status"] for u in summary["units"]}["410100"] != "accepted"
+
+
+def test_rerunning_intake_adds_nothing(ws, books, tmp_path, spec):
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    for i, code in enumerate(("410100", "410181", "410200")):
+        (inbox / f"{i}.eml").write_bytes(python_eml(f"{code}@x.cn", [(f"{code}.xlsx", books[code])]))
+    intake(ws, [inbox], spec=spec)
+    ledger = Ledger(ws.path)
+    first = ledger.snapshot()
+    ledger.close()
+    again = intake(ws, [inbox], spec=spec)
+    assert {o.status for o in again} == {"already-recorded"}
+    ledger = Ledger(ws.path)
+    assert ledger.snapshot() == first
+    assert ledger.db.execute("SELECT version, name FROM schema_migrations").fetchall()[0][1] == "initial"
+    ledger.close()
+
+
+def _inbox(tmp_path, books, n=12) -> Path:
+    inbox = tmp_path / "batch"
+    inbox.mkdir()
+    codes = ["410100", "410181", "410200", "411729", "410181-bad"]
+    for i in range(n):
+        code = codes[i % len(codes)]
+        (inbox / f"{i:02d}.eml").write_bytes(python_eml(f"u{i}@x.cn", [(f"附表{i}.xlsx", books[code]), (f"扫描{i}.pdf", b"%PDF-1.4 " + bytes([i]))]))
+    return inbox
+
+
+def _run_cli(ws_path: Path, inbox: Path) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-m", "qtables.cli", "intake", "--workspace", str(ws_path), str(inbox), "--json"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+
+
+def test_sigkill_at_random_points_then_rerun_equals_an_uninterrupted_run(tmp_path, books):
+    inbox = _inbox(tmp_path, books)
+    clean = init_workspace(tmp_path / "clean", signing_key=TEST_KEY)
+    assert _run_cli(clean.path, inbox).wait(timeout=300) == 0
+    expected = Ledger(clean.path).snapshot()
+    rng = random.Random(4)
+    for trial in range(6):
+        ws = init_workspace(tmp_path / f"killed{trial}", signing_key=TEST_KEY)
+        kills = 0
+        for _ in range(4):
+            proc = _run_cli(ws.path, inbox)
+            time.sleep(rng.uniform(0.3, 2.5))
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGKILL)
+                kills += 1
+            proc.wait(timeout=60)
+        final = _run_cli(ws.path, inbox)
+        assert final.wait(timeout=300) == 0, final.stderr.read().decode()
+        ledger = Ledger(ws.path)
+        assert ledger.snapshot() == expected, f"trial {trial} after {kills} kills"
+        assert not ledger.pending_outputs()
+        ledger.close()
+
+
+def test_two_intakes_at_once_do_not_corrupt_the_ledger(tmp_path, books):
+    inbox = _inbox(tmp_path, books, n=10)
+    clean = init_workspace(tmp_path / "clean", signing_key=TEST_KEY)
+    assert _run_cli(clean.path, inbox).wait(timeout=300) == 0
+    ws = init_workspace(tmp_path / "both", signing_key=TEST_KEY)
+    a, b = _run_cli(ws.path, inbox), _run_cli(ws.path, inbox)
+    assert a.wait(timeout=300) == 0 and b.wait(timeout=300) == 0, (a.stderr.read(), b.stderr.read())
+    ledger = Ledger(ws.path)
+    assert ledger.snapshot() == Ledger(clean.path).snapshot()
+    assert ledger.db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+
+
+def test_intake_and_status_commands(ws, books, tmp_path):
+    inbox = _inbox(tmp_path, books, n=3)
+    runner = CliRunner()
+    result = runner.invoke(main, ["intake", "--workspace", str(ws.path), str(inbox), "--json"])
+    assert result.exit_code == 0, result.output
+    records = [json.loads(line) for line in result.output.splitlines()]
+    assert len(records) == 6 and {r["status"] for r in records} >= {"accepted", "attachment"}
+    result = runner.invoke(main, ["status", "--workspace", str(ws.path), "--period", "2025Q3"])
+    assert result.exit_code == 0 and "催报名单" in result.output and "郑州市" in result.output
+    result = runner.invoke(main, ["status", "--workspace", str(ws.path), "--period", "2025Q3", "--json"])
+    assert json.loads(result.output)["received"] == 3
+    result = runner.invoke(main, ["intake", "--workspace", str(ws.path)])
+    assert result.exit_code == 2 and "U008" in result.output
