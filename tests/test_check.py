@@ -180,71 +180,13 @@ def test_broken_and_disguised_files(good, ctx, tmp_path):
 
 
 def test_an_encrypted_workbook_asks_to_remove_the_password(ctx, tmp_path):
-    import olefile  # noqa: F401 - the container format is what makes it "encrypted"
+    from olewriter import write_ole
 
-    # A minimal OLE container with the streams Office writes for an encrypted package.
+    # An OLE container with the streams Office writes for a password-protected package.
     path = tmp_path / "加密.xlsx"
-    _write_ole(path, {"EncryptionInfo": b"\x04\x00\x04\x00" + b"\x00" * 60, "EncryptedPackage": b"\x00" * 600})
+    write_ole(path, {"EncryptionInfo": b"\x04\x00\x04\x00" + b"\x00" * 60, "EncryptedPackage": b"\x00" * 6000})
     report = check_file(path, ctx)
     assert [f.code for f in report.findings] == ["F02"] and "密码" in report.findings[0].message
-
-
-def _write_ole(path: Path, streams: dict[str, bytes]) -> None:
-    """Write a tiny compound file (one FAT sector, mini-stream-free: every stream ≥ 4096 bytes padded)."""
-    sector = 512
-    names = list(streams)
-    data_sectors = []
-    for name in names:
-        blob = streams[name].ljust(4096, b"\x00")
-        data_sectors.append((name, blob))
-    # layout: sector 0 = FAT, sector 1 = directory, then stream data
-    fat = []
-    dir_sid = 1
-    next_sid = 2
-    starts = {}
-    for name, blob in data_sectors:
-        count = len(blob) // sector
-        starts[name] = next_sid
-        for i in range(count):
-            fat.append((next_sid + i, next_sid + i + 1 if i < count - 1 else 0xFFFFFFFE))
-        next_sid += count
-    fat_table = [0xFFFFFFFF] * 128
-    fat_table[0] = 0xFFFFFFFD
-    fat_table[1] = 0xFFFFFFFE
-    for sid, nxt in fat:
-        fat_table[sid] = nxt
-    import struct
-
-    header = bytearray(512)
-    header[0:8] = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
-    struct.pack_into("<HHHH", header, 24, 0x3E, 3, 0xFFFE, 9)
-    struct.pack_into("<H", header, 32, 6)
-    struct.pack_into("<I", header, 44, 1)  # FAT sectors
-    struct.pack_into("<I", header, 48, dir_sid)
-    struct.pack_into("<I", header, 56, 4096)
-    struct.pack_into("<I", header, 60, 0xFFFFFFFE)
-    struct.pack_into("<I", header, 68, 0xFFFFFFFE)
-    struct.pack_into("<I", header, 76, 0)  # first DIFAT entry: FAT in sector 0
-    for i in range(1, 109):
-        struct.pack_into("<I", header, 76 + 4 * i, 0xFFFFFFFF)
-
-    def entry(name: str, kind: int, start: int, size: int, child=0xFFFFFFFF, left=0xFFFFFFFF, right=0xFFFFFFFF) -> bytes:
-        e = bytearray(128)
-        raw = name.encode("utf-16-le")
-        e[0:len(raw)] = raw
-        struct.pack_into("<H", e, 64, len(raw) + 2)
-        e[66], e[67] = kind, 1
-        struct.pack_into("<III", e, 68, left, right, child)
-        struct.pack_into("<I", e, 116, start)
-        struct.pack_into("<I", e, 120, size)
-        return bytes(e)
-
-    entries = [entry("Root Entry", 5, 0xFFFFFFFE, 0, child=1)]
-    for i, name in enumerate(names):
-        entries.append(entry(name, 2, starts[name], 4096, right=(i + 2) if i + 1 < len(names) else 0xFFFFFFFF))
-    directory = b"".join(entries).ljust(sector, b"\x00")
-    body = struct.pack("<128I", *fat_table) + directory + b"".join(blob for _, blob in data_sectors)
-    path.write_bytes(bytes(header) + body)
 
 
 def test_receipt_marks_cells_lists_findings_and_leaves_the_original_alone(spec, workspace, ctx, tmp_path):

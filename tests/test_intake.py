@@ -200,3 +200,16 @@ def test_intake_and_status_commands(ws, books, tmp_path):
     assert json.loads(result.output)["received"] == 3
     result = runner.invoke(main, ["intake", "--workspace", str(ws.path)])
     assert result.exit_code == 2 and "U008" in result.output
+
+
+def test_an_outlook_msg_is_read_from_its_ole_container(books, tmp_path, ws, spec):
+    from olewriter import outlook_msg
+
+    msg = outlook_msg(tmp_path / "郑州市报表.msg", sender="TongJi@ZZ.gov.cn", subject="郑州市2025年第三季度附表",
+                      attachments=[("郑州市附表.xlsx", books["410100"]), ("盖章件.pdf", b"%PDF-1.4 scan")])
+    items = list(iter_items([msg]))
+    assert [(i.name, i.sender, i.subject) for i in items] == [
+        ("郑州市附表.xlsx", "tongji@zz.gov.cn", "郑州市2025年第三季度附表"), ("盖章件.pdf", "tongji@zz.gov.cn", "郑州市2025年第三季度附表")]
+    assert items[0].data == books["410100"]
+    outcomes = intake(ws, [msg], spec=spec)
+    assert [(o.status, o.unit) for o in outcomes] == [("accepted", "410100"), ("attachment", "410100")]
