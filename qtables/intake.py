@@ -90,6 +90,7 @@ def intake(
         limits = Limits.from_config(ws.config)
         stream = items if items is not None else iter_items(list(paths), limits)
         outcomes: list[Outcome] = []
+        reports: dict[str, Report] = {}
         group_unit: dict[str, str] = {}
         pending: list[Item] = []
         last_group = None
@@ -97,30 +98,30 @@ def intake(
             # Other attachments of a message are attributed to the unit of its workbook:
             # hold them until the message's items are all seen.
             if last_group is not None and item.group != last_group:
-                outcomes.extend(_flush(ws, ledger, ctx, pending, group_unit, progress))
+                outcomes.extend(_flush(ws, ledger, ctx, pending, group_unit, progress, reports))
                 pending = []
             last_group = item.group
             pending.append(item)
-        outcomes.extend(_flush(ws, ledger, ctx, pending, group_unit, progress))
-        produce_outputs(ws, ledger, ctx)
+        outcomes.extend(_flush(ws, ledger, ctx, pending, group_unit, progress, reports))
+        produce_outputs(ws, ledger, ctx, reports)
         return outcomes
     finally:
         ledger.close()
 
 
-def _flush(ws, ledger, ctx, items: list[Item], group_unit: dict[str, str], progress) -> list[Outcome]:
+def _flush(ws, ledger, ctx, items: list[Item], group_unit: dict[str, str], progress, reports: dict[str, Report]) -> list[Outcome]:
     workbooks = [i for i in items if not i.problem and sniff(i.data) in WORKBOOK_KINDS]
     others = [i for i in items if i not in workbooks]
     out = []
     for item in workbooks + others:
-        outcome = _one(ws, ledger, ctx, item, group_unit)
+        outcome = _one(ws, ledger, ctx, item, group_unit, reports)
         out.append(outcome)
         if progress:
             progress(outcome)
     return out
 
 
-def _one(ws: Workspace, ledger: Ledger, ctx: CheckContext, item: Item, group_unit: dict[str, str]) -> Outcome:
+def _one(ws: Workspace, ledger: Ledger, ctx: CheckContext, item: Item, group_unit: dict[str, str], reports: dict[str, Report]) -> Outcome:
     sha = hashlib.sha256(item.data).hexdigest()
     key = ArrivalKey(item.source_id, sha).text()
     outcome = Outcome(name=item.name, source=item.source, sha256=sha, status="already-recorded", sender=item.sender,
@@ -152,6 +153,7 @@ def _one(ws: Workspace, ledger: Ledger, ctx: CheckContext, item: Item, group_uni
         return outcome
 
     report = check_file(item.name, ctx, data=item.data)
+    reports[sha] = report
     status = report.status
     findings = list(report.findings)
     if report.unit is not None and not sender_allowed(ws, report.unit.code, item.sender) and item.sender is not None:
@@ -208,14 +210,18 @@ def _cells(report: Report) -> list[tuple[str, str, str, Any]]:
     return out
 
 
-def produce_outputs(ws: Workspace, ledger: Ledger, ctx: CheckContext) -> None:
-    """Receipts and reply mails for every submission that has none yet (idempotent)."""
+def produce_outputs(ws: Workspace, ledger: Ledger, ctx: CheckContext, reports: dict[str, Report] | None = None) -> None:
+    """Receipts and reply mails for every submission that has none yet (idempotent).
+
+    Reports from this run are reused; a submission left without outputs by an
+    interrupted run is checked again from its archived original.
+    """
     from qtables.mail import write_reply
     from qtables.receipt import write_receipt
 
     for sub in ledger.pending_outputs():
         original = ledger.archive_path(sub["sha256"])
-        report = check_file(sub["filename"], ctx, data=original.read_bytes())
+        report = (reports or {}).get(sub["sha256"]) or check_file(sub["filename"], ctx, data=original.read_bytes())
         if sub["status"] == "quarantined":
             report.findings.insert(0, make("Q01", found=sub["sender"], expected=report.unit.name if report.unit else sub["unit_code"]))
         folder = ws.path / "receipts" / sub["period"] / sub["unit_code"]

@@ -66,7 +66,10 @@ def write_receipt(report: Report, out_dir: str | os.PathLike[str], *, original: 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     wb = None
-    annotated = report.format in ("xlsx", "xlsm")
+    # Only a workbook with something to mark is copied and annotated; a clean one
+    # gets the 审核结果 sheet alone (copying it would annotate nothing, slowly).
+    marked = any(f.sheet and f.cell and f.severity in FILLS for f in report.findings)
+    annotated = report.format in ("xlsx", "xlsm") and marked
     if annotated:
         try:
             # From bytes: archived originals have no file extension, which openpyxl would refuse.
@@ -134,7 +137,9 @@ def _write_results(ws: Worksheet, report: Report, annotated: bool) -> None:
     _text(ws, 2, 1, f"文件：{Path(report.file).name}　{who}")
     summary = f"强制性问题 {report.count('E')} 项（必须改正后重新报送）；核实性问题 {report.count('W')} 项，其中已说明 {report.count('W', explained=True)} 项。"
     _text(ws, 3, 1, summary)
-    if not annotated:
+    if not report.findings and report.status == "accepted":
+        _text(ws, 4, 1, "审核通过，没有需要标注的问题。")
+    elif not annotated:
         _text(ws, 4, 1, "原文件不是 .xlsx 格式或无法打开，无法在原表上标注；请按下表逐项核对。")
     else:
         _text(ws, 4, 1, "问题单元格已在各表中标色并加批注（红色：强制性；黄色：核实性）。")

@@ -1,0 +1,114 @@
+"""Benchmark: `qtables intake` of N generated .eml files end to end, beside `check` of the same workbooks.
+
+    python benchmarks/bench_intake.py [--files 1000] [--distinct 56] [--errors 0.1]
+
+``--distinct`` fillings are built with the fixture builder (about a second
+each); the N workbooks are made distinct by rewriting their document title, so
+every one has its own bytes (no duplicates) while its identity stays valid.  A
+fraction ``--errors`` carries a deliberate error (so those receipts annotate
+the workbook).  Intake runs into a fresh workspace and includes archiving,
+ledger transactions, receipts and reply mails.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import shutil
+import sys
+import tempfile
+import time
+import zipfile
+from email.message import EmailMessage
+from pathlib import Path
+
+from qtables import samplegen
+from qtables.check import CheckContext, check_file
+from qtables.intake import intake
+from qtables.issue.workbook import IssueRequest, build_workbook, tables_for
+from qtables.layout import TableLayout
+from qtables.period import Period
+from qtables.spec import load_spec
+from qtables.workspace import init_workspace
+
+
+def _retitle(data: bytes, title: str) -> bytes:
+    src, out = zipfile.ZipFile(io.BytesIO(data)), io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
+        for info in src.infolist():
+            blob = src.read(info.filename)
+            if info.filename == "docProps/core.xml":
+                blob = blob.replace(b"</dc:title>", title.encode() + b"</dc:title>")
+            dst.writestr(info, blob)
+    return out.getvalue()
+
+
+def generate(root: Path, files: int, distinct: int, errors: float):
+    spec = load_spec()
+    key = "ab" * 32
+    ws_gen = init_workspace(root / "gen-ws", signing_key=key)
+    period = Period.parse("2025Q3")
+    set_names, table_ids = tables_for(spec, period)
+    units = list(ws_gen.registry.units)
+    bases = []
+    for i in range(distinct):
+        unit = units[i % len(units)]
+        layouts = [TableLayout.for_unit(spec.table(t), unit) for t in table_ids]
+        filling = samplegen.generate(layouts, unit, period, seed=i)
+        if i < distinct * errors:
+            filling.values["t5"][0]["satisfaction_rate"] = 130
+        buf = io.BytesIO()
+        build_workbook(buf, spec=spec, request=IssueRequest(unit, period, table_ids, set_names, values=filling.values,
+                                                            line_values=filling.line_values), key=ws_gen.signing_key, password="pw")
+        bases.append((unit, buf.getvalue()))
+    books, mails = root / "books", root / "mails"
+    books.mkdir()
+    mails.mkdir()
+    for i in range(files):
+        unit, data = bases[i % distinct]
+        data = _retitle(data, f" #{i}")
+        (books / f"{i:04d}.xlsx").write_bytes(data)
+        m = EmailMessage()
+        m["From"], m["To"], m["Subject"] = f"tj{i}@{unit.code}.gov.cn", "zlz@hnjs.gov.cn", f"{unit.name}附表"
+        m["Date"] = "Tue, 30 Sep 2025 10:00:00 +0800"
+        m.set_content("请查收。")
+        m.add_attachment(data, maintype="application", subtype="vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                         filename=f"{unit.name}2025年第三季度附表.xlsx")
+        (mails / f"{i:04d}.eml").write_bytes(bytes(m))
+    return spec, key, books, mails
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--files", type=int, default=1000)
+    ap.add_argument("--distinct", type=int, default=56)
+    ap.add_argument("--errors", type=float, default=0.1)
+    args = ap.parse_args()
+    root = Path(tempfile.mkdtemp(prefix="qtables-bench-intake-"))
+    t0 = time.perf_counter()
+    spec, key, books, mails = generate(root, args.files, min(args.distinct, args.files), args.errors)
+    print(f"generated {args.files} workbooks and .eml files in {time.perf_counter() - t0:.1f} s")
+    ws = init_workspace(root / "ws", signing_key=key)
+    ctx = CheckContext(spec, ws.registry, ws.signing_key)
+    t0 = time.perf_counter()
+    statuses: dict[str, int] = {}
+    for path in sorted(books.glob("*.xlsx")):
+        s = check_file(path, ctx).status
+        statuses[s] = statuses.get(s, 0) + 1
+    t_check = time.perf_counter() - t0
+    print(f"  check   {t_check:8.2f} s  {statuses}")
+    t0 = time.perf_counter()
+    outcomes = intake(ws, [mails], spec=spec)
+    t_intake = time.perf_counter() - t0
+    counts: dict[str, int] = {}
+    for o in outcomes:
+        counts[o.status] = counts.get(o.status, 0) + 1
+    print(f"  intake  {t_intake:8.2f} s  {counts}")
+    print(f"ratio intake / check = {t_intake / t_check:.2f}; per item: intake {1000 * t_intake / args.files:.1f} ms, "
+          f"check {1000 * t_check / args.files:.1f} ms")
+    shutil.rmtree(root, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
