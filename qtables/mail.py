@@ -16,6 +16,7 @@ from email.utils import formatdate, make_msgid
 from pathlib import Path
 
 from qtables.check import Report
+from qtables.fsutil import atomic_path
 from qtables.report import STATUS_TEXT
 from qtables.workspace import Workspace
 
@@ -64,10 +65,8 @@ def build_reply(ws: Workspace, sub: sqlite3.Row, report: Report, receipt: Path |
 def write_reply(ws: Workspace, sub: sqlite3.Row, report: Report, receipt: Path | None) -> Path:
     msg = build_reply(ws, sub, report, receipt)
     out = ws.path / "outbox" / f"{sub['id']:06d}_{sub['unit_code']}_{sub['period']}_v{sub['version']}.eml"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_suffix(".tmp")
-    tmp.write_bytes(bytes(msg))
-    tmp.replace(out)
+    with atomic_path(out) as tmp:
+        tmp.write_bytes(bytes(msg))
     return out
 
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 import io
 import os
 import re
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +20,7 @@ from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.worksheet.worksheet import Worksheet
 
 from qtables.check import Report
+from qtables.fsutil import atomic_path
 from qtables.findings import SEVERITY_TEXT
 from qtables.report import STATUS_TEXT
 
@@ -90,14 +90,8 @@ def write_receipt(report: Report, out_dir: str | os.PathLike[str], *, original: 
     for sheet in wb.worksheets:
         sheet.sheet_view.tabSelected = sheet.title == RESULT_SHEET
     target = out / receipt_name(report)
-    fd, tmp = tempfile.mkstemp(prefix=".receipt-", suffix=".xlsx", dir=out)
-    os.close(fd)
-    try:
+    with atomic_path(target) as tmp:
         wb.save(tmp)
-        os.replace(tmp, target)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
     return target
 
 

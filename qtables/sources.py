@@ -20,7 +20,7 @@ import re
 import zipfile
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from email.message import EmailMessage, Message
+from email.message import Message
 from pathlib import Path
 from typing import Iterator
 

@@ -14,12 +14,13 @@ import json
 import os
 import sqlite3
 import stat
-import tempfile
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterator
+
+from qtables.fsutil import atomic_path
 
 LEDGER_FILE = "ledger.sqlite"
 ARCHIVE_DIR = "archive"
@@ -169,18 +170,8 @@ class Ledger:
         target = self.archive_path(sha256)
         if target.exists() and target.stat().st_size == len(data):
             return target
-        target.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=".in-", dir=target.parent)
-        try:
-            with os.fdopen(fd, "wb") as fh:
-                fh.write(data)
-                fh.flush()
-                os.fsync(fh.fileno())
-            os.chmod(tmp, stat.S_IRUSR | stat.S_IRGRP | stat.S_IROTH)
-            os.replace(tmp, target)
-        finally:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
+        with atomic_path(target, mode=stat.S_IRUSR | stat.S_IRGRP | stat.S_IROTH, fsync=True) as tmp:
+            tmp.write_bytes(data)
         return target
 
     # -- queries --------------------------------------------------------

@@ -6,7 +6,6 @@ import base64
 import io
 import zipfile
 from email.message import EmailMessage
-from pathlib import Path
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 

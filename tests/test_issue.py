@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import openpyxl
-import pytest
 
 from qtables.identity import IDENTITY_SHEET, PROPERTY_PREFIX, Identity
 from qtables.issue.selfcheck import NOTE_COL, SELF_CHECK_HEADER_ROW, SELF_CHECK_SHEET

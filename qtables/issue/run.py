@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Protocol
 
 from qtables.errors import UsageError
+from qtables.fsutil import atomic_path
 from qtables.issue.workbook import IssueRequest, build_workbook, tables_for
 from qtables.period import Period
 from qtables.registry import Unit
@@ -24,12 +24,6 @@ class PreviousProvider(Protocol):
     """
 
     def __call__(self, unit: Unit, period: Period) -> dict[str, dict[str, dict[str, Any]]] | None: ...
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
 
 
 def no_previous(unit: Unit, period: Period) -> None:
@@ -75,15 +69,9 @@ def issue_templates(
         request = IssueRequest(unit=unit, period=period, table_ids=table_ids, set_names=set_names, previous=previous(unit, period))
         path = out / template_filename(unit, period, scoring)
         # Write beside the target and rename, so an interrupted run never leaves half a workbook.
-        fd, tmp = tempfile.mkstemp(prefix=".qtables-", suffix=".xlsx", dir=out)
-        os.close(fd)
-        try:
-            identity = build_workbook(tmp, spec=spec, request=request, key=workspace.signing_key, password=workspace.protection_password)
-            os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes files private; templates are for sharing
-            os.replace(tmp, path)
-        finally:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
+        with atomic_path(path) as tmp:
+            identity = build_workbook(str(tmp), spec=spec, request=request, key=workspace.signing_key,
+                                      password=workspace.protection_password)
         issued.append(Issued(unit, path, identity.template_id))
         if progress:
             progress(unit)

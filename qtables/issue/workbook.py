@@ -16,7 +16,6 @@ from datetime import date, datetime
 from typing import IO, Any
 
 import xlsxwriter
-from xlsxwriter.utility import xl_rowcol_to_cell
 
 from qtables import __version__
 from qtables.identity import IDENTITY_SHEET, PROPERTY_PREFIX, Identity
@@ -33,13 +32,12 @@ from qtables.issue.selfcheck import (
     rule_key,
     summarize,
 )
-from qtables.layout import HEADER_TOP, TITLE_ROW, TOP_LINE_ROW, TableLayout, a1, describe_cell, quote_sheet
+from qtables.layout import HEADER_TOP, TITLE_ROW, TOP_LINE_ROW, TableLayout, a1, quote_sheet
 from qtables.period import Period, excel_serial
 from qtables.registry import Unit
 from qtables.rules import WorkbookData, blank_data, compute_derived, run_rules
-from qtables.spec import expr
 from qtables.spec.expr import list_name
-from qtables.spec.model import Column, Rule, Spec, Table
+from qtables.spec.model import Column, Rule, Spec
 
 GUIDE_SHEET = "填表说明"
 LISTS_SHEET = "_lists"
