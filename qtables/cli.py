@@ -300,28 +300,89 @@ def status_cmd(workspace, period, as_json) -> None:
     click.echo(jsonlib.dumps(summary, ensure_ascii=False, indent=1) if as_json else render(summary))
 
 
-@main.command("demo")
-@click.option("--out", "out_dir", default="qtables-demo", show_default=True, type=click.Path(file_okay=False, path_type=Path), help="演示输出目录。")
+@main.command("merge")
+@workspace_option
+@click.option("--period", required=True, help="报告期，如 2025Q3 或 2025。")
+@click.option("--out", "out_file", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="汇总表文件（默认：工作区/masters/2025Q3_全省汇总.xlsx）。")
 @handle_errors
-def demo_cmd(out_dir: Path) -> None:
-    """演示：建立工作区，并为样例报告期（2025Q3）生成全部28个单位的模板。
+def merge_cmd(workspace, period, out_file) -> None:
+    """由各单位当前通过审核的报表生成汇总工作簿。
 
     \b
     示例：
+      qtables merge --workspace 工作区 --period 2025Q3
+      qtables merge --workspace 工作区 --period 2025 --out 2025年全省汇总.xlsx
+    """
+    from qtables.merge import merge
+    from qtables.period import Period
+    from qtables.spec import load_spec
+    from qtables.workspace import open_workspace
+
+    ws = open_workspace(workspace)
+    path = merge(ws, load_spec(), Period.parse(period), out_file)
+    click.echo(f"汇总表：{path}")
+
+
+@main.command("demo")
+@click.option("--out", "out_dir", default="qtables-demo", show_default=True, type=click.Path(file_okay=False, path_type=Path),
+              help="演示输出目录。")
+@click.option("--samples", "samples_dir", default=None, type=click.Path(file_okay=False, path_type=Path),
+              help="样例收件箱目录（默认：当前目录或程序目录下的 samples/）。")
+@handle_errors
+def demo_cmd(out_dir: Path, samples_dir: Path | None) -> None:
+    """演示全流程：建工作区 → 收取两个季度的样例邮件 → 报送情况 → 汇总表。
+
+    \b
+    样例收件箱（samples/）中有28个单位 2025年第2、3季度的报送邮件，含几处常见错误和一次更正重报。
+    示例：
       qtables demo --out 演示
     """
+    from qtables.devtools import SAMPLE_KEY, SAMPLE_PERIODS, SAMPLE_PASSWORD
+    from qtables.errors import UsageError
+    from qtables.intake import intake
     from qtables.issue.run import issue_templates
+    from qtables.merge import merge
     from qtables.period import Period
-    from qtables.workspace import init_workspace
+    from qtables.spec import load_spec
+    from qtables.status import period_status, render
+    from qtables.workspace import init_workspace, open_workspace
 
-    ws = init_workspace(out_dir / "工作区")
-    period = Period.parse("2025Q3")
-    target = out_dir / "下发模板" / period.code
-    with click.progressbar(length=len(ws.registry.units), label="生成 2025年第3季度 模板", file=sys.stderr) as bar:
-        issued = issue_templates(ws, period=period, out_dir=target, progress=lambda _u: bar.update(1))
-    click.echo(f"工作区：{ws.path}")
-    click.echo(f"已为 {len(issued)} 个报送单位生成 {period.label} 模板：{target}")
-    click.echo("用 Excel 或 WPS 打开任一模板，在浅黄色单元格填写，“自查”表会即时显示问题。")
+    candidates = [samples_dir] if samples_dir else [Path.cwd() / "samples", Path(__file__).resolve().parent.parent / "samples"]
+    samples = next((p for p in candidates if p and (p / SAMPLE_PERIODS[0]).is_dir()), None)
+    if samples is None:
+        raise UsageError("找不到样例收件箱 samples/", code="U010", hint="请在 qtables 源码目录下运行，或用 --samples 指定样例目录。")
+    spec = load_spec()
+    ws_path = out_dir / "工作区"
+    init_workspace(ws_path, signing_key=SAMPLE_KEY)
+    cfg = ws_path / "qtables.toml"
+    text = cfg.read_text(encoding="utf-8")
+    if "qtables-sample" not in text:
+        import re
+
+        cfg.write_text(re.sub(r'protection_password = ".*"', f'protection_password = "{SAMPLE_PASSWORD}"', text), encoding="utf-8")
+    ws = open_workspace(ws_path)
+    last = Period.parse(SAMPLE_PERIODS[-1])
+    templates = out_dir / "下发模板" / last.code
+    click.echo(f"1. 下发模板：为 {len(ws.registry.units)} 个单位生成 {last.label} 模板 → {templates}")
+    issue_templates(ws, period=last, out_dir=templates, spec=spec)
+    for code in SAMPLE_PERIODS:
+        outcomes = intake(ws, [samples / code], spec=spec)
+        counts: dict[str, int] = {}
+        for o in outcomes:
+            counts[o.status] = counts.get(o.status, 0) + 1
+        from qtables.status import STATUS_TEXT as ST
+
+        names = {"attachment": "其他材料", "unreadable": "无法审核", "already-recorded": "此前已收取", **ST}
+        click.echo(f"2. 收取 {Period.parse(code).label} 样例邮件：共 {len(outcomes)} 项，"
+                   + "，".join(f"{names.get(k, k)} {v}" for k, v in sorted(counts.items())))
+    click.echo("3. 报送情况：")
+    click.echo("\n".join("   " + line for line in render(period_status(ws, spec, last)).splitlines()[:2]))
+    master = merge(ws, spec, last)
+    click.echo(f"4. 汇总表：{master}")
+    click.echo(f"   审核回执：{ws.path / 'receipts'}")
+    click.echo(f"   回复邮件：{ws.path / 'outbox'}")
+    click.echo(f"   查看完整报送情况：qtables status --workspace {ws.path} --period {last.code}")
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -10,6 +10,7 @@ Deterministic for a given seed.
 from __future__ import annotations
 
 import random
+import zlib
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
@@ -59,7 +60,9 @@ def _wan(x: float) -> float:
     return round(x / 10000.0, 2)
 
 
-def generate(layouts: list[TableLayout], unit: Unit, period: Period, *, seed: int = 0, projects_per_row: tuple[int, int] = (1, 4)) -> Filling:
+def generate(layouts: list[TableLayout], unit: Unit, period: Period, *, seed: int = 0, projects_per_row: tuple[int, int] = (1, 4),
+             previous: Filling | None = None) -> Filling:
+    """A consistent filling; with ``previous``, its projects still under construction are carried over."""
     rng = random.Random(f"{seed}:{unit.code}:{period.code}")
     by_id = {lay.table.id: lay for lay in layouts}
     keyed = next((lay for lay in layouts if lay.table.kind == "keyed"), None)
@@ -70,8 +73,14 @@ def generate(layouts: list[TableLayout], unit: Unit, period: Period, *, seed: in
     per_row_min = min(projects_per_row[0], per_row_max)
     projects: list[Project] = []
     serial = 0
+    if previous is not None:
+        for old in previous.projects:
+            if old.under_construction:
+                projects.append(Project(old.reg_no, old.name, old.row_key, old.area, old.cost, old.structure, set(old.categories), True))
+        serial = len(previous.projects) + 100 * period.quarter if period.quarter else len(previous.projects)
     for key in row_keys:
-        for _ in range(rng.randint(per_row_min, per_row_max) + 1):
+        fresh = rng.randint(0, 2) if previous is not None else rng.randint(per_row_min, per_row_max) + 1
+        for _ in range(fresh):
             serial += 1
             area = float(rng.randint(30, 600) * 100)  # whole 100 ㎡, so 万㎡ sums are exact to 0.01
             cats = set()
@@ -97,7 +106,7 @@ def generate(layouts: list[TableLayout], unit: Unit, period: Period, *, seed: in
                     cost=round(area * rng.uniform(2500, 5500) / 10000.0, 2),
                     structure=structure,
                     categories=cats,
-                    carried=rng.random() < 0.6,
+                    carried=previous is None and rng.random() < 0.6,
                 )
             )
     start, end = period.start, period.end
@@ -178,7 +187,9 @@ def _t3_row(p: Project, rng: random.Random) -> dict[str, Any]:
 def _t4_row(p: Project) -> dict[str, Any]:
     row = {
         "reg_no": p.reg_no, "name": p.name, "structure": p.structure, "area": p.area, "cost": p.cost,
-        "builder": BUILDERS[hash(p.reg_no) % len(BUILDERS)], "supervisor": SUPERVISORS[hash(p.reg_no) % len(SUPERVISORS)],
+        # zlib.crc32, not hash(): str hashes change from one Python process to the next.
+        "builder": BUILDERS[zlib.crc32(p.reg_no.encode()) % len(BUILDERS)],
+        "supervisor": SUPERVISORS[zlib.crc32(p.reg_no.encode()) % len(SUPERVISORS)],
         "done_date": p.done_date, "acceptance": "合格",
     }
     if p.filed:
