@@ -97,8 +97,10 @@ def derive_row(table: Table, row: dict[str, Any]) -> dict[str, Any]:
 def total_row(table: Table, rows: Sequence[dict[str, Any]]) -> dict[str, Any]:
     """Sums of additive columns, then ratios from the sums (never a sum or mean of ratios)."""
     total: dict[str, Any] = {}
+    # Tables without a 合计 row in the template (附表6) sum every numeric input when merged.
+    no_total_spec = not any(c.total for c in table.columns)
     for col in table.columns:
-        if col.total == "sum":
+        if col.total == "sum" or (no_total_spec and col.is_input and col.is_numeric):
             total[col.id] = sum(v for r in rows if isinstance(v := r.get(col.id), (int, float)) and not isinstance(v, bool))
     for col in table.columns:
         node = col.total_formula or col.formula
