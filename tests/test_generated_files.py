@@ -68,3 +68,13 @@ def test_findings_reference_page_is_current():
     assert page == findings_page(), "run: python -m qtables.devtools findings"
     for code in ("F01", "I01", "S05", "N01", "D01", "C01", "T5-05", "X-01", "V06"):
         assert f"| {code} |" in page
+
+
+def test_samples_are_reproducible_by_their_command(tmp_path):
+    from qtables.devtools import build_samples
+
+    committed = sorted((ROOT / "samples").glob("*/*.eml"))
+    fresh = sorted(build_samples(tmp_path))
+    assert [p.relative_to(ROOT / "samples") for p in committed] == [p.relative_to(tmp_path) for p in fresh]
+    stale = [p.name for p, q in zip(committed, fresh) if p.read_bytes() != q.read_bytes()]
+    assert stale == [], "run: python -m qtables.devtools samples"
