@@ -305,14 +305,17 @@ def status_cmd(workspace, period, as_json) -> None:
 @click.option("--period", required=True, help="报告期，如 2025Q3 或 2025。")
 @click.option("--out", "out_file", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="汇总表文件（默认：工作区/masters/2025Q3_全省汇总.xlsx）。")
+@click.option("--into", "template", type=click.Path(dir_okay=False, exists=True, path_type=Path), default=None,
+              help="市级工作区：把各县（区）的数据填入上级下发给本市的模板，用于向上报送。")
 @handle_errors
-def merge_cmd(workspace, period, out_file) -> None:
+def merge_cmd(workspace, period, out_file, template) -> None:
     """由各单位当前通过审核的报表生成汇总工作簿。
 
     \b
     示例：
       qtables merge --workspace 工作区 --period 2025Q3
       qtables merge --workspace 工作区 --period 2025 --out 2025年全省汇总.xlsx
+      qtables merge --workspace 郑州工作区 --period 2025Q3 --into 省厅下发_郑州市.xlsx
     """
     from qtables.merge import merge
     from qtables.period import Period
@@ -320,7 +323,15 @@ def merge_cmd(workspace, period, out_file) -> None:
     from qtables.workspace import open_workspace
 
     ws = open_workspace(workspace)
-    path = merge(ws, load_spec(), Period.parse(period), out_file)
+    p = Period.parse(period)
+    if template is not None:
+        from qtables.upward import fill_upward
+
+        out = out_file or template.with_name(f"{p.code}_{ws.registry.root.name}_上报.xlsx")
+        path = fill_upward(ws, load_spec(), p, template, out)
+        click.echo(f"已把各县（区）数据填入上级模板：{path}（可直接向上报送）")
+        return
+    path = merge(ws, load_spec(), p, out_file)
     click.echo(f"汇总表：{path}")
 
 

@@ -204,6 +204,11 @@ def run_rule(rule: Rule, data: WorkbookData) -> list[Result]:
     td = data.tables[rule.table]
     if rule.scope == "table":
         return [_one(rule, _Env(data, rule.table, None, "table"), None)]
+    if "previous" in rule.needs:
+        # Only rows the previous period has figures for (an imported master may hold a unit's total only).
+        known = (data.previous or {}).get(rule.table, {})
+        rows = [i for i, r in enumerate(td.layout.rows) if r.key in known]
+        return [_one(rule, _Env(data, rule.table, i, "row"), i) for i in rows] or [Result(rule, "na")]
     if td.table.kind != "records" or _uses_rownum(rule):
         return [_one(rule, _Env(data, rule.table, i, "row"), i) for i in range(len(td.rows))]
     # Detail tables are mostly empty rows, and every empty row gets the same
