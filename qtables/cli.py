@@ -335,6 +335,29 @@ def merge_cmd(workspace, period, out_file, template) -> None:
     click.echo(f"汇总表：{path}")
 
 
+@main.command("import-master")
+@workspace_option
+@click.argument("file", type=click.Path(dir_okay=False, exists=True, path_type=Path))
+@click.option("--period", required=True, help="该汇总表的报告期，如 2025Q2。")
+@handle_errors
+def import_master_cmd(workspace, file, period) -> None:
+    """导入上一期的汇总表（qtables 汇总表或制度附表5/7格式），使首次使用即可核对“接转＝上期在建”。
+
+    \b
+    示例：
+      qtables import-master --workspace 工作区 2025Q2_全省汇总.xlsx --period 2025Q2
+    """
+    from qtables.importer import import_master
+    from qtables.period import Period
+    from qtables.spec import load_spec
+    from qtables.workspace import open_workspace
+
+    ws = open_workspace(workspace)
+    p = Period.parse(period)
+    imported = import_master(ws, load_spec(), file, p)
+    click.echo(f"已导入 {p.label} {len(imported)} 个单位的数据（共 {sum(imported.values())} 行）")
+
+
 @main.command("demo")
 @click.option("--out", "out_dir", default="qtables-demo", show_default=True, type=click.Path(file_okay=False, path_type=Path),
               help="演示输出目录。")
