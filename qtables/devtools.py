@@ -68,7 +68,6 @@ def _file_before_completion(values) -> None:
 
 def build_samples(out_dir: Path) -> list[Path]:
     """The sample inbox: .eml files from all 28 units for 2025Q2 and 2025Q3 (deterministic)."""
-    import base64
     import io
     import zipfile
     from email.message import EmailMessage

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from builders import build_filled
 from click.testing import CliRunner
-from conftest import TEST_KEY
 from mailfixtures import python_eml
 from qtables.check import CheckContext, check_file
 from qtables.cli import main
