@@ -225,9 +225,9 @@ def produce_outputs(ws: Workspace, ledger: Ledger, ctx: CheckContext, reports: d
         if sub["status"] == "quarantined":
             report.findings.insert(0, make("Q01", found=sub["sender"], expected=report.unit.name if report.unit else sub["unit_code"]))
         folder = ws.path / "receipts" / sub["period"] / sub["unit_code"]
-        receipt = write_receipt(report, folder, original=original)
-        final = folder / f"v{sub['version']}_{receipt.name}"
-        receipt.replace(final)
+        # Written straight under its final name: two intakes finishing the same
+        # submission write the same file, and the last atomic rename wins.
+        final = write_receipt(report, folder, original=original, prefix=f"v{sub['version']}_")
         reply = write_reply(ws, sub, report, final) if sub["sender"] else None
         ledger.set_outputs(sub["id"], receipt_path=str(final.relative_to(ws.path)),
                            reply_path=str(reply.relative_to(ws.path)) if reply else "")

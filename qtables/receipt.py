@@ -60,8 +60,9 @@ def _text(ws: Worksheet, row: int, col: int, value: Any) -> None:
     cell.data_type = "s"  # never a formula, whatever the text starts with
 
 
-def write_receipt(report: Report, out_dir: str | os.PathLike[str], *, original: str | os.PathLike[str] | None = None) -> Path:
-    """Write the receipt for ``report`` into ``out_dir``; returns its path."""
+def write_receipt(report: Report, out_dir: str | os.PathLike[str], *, original: str | os.PathLike[str] | None = None,
+                  prefix: str = "") -> Path:
+    """Write the receipt for ``report`` into ``out_dir`` (its name after ``prefix``); returns its path."""
     source = Path(original or report.file)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -89,7 +90,7 @@ def write_receipt(report: Report, out_dir: str | os.PathLike[str], *, original: 
     wb.active = 0
     for sheet in wb.worksheets:
         sheet.sheet_view.tabSelected = sheet.title == RESULT_SHEET
-    target = out / receipt_name(report)
+    target = out / (prefix + receipt_name(report))
     with atomic_path(target) as tmp:
         wb.save(tmp)
     return target
