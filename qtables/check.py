@@ -22,7 +22,7 @@ from qtables.issue.selfcheck import CHECK_SHEET, NOTE_COL, SELF_CHECK_HEADER_ROW
 from qtables.issue.workbook import GUIDE_SHEET, LISTS_SHEET
 from qtables.layout import TableLayout, a1, describe_cell
 from qtables.period import Period
-from qtables.read import RawWorkbook, ReadProblem, Sheet, read_workbook
+from qtables.read import RawWorkbook, ReadLimits, ReadProblem, Sheet, read_workbook
 from qtables.registry import Registry, Unit
 from qtables.rules import TableData, WorkbookData, compute_derived, run_rules
 from qtables.spec.model import Rule, Spec
@@ -46,6 +46,7 @@ class CheckContext:
     history: dict[tuple[str, str], dict[str, dict[str, dict[str, Any]]]] = field(default_factory=dict)
     # Falls back to this (the ledger's accepted data) for periods not in ``history``.
     lookup: Callable[[str, str], dict[str, dict[str, dict[str, Any]]] | None] | None = None
+    limits: ReadLimits | None = None
 
     def previous_for(self, unit: Unit, period: Period) -> dict[str, dict[str, dict[str, Any]]] | None:
         key = (unit.code, period.previous().code)
@@ -98,13 +99,15 @@ class Report:
 def check_file(path: str | Path, ctx: CheckContext, *, data: bytes | None = None) -> Report:
     report = Report(file=str(path))
     try:
-        book = read_workbook(path, data=data)
+        book = read_workbook(path, data=data, limits=ctx.limits)
     except ReadProblem as problem:
         details = dict(problem.details)
         details.setdefault("name", Path(path).name)
         report.findings.append(make(problem.code, **details))
         return report
     report.format = book.format
+    if book.has_macros:
+        report.findings.append(make("M01"))
     try:
         _check_book(book, ctx, report)
     except ReadProblem as problem:

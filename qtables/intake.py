@@ -18,7 +18,7 @@ from typing import Any, Callable, Iterable
 
 from qtables.check import CheckContext, Report, check_file
 from qtables.findings import Finding, make
-from qtables.read import _KIND_TEXT, sniff
+from qtables.read import _KIND_TEXT, ReadLimits, sniff
 from qtables.sources import WORKBOOK_KINDS, Item, Limits, iter_items
 from qtables.spec import Spec, load_spec
 from qtables.store import ArrivalKey, Ledger
@@ -71,8 +71,11 @@ def unit_of_sender(ws: Workspace, sender: str | None) -> str | None:
     return None
 
 
+SPREADSHEET_NAMES = (".xlsx", ".xlsm", ".xls", ".ods", ".et", ".ett", ".csv")
+
+
 def make_context(ws: Workspace, spec: Spec, ledger: Ledger) -> CheckContext:
-    return CheckContext(spec, ws.registry, ws.signing_key, lookup=ledger.accepted_values)
+    return CheckContext(spec, ws.registry, ws.signing_key, lookup=ledger.accepted_values, limits=ReadLimits.from_config(ws.config))
 
 
 def intake(
@@ -144,7 +147,7 @@ def _one(ws: Workspace, ledger: Ledger, ctx: CheckContext, item: Item, group_uni
         ledger.record(arrival=arrival, submission=None, findings=[], cells=[])
         outcome.status, outcome.message = "unreadable", finding.message
         return outcome
-    if kind not in WORKBOOK_KINDS:
+    if kind not in WORKBOOK_KINDS and not item.name.lower().endswith(SPREADSHEET_NAMES):
         unit = group_unit.get(item.group) or unit_of_sender(ws, item.sender)
         finding = make("A01", name=item.name, kind=_KIND_TEXT.get(kind, _KIND_TEXT["unknown"]))
         arrival.update(kind="attachment", status="attachment", unit_code=unit, note=finding.message)

@@ -13,6 +13,7 @@ a finding code, never as a library's exception.
 from __future__ import annotations
 
 import io
+import re
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -37,6 +38,117 @@ _KIND_TEXT = {
 }
 _CUSTOM_NS = "{http://schemas.openxmlformats.org/officeDocument/2006/custom-properties}"
 _ODF_META = "{urn:oasis:names:tc:opendocument:xmlns:meta:1.0}"
+
+
+@dataclass(frozen=True)
+class ReadLimits:
+    """What a workbook package may hold before it is parsed (from the workspace's [limits])."""
+
+    decompressed_bytes: int = 200 * 1024 * 1024
+    compression_ratio: int = 200
+    zip_members: int = 2000
+    sheet_rows: int = 20000
+    sheet_columns: int = 702  # ZZ
+
+    @classmethod
+    def from_config(cls, config: dict) -> "ReadLimits":
+        known = {k: int(v) for k, v in config.get("limits", {}).items() if k in cls.__dataclass_fields__}
+        return cls(**known)
+
+
+# A cell reference or row number beyond the limits, found without parsing the XML.
+_DTD = re.compile(rb"<!DOCTYPE|<!ENTITY", re.I)
+_ROW = re.compile(rb'<(?:\w+:)?row\b[^>]*?\br="(\d+)"')
+_COL = re.compile(rb'<(?:\w+:)?c\b[^>]*?\br="([A-Z]+)\d+"')
+
+
+def _col_number(letters: bytes) -> int:
+    n = 0
+    for ch in letters:
+        n = n * 26 + ch - 64
+    return n
+
+
+def prescan_package(data: bytes, kind: str, limits: ReadLimits) -> dict[str, str]:
+    """Check a zip-based workbook before any parser sees it: sizes, ratio, members, entity declarations.
+
+    Returns the worksheet part of each sheet name (xlsx), so a sheet's extent can
+    be checked just before it is loaded (see ``check_extent``).
+    """
+    try:
+        zf = zipfile.ZipFile(io.BytesIO(data))
+        infos = zf.infolist()
+    except (zipfile.BadZipFile, OSError, ValueError, NotImplementedError):
+        raise ReadProblem("F03", detail="压缩结构损坏") from None
+    with zf:
+        if len(infos) > limits.zip_members:
+            raise ReadProblem("L02", detail=f"工作簿内含 {len(infos)} 个部件，超过限制 {limits.zip_members}")
+        declared = sum(i.file_size for i in infos)
+        if declared > limits.decompressed_bytes:
+            raise ReadProblem("L03", detail=f"工作簿解压后共 {declared} 字节，超过限制 {limits.decompressed_bytes}")
+        for info in infos:
+            if info.file_size > 1024 * 1024 and info.file_size / max(1, info.compress_size) > limits.compression_ratio:
+                raise ReadProblem("L04", detail=f"部件 {info.filename} 的压缩比超过限制 {limits.compression_ratio}")
+        for info in infos:
+            if info.filename.endswith((".xml", ".rels")):
+                # A DTD (and so any entity) can only stand in the prolog, before the root element.
+                if _DTD.search(_head(zf, info)):
+                    raise ReadProblem("X01", detail=info.filename)
+        if kind == "ods":
+            return {"": "content.xml"}
+        return _sheet_parts(zf)
+
+
+def _head(zf: zipfile.ZipFile, info: zipfile.ZipInfo, size: int = 2048) -> bytes:
+    try:
+        with zf.open(info) as fh:
+            return fh.read(size)
+    except (zipfile.BadZipFile, OSError, ValueError, NotImplementedError, RuntimeError):
+        raise ReadProblem("F03", detail=f"部件 {info.filename} 无法解压") from None
+
+
+_SHEET = re.compile(rb'<(?:\w+:)?sheet\b[^>]*?\bname="([^"]*)"[^>]*?\br:id="([^"]+)"')
+_REL = re.compile(rb'<Relationship\b[^>]*?\bId="([^"]+)"[^>]*?\bTarget="([^"]+)"')
+
+
+def _sheet_parts(zf: zipfile.ZipFile) -> dict[str, str]:
+    import html
+
+    try:
+        book = zf.read("xl/workbook.xml")
+        rels = zf.read("xl/_rels/workbook.xml.rels")
+    except KeyError:
+        return {}
+    targets = {rid.decode(): target.decode() for rid, target in _REL.findall(rels)}
+    out = {}
+    for name, rid in _SHEET.findall(book):
+        target = targets.get(rid.decode())
+        if target:
+            part = target.lstrip("/") if target.startswith("/") else "xl/" + target
+            out[html.unescape(name.decode("utf-8", "replace"))] = part
+    return out
+
+
+def check_extent(data: bytes, part: str, limits: ReadLimits) -> None:
+    """Refuse a sheet with cells beyond the row/column limits before a reader allocates it."""
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as zf, zf.open(part) as fh:
+            blob = fh.read(limits.decompressed_bytes + 1)
+    except (KeyError, zipfile.BadZipFile, OSError, ValueError, NotImplementedError, RuntimeError):
+        return  # the reader reports a missing or damaged part itself
+    rows = _ROW.findall(blob)
+    if rows:
+        last = max(int(r) for r in rows)
+        if last > limits.sheet_rows:
+            raise ReadProblem("L08", detail=f"工作表有第 {last} 行，超过限制 {limits.sheet_rows} 行")
+    cols = set(_COL.findall(blob))
+    if cols:
+        widest = max(_col_number(c) for c in cols)
+        if widest > limits.sheet_columns:
+            raise ReadProblem("L08", detail=f"工作表有第 {widest} 列，超过限制 {limits.sheet_columns} 列")
+    repeated = re.findall(rb'number-(?:rows|columns)-repeated="(\d+)"', blob)
+    if any(int(n) > 1_000_000 for n in repeated) and part == "content.xml":
+        pass  # repeated empty cells are how ODS pads rows; calamine keeps them sparse at the end of a row
 
 
 class ReadProblem(Exception):
@@ -72,12 +184,22 @@ class RawWorkbook:
     has_macros: bool
     _book: CalamineWorkbook = field(repr=False)
     _cache: dict[str, Sheet] = field(default_factory=dict, repr=False)
+    _data: bytes = field(default=b"", repr=False)
+    _parts: dict[str, str] = field(default_factory=dict, repr=False)
+    _limits: "ReadLimits | None" = field(default=None, repr=False)
 
     def has_sheet(self, name: str) -> bool:
         return name in self.visible
 
     def sheet(self, name: str) -> Sheet:
         if name not in self._cache:
+            part = self._parts.get(name) or self._parts.get("")
+            if part and self._limits is not None:
+                try:
+                    check_extent(self._data, part, self._limits)
+                except ReadProblem as problem:
+                    problem.details["name"] = f"{self.name}（工作表“{name}”）"
+                    raise
             try:
                 rows = self._book.get_sheet_by_name(name).to_python(skip_empty_area=False)
             except Exception as exc:  # noqa: BLE001 - any reader failure is a damaged file
@@ -141,8 +263,8 @@ def sniff(data: bytes) -> str:
             return "unknown"
 
 
-def read_workbook(path: str | Path, *, data: bytes | None = None) -> RawWorkbook:
-    """Open a workbook for reading. Raises ReadProblem(F01–F04) when it cannot be one."""
+def read_workbook(path: str | Path, *, data: bytes | None = None, limits: ReadLimits | None = None) -> RawWorkbook:
+    """Open a workbook for reading. Raises ReadProblem(F01–F04, L0x, X01) when it cannot or must not be one."""
     path = Path(path)
     name = path.name
     if data is None:
@@ -159,6 +281,14 @@ def read_workbook(path: str | Path, *, data: bytes | None = None) -> RawWorkbook
         raise ReadProblem("F03", name=name, detail="压缩结构损坏" if kind == "broken-zip" else "文件结构损坏")
     if kind not in ("xlsx", "xlsm", "xls", "ods"):
         raise ReadProblem("F01", name=name, kind=_KIND_TEXT.get(kind, _KIND_TEXT["unknown"]))
+    limits = limits or ReadLimits()
+    parts: dict[str, str] = {}
+    if kind in ("xlsx", "xlsm", "ods"):
+        try:
+            parts = prescan_package(data, kind, limits)
+        except ReadProblem as problem:
+            problem.details.setdefault("name", name)
+            raise
     try:
         book = CalamineWorkbook.from_filelike(io.BytesIO(data))
         metadata = book.sheets_metadata
@@ -176,6 +306,9 @@ def read_workbook(path: str | Path, *, data: bytes | None = None) -> RawWorkbook
         properties=_properties(data, kind),
         has_macros=kind == "xlsm",
         _book=book,
+        _data=data,
+        _parts=parts,
+        _limits=limits,
     )
 
 

@@ -117,8 +117,8 @@ def _container_kind(data: bytes) -> str:
     kind = sniff(data)
     if kind == "msg":
         return "msg"
-    if kind == "zip":
-        return "zip"
+    if kind in ("zip", "broken-zip"):
+        return "zip"  # a damaged archive is still an archive: unpacking reports it (L07)
     if kind in ("text", "unknown"):
         head = data[:4096].lower()
         markers = sum(m in head for m in (b"\nfrom:", b"\nsubject:", b"\nmime-version:", b"\nreceived:", b"\ncontent-type:", b"\nmessage-id:"))

@@ -153,7 +153,8 @@ def test_every_corpus_workbook_is_not_a_template(ctx):
     for path in files:
         report = check_file(path, ctx)
         assert report.exit_code == 2, path.name
-        [finding] = report.findings
+        [finding] = [f for f in report.findings if f.severity == "F"]
+        assert {f.code for f in report.findings} - {finding.code} <= {"M01"}  # .xlsm files also say their macros are ignored
         seen[finding.code] = seen.get(finding.code, 0) + 1
     assert set(seen) <= {"F05", "F03"} and seen["F05"] > 900
 
