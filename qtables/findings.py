@@ -44,6 +44,7 @@ _TYPES = [
     FindingType("L05", "F", "嵌套过深", "“{name}”：{detail}", "请不要层层转发或多层打包，直接发送模板文件。"),
     FindingType("L06", "F", "邮件过多", "{detail}，其余邮件下次处理", "再次运行 intake 即可继续。"),
     FindingType("L07", "F", "压缩包损坏", "“{name}”：{detail}", "请重新打包或直接发送模板文件。"),
+    FindingType("L09", "F", "邮件结构损坏", "{detail}", "请重新发送邮件，附件直接添加，不要转发多层。"),
     FindingType("L08", "F", "工作表过大", "“{name}”：{detail}", "请使用下发的模板，不要在表格以外的远处单元格填写内容。"),
     FindingType("X01", "F", "文件含有 XML 实体声明", "“{name}”的部件 {detail} 含有 DOCTYPE/ENTITY 声明，出于安全原因不予读取",
                 "请用 Excel 或 WPS 重新保存后发送。"),

@@ -15,6 +15,7 @@ from __future__ import annotations
 import io
 import re
 import zipfile
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -22,6 +23,9 @@ from typing import Any
 import olefile
 from defusedxml import ElementTree
 from python_calamine import CalamineWorkbook
+
+# Everything a damaged archive can raise while it is listed or inflated (zlib.error found by fuzzing).
+ZIP_ERRORS = (zipfile.BadZipFile, zlib.error, EOFError, OSError, ValueError, NotImplementedError, RuntimeError, KeyError)
 
 _KIND_TEXT = {
     "pdf": "PDF 文档",
@@ -78,7 +82,7 @@ def prescan_package(data: bytes, kind: str, limits: ReadLimits) -> dict[str, str
     try:
         zf = zipfile.ZipFile(io.BytesIO(data))
         infos = zf.infolist()
-    except (zipfile.BadZipFile, OSError, ValueError, NotImplementedError):
+    except ZIP_ERRORS:
         raise ReadProblem("F03", detail="压缩结构损坏") from None
     with zf:
         if len(infos) > limits.zip_members:
@@ -103,7 +107,7 @@ def _head(zf: zipfile.ZipFile, info: zipfile.ZipInfo, size: int = 2048) -> bytes
     try:
         with zf.open(info) as fh:
             return fh.read(size)
-    except (zipfile.BadZipFile, OSError, ValueError, NotImplementedError, RuntimeError):
+    except ZIP_ERRORS:
         raise ReadProblem("F03", detail=f"部件 {info.filename} 无法解压") from None
 
 
@@ -117,7 +121,7 @@ def _sheet_parts(zf: zipfile.ZipFile) -> dict[str, str]:
     try:
         book = zf.read("xl/workbook.xml")
         rels = zf.read("xl/_rels/workbook.xml.rels")
-    except KeyError:
+    except ZIP_ERRORS:
         return {}
     targets = {rid.decode(): target.decode() for rid, target in _REL.findall(rels)}
     out = {}
@@ -134,7 +138,7 @@ def check_extent(data: bytes, part: str, limits: ReadLimits) -> None:
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as zf, zf.open(part) as fh:
             blob = fh.read(limits.decompressed_bytes + 1)
-    except (KeyError, zipfile.BadZipFile, OSError, ValueError, NotImplementedError, RuntimeError):
+    except ZIP_ERRORS:
         return  # the reader reports a missing or damaged part itself
     rows = _ROW.findall(blob)
     if rows:
@@ -225,7 +229,7 @@ def sniff(data: bytes) -> str:
                     return "docx"
                 if "ppt/presentation.xml" in names:
                     return "pptx"
-        except (zipfile.BadZipFile, OSError, ValueError, NotImplementedError):
+        except ZIP_ERRORS:
             return "broken-zip"
         return "zip"
     if head.startswith(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"):

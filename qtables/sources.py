@@ -26,7 +26,7 @@ from typing import Iterator
 
 import olefile
 
-from qtables.read import sniff
+from qtables.read import ZIP_ERRORS, sniff
 
 WORKBOOK_KINDS = {"xlsx", "xlsm", "xls", "ods"}
 
@@ -101,7 +101,7 @@ def _file(path: Path, ctx: _Context) -> Iterator[Item]:
     if kind == "mbox":
         yield from _mbox(path, ctx)
     elif kind == "eml":
-        yield from _message(email.message_from_bytes(data, policy=email.policy.default), source_id, str(path), ctx, received, 0)
+        yield from _message(parse_message(data), source_id, str(path), ctx, received, 0)
     elif kind == "msg":
         yield from _msg(data, source_id, str(path), ctx, received)
     elif kind == "zip":
@@ -135,7 +135,7 @@ def _mbox(path: Path, ctx: _Context) -> Iterator[Item]:
     try:
         for key, msg in box.iteritems():
             data = msg.as_bytes()
-            parsed = email.message_from_bytes(data, policy=email.policy.default)
+            parsed = parse_message(data)
             yield from _message(parsed, f"mbox:{path.resolve()}#{key}", f"{path}#{key}", ctx, _mtime(path), 0)
     finally:
         box.close()
@@ -146,14 +146,25 @@ def _maildir(path: Path, ctx: _Context) -> Iterator[Item]:
     for key in sorted(box.keys()):
         with box.get_file(key) as fh:
             data = fh.read()
-        parsed = email.message_from_bytes(data, policy=email.policy.default)
+        parsed = parse_message(data)
         yield from _message(parsed, f"maildir:{path.resolve()}#{key}", f"{path}#{key}", ctx, _mtime(path), 0)
+
+
+def parse_message(data: bytes) -> Message:
+    """Parse a message; a header the modern parser chokes on (found by fuzzing: a NUL in an
+    RFC 2231 charset) falls back to the lenient compat32 policy."""
+    try:
+        msg = email.message_from_bytes(data, policy=email.policy.default)
+        msg.get_content_type()
+        return msg
+    except Exception:  # noqa: BLE001 - any parser failure: read it the old, forgiving way
+        return email.message_from_bytes(data, policy=email.policy.compat32)
 
 
 def message_items(data: bytes, source_id: str, source: str, limits: Limits | None = None, received: str = "") -> Iterator[Item]:
     """The items of one raw RFC 822 message (used for IMAP)."""
     ctx = _Context(limits or Limits())
-    yield from _message(email.message_from_bytes(data, policy=email.policy.default), source_id, source, ctx, received, 0)
+    yield from _message(parse_message(data), source_id, source, ctx, received, 0)
 
 
 def fix_8bit(text: str | None) -> str | None:
@@ -244,7 +255,12 @@ def _message(msg: Message, source_id: str, source: str, ctx: _Context, received:
     message_id = _header(msg, "Message-ID")
     when = _received(msg, received)
     group = f"{source_id}"
-    yield from _parts(msg, source_id, source, ctx, sender, subject, message_id, when, group, depth, [0])
+    counter = [0]
+    try:
+        yield from _parts(msg, source_id, source, ctx, sender, subject, message_id, when, group, depth, counter)
+    except Exception as exc:  # noqa: BLE001 - a message too broken to walk is one coded item, never a crash
+        yield Item(f"{source_id}#broken{counter[0]}", "(邮件)", b"", source, group, sender, subject, message_id, when,
+                   problem="L09", detail=f"邮件结构无法解析（{exc.__class__.__name__}）")
 
 
 def _parts(msg: Message, source_id: str, source: str, ctx: _Context, sender, subject, message_id, when, group, depth, counter) -> Iterator[Item]:
@@ -288,7 +304,7 @@ def _parts(msg: Message, source_id: str, source: str, ctx: _Context, sender, sub
         if _container_kind(data) == "zip":
             yield from _zip(data, sid, label, source, group, ctx, (sender, subject, message_id), when, depth + 1)
         elif _container_kind(data) == "eml" and ctype == "message/rfc822":
-            yield from _message(email.message_from_bytes(data, policy=email.policy.default), sid, source, ctx, when, depth + 1)
+            yield from _message(parse_message(data), sid, source, ctx, when, depth + 1)
         else:
             yield Item(sid, label, data, source, group, sender, subject, message_id, when)
 
@@ -355,7 +371,7 @@ def _zip(data: bytes, source_id: str, name: str, source: str, group: str, ctx: _
     try:
         zf = zipfile.ZipFile(io.BytesIO(data))
         infos = [i for i in zf.infolist() if not i.is_dir()]
-    except (zipfile.BadZipFile, OSError, ValueError, NotImplementedError) as exc:
+    except ZIP_ERRORS as exc:
         yield whole("L07", f"压缩包损坏：{exc.__class__.__name__}")
         return
     # Check what the archive declares before inflating anything.
@@ -378,7 +394,7 @@ def _zip(data: bytes, source_id: str, name: str, source: str, group: str, ctx: _
             try:
                 with zf.open(info) as fh:
                     payload = fh.read(limits.attachment_bytes + 1)
-            except (zipfile.BadZipFile, OSError, ValueError, NotImplementedError, RuntimeError) as exc:
+            except ZIP_ERRORS as exc:
                 yield Item(sid, label, b"", source, group, sender, subject, message_id, received, problem="L07",
                            detail=f"压缩包成员 {member} 无法解压：{exc.__class__.__name__}")
                 continue
