@@ -260,3 +260,28 @@ def test_one_batch_of_everything_leaves_good_submissions_as_they_would_be_alone(
     for p in (ws.path / "receipts").rglob("*.xlsx"):
         assert "\u202e" not in p.name and ".." not in p.name and "\x00" not in p.name
     ledger.close()
+
+
+def test_a_zip_bomb_is_refused_before_inflating_with_bounded_memory(tmp_path, good):
+    import zipfile
+
+    bomb = tmp_path / "附表（炸弹）.zip"
+    with zipfile.ZipFile(bomb, "w", zipfile.ZIP_DEFLATED) as zf:
+        with zf.open("附表.xlsx", "w", force_zip64=True) as fh:
+            chunk = b"\0" * (1 << 20)
+            for _ in range(1024):  # 1 GiB of zeros, about 1 MiB on disk
+                fh.write(chunk)
+        zf.writestr("兰考县附表.xlsx", good["410225"])
+    assert bomb.stat().st_size < 5 * 1024 * 1024
+    ws = init_workspace(tmp_path / "ws", signing_key=TEST_KEY)
+    code = (
+        "import json, resource, sys\n"
+        "from qtables.intake import intake\n"
+        "from qtables.workspace import open_workspace\n"
+        "out = intake(open_workspace(sys.argv[1]), [sys.argv[2]])\n"
+        "print(json.dumps([[o.status, o.message] for o in out] + [resource.getrusage(resource.RUSAGE_SELF).ru_maxrss]))\n"
+    )
+    run = subprocess.run([sys.executable, "-c", code, str(ws.path), str(bomb)], capture_output=True, text=True, timeout=300)
+    *outcomes, peak_kb = json.loads(run.stdout)
+    assert outcomes[0][0] == "unreadable" and "超过限制" in outcomes[0][1]
+    assert peak_kb < 300 * 1024, f"peak {peak_kb / 1024:.0f} MiB"
