@@ -197,7 +197,7 @@ def _check_book(book: RawWorkbook, ctx: CheckContext, report: Report) -> None:
     report.data = data
 
     set_names = [period.kind] + (["scoring"] if any(spec.table(t).kind == "scoring" for t in identity.tables) else [])
-    rules = [r for r in spec.rules_for(set_names, [t for t in identity.tables if t not in broken]) if _rule_tables(r) <= set(tables)]
+    rules = [r for r in spec.rules_for(set_names, [t for t in identity.tables if t not in broken]) if _rule_tables(r, spec) <= set(tables)]
     notes = _read_notes(book, spec)
     _rule_findings(rules, data, notes, report)
 
@@ -391,7 +391,7 @@ def _check_derived(data: WorkbookData, cached: dict[str, tuple[list[dict[str, An
 # -- rules and 说明 ------------------------------------------------------
 
 
-def _rule_tables(rule: Rule) -> set[str]:
+def _rule_tables(rule: Rule, spec: Spec) -> set[str]:
     from qtables.spec import expr
 
     out = {rule.table}
@@ -399,7 +399,7 @@ def _rule_tables(rule: Rule) -> set[str]:
         if node is None:
             continue
         for ref, _ in expr.refs(node):
-            if ref.parts[0] in ("t1", "t2", "t3", "t4", "t5", "t6", "t7", "s2", "s3"):
+            if ref.parts[0] in spec.tables:
                 out.add(ref.parts[0])
     return out
 

@@ -36,11 +36,11 @@ from qtables.registry import Registry, Unit
 from qtables.spec import expr
 from qtables.spec.expr import EvalError, Ref
 from qtables.spec.model import Column, Spec, Table
+from qtables.status import OK_STATUSES as OK
 from qtables.status import STATUS_TEXT, period_status
 from qtables.store import Ledger, decode
 from qtables.workspace import Workspace
 
-OK = ("accepted", "accepted_with_warnings")
 HEADER_ROW = 3  # 0-based row of the (single-line) column header on master sheets
 
 
@@ -316,12 +316,11 @@ def _keyed_summary(wb, fmt, table: Table, name: str, ledger, registry, period, s
         for col in cols:
             c = sheet.col(col.id)
             if col.formula is not None or col.total_formula is not None:
-                if unit_rows:
-                    node = col.formula if col.formula is not None else None
-                    if node is None:  # 满意率 of a unit: its submitted weighted total
-                        _num(ws, r, c, row.get(col.id), fmt.number(col))
-                    else:
-                        ws.write_formula(r, c, sheet.formula(node, r, first=first, last=last, mode="row"), fmt.number(col), _cached(row.get(col.id)))
+                if unit_rows and col.formula is not None:
+                    ws.write_formula(r, c, sheet.formula(col.formula, r, first=first, last=last, mode="row"), fmt.number(col),
+                                     _cached(row.get(col.id)))
+                elif unit_rows:  # 满意率 of a unit: its weighted total over its county rows
+                    _num(ws, r, c, row.get(col.id), fmt.number(col))
                 else:
                     ws.write_blank(r, c, None, fmt.number(col))
             else:

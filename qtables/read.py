@@ -150,9 +150,6 @@ def check_extent(data: bytes, part: str, limits: ReadLimits) -> None:
         widest = max(_col_number(c) for c in cols)
         if widest > limits.sheet_columns:
             raise ReadProblem("L08", detail=f"工作表有第 {widest} 列，超过限制 {limits.sheet_columns} 列")
-    repeated = re.findall(rb'number-(?:rows|columns)-repeated="(\d+)"', blob)
-    if any(int(n) > 1_000_000 for n in repeated) and part == "content.xml":
-        pass  # repeated empty cells are how ODS pads rows; calamine keeps them sparse at the end of a row
 
 
 class ReadProblem(Exception):

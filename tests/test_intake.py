@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import mailbox
-import os
 import random
 import signal
 import subprocess
@@ -86,7 +85,7 @@ def test_intake_records_statuses_versions_duplicates_and_other_materials(ws, boo
     # every original archived once, read-only, by hash
     for o in outcomes:
         path = ledger.archive_path(o.sha256)
-        assert path.exists() and not os.access(path, os.W_OK) or os.geteuid() == 0
+        assert path.exists()
         assert oct(path.stat().st_mode)[-3:] == "444"
     ledger.close()
     summary = period_status(ws, spec, Period.parse("2025Q3"))

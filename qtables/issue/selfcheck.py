@@ -38,6 +38,7 @@ class ExcelContext:
     layouts: dict[str, TableLayout]
     period: Period
     has_previous: bool
+    known_tables: frozenset[str] = frozenset()  # every table id of the spec
 
     def resolver(self, table_id: str, row: int | None, mode: str, home: str | None = None) -> expr.Resolver:
         """Reference resolver for formulas about ``table_id`` at sheet ``row``.
@@ -118,7 +119,7 @@ class ExcelContext:
         if rule.table not in self.layouts:
             return "所涉表格不在本工作簿中"
         for ref, _ in expr.refs(rule.assertion):
-            if ref.parts[0] in ("t1", "t2", "t3", "t4", "t5", "t6", "t7", "s2", "s3") and ref.parts[0] not in self.layouts:
+            if ref.parts[0] in self.known_tables and ref.parts[0] not in self.layouts:
                 return "所涉表格不在本工作簿中"
         return None
 
