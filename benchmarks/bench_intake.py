@@ -22,14 +22,16 @@ import zipfile
 from email.message import EmailMessage
 from pathlib import Path
 
-from qtables import samplegen
-from qtables.check import CheckContext, check_file
-from qtables.intake import intake
-from qtables.issue.workbook import IssueRequest, build_workbook, tables_for
-from qtables.layout import TableLayout
+from qtables.devtools import samplegen
+from qtables.check.checker import check_file
+from qtables.check.context import CheckContext
+from qtables.intake.run import intake
+from qtables.issue.workbook import IssueRequest, build_workbook
+from qtables.template.names import tables_for
+from qtables.template.layout import TableLayout
 from qtables.period import Period
 from qtables.spec import load_spec
-from qtables.workspace import init_workspace
+from qtables.ledger.workspace import init_workspace
 
 
 def _retitle(data: bytes, title: str) -> bytes:

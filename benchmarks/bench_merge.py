@@ -22,8 +22,8 @@ from pathlib import Path
 
 def build(root: Path, units: int) -> Path:
     from qtables.spec import load_spec
-    from qtables.store import Ledger
-    from qtables.workspace import init_workspace
+    from qtables.ledger.store import Ledger
+    from qtables.ledger.workspace import init_workspace
 
     spec = load_spec()
     ws = init_workspace(root / f"ws{units}", signing_key="cd" * 32)
@@ -64,10 +64,10 @@ def build(root: Path, units: int) -> Path:
 
 CHILD = """
 import sys, time
-from qtables.merge import merge
+from qtables.merge.master import merge
 from qtables.period import Period
 from qtables.spec import load_spec
-from qtables.workspace import open_workspace
+from qtables.ledger.workspace import open_workspace
 t = time.perf_counter()
 path = merge(open_workspace(sys.argv[1]), load_spec(), Period.parse("2025Q3"), sys.argv[2])
 peak = int(next(l for l in open('/proc/self/status') if l.startswith('VmHWM')).split()[1])  # KiB, this image only

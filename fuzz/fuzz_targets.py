@@ -16,10 +16,12 @@ import sys
 import atheris
 
 with atheris.instrument_imports():
-    from qtables.check import CheckContext, check_file
-    from qtables.read import ReadLimits
-    from qtables.registry import load_registry
-    from qtables.sources import Limits, message_items
+    from qtables.check.checker import check_file
+    from qtables.check.context import CheckContext
+    from qtables.check.read import ReadLimits
+    from qtables.spec.registry import load_registry
+    from qtables.intake.items import Limits
+    from qtables.intake.messages import message_items
     from qtables.spec import load_spec
 
 SPEC = load_spec()

@@ -7,11 +7,12 @@ import sys
 from email.message import EmailMessage
 from pathlib import Path
 
-from qtables import samplegen
-from qtables.issue.workbook import IssueRequest, build_workbook, tables_for
-from qtables.layout import TableLayout
+from qtables.devtools import samplegen
+from qtables.issue.workbook import IssueRequest, build_workbook
+from qtables.template.names import tables_for
+from qtables.template.layout import TableLayout
 from qtables.period import Period
-from qtables.registry import load_registry
+from qtables.spec.registry import load_registry
 from qtables.spec import load_spec
 
 

@@ -1,7 +1,7 @@
 """Exceptions for problems with the spec, the program or the environment.
 
 Problems in *submitted data* are never raised: they are collected as findings
-with stable codes (see ``qtables.findings``).  What is raised here is what stops
+with stable codes (see ``qtables.check.findings``).  What is raised here is what stops
 a command: a broken spec file, an unknown period, a missing workspace.  Every
 error carries a stable code and a Chinese message; the CLI prints both and
 exits 2.

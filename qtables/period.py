@@ -75,6 +75,13 @@ class Period:
     def __str__(self) -> str:
         return self.code
 
+    @classmethod
+    def reported_at(cls, when: date) -> "Period":
+        """The quarter a thing arriving on ``when`` most likely belongs to: the one whose end (the 第五条
+        deadline) is nearest.  Used only for what carries no period itself (a stamped PDF, an unreadable file)."""
+        candidates = [cls(y, q) for y in (when.year - 1, when.year, when.year + 1) for q in range(1, 5)]
+        return min(candidates, key=lambda p: (abs((p.end - when).days), p.end))
+
 
 def excel_serial(d: date) -> float:
     """A date as Excel's 1900-system serial number."""

@@ -14,13 +14,15 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from qtables.issue.workbook import tables_for
+from qtables.check.report import escape_text
+from qtables.template.names import tables_for
 from qtables.period import Period
 from qtables.spec import Spec
-from qtables.store import Ledger
-from qtables.workspace import Workspace
+from qtables.ledger.store import Ledger
+from qtables.ledger.workspace import Workspace
 
 OK_STATUSES = ("accepted", "accepted_with_warnings")
+NOTE_TITLES = {"A00": "未核对年报与季报", "P00": "未核对接转", "P03": "上期数据取自其他表", "P04": "未核对项目连续性"}
 
 
 def deadline(ws: Workspace, period: Period) -> date:
@@ -35,7 +37,7 @@ class UnitStatus:
     code: str
     name: str
     tables_due: list[str]
-    status: str = "missing"  # missing | accepted | accepted_with_warnings | rejected | quarantined
+    status: str = "missing"  # missing | unreadable | accepted | accepted_with_warnings | rejected | quarantined
     version: int | None = None
     received_at: str | None = None
     on_time: bool | None = None
@@ -44,6 +46,11 @@ class UnitStatus:
     warnings: int = 0
     attachments: list[str] = field(default_factory=list)
     filename: str | None = None
+    imported: bool = False  # figures taken in by import-master: never "late"
+    # Checks against other periods that could not run (P00 接转, P04 项目连续性, A00 年报与季报) or ran on a
+    # stand-in (P03), as "code 标题"; never silent.
+    notes: list[str] = field(default_factory=list)
+    unreadable: list[str] = field(default_factory=list)  # "name [code]" of items received that could not be checked
 
     def as_json(self) -> dict[str, Any]:
         return dict(self.__dict__)
@@ -63,17 +70,29 @@ def period_status(ws: Workspace, spec: Spec, period: Period, *, scoring: bool = 
             if row is not None:
                 st.status, st.version, st.received_at, st.filename = row["status"], row["version"], row["received_at"], row["filename"]
                 st.tables_received = [spec.table(t).name for t in row["tables"].split(",") if t in spec.tables]
-                st.on_time = _arrived_by(row["received_at"], limit)
+                st.imported = row["filename"].startswith("导入：")
+                st.on_time = None if st.imported else _arrived_by(row["received_at"], limit)
+                st.notes = [f"{r['code']} {NOTE_TITLES[r['code']]}" for r in ledger.db.execute(
+                    f"SELECT DISTINCT code FROM findings WHERE submission_id = ? AND code IN ({','.join('?' * len(NOTE_TITLES))})"
+                    " ORDER BY code", (row["id"], *NOTE_TITLES))]
                 counts = ledger.db.execute(
                     "SELECT SUM(severity IN ('E','F')), SUM(severity = 'W' AND explained = 0) FROM findings WHERE submission_id = ?",
                     (row["id"],),
                 ).fetchone()
                 st.errors, st.warnings = int(counts[0] or 0), int(counts[1] or 0)
+            # Other materials of this period, each file once (the same PDF sent twice is one material).
             st.attachments = [
                 r["filename"] for r in ledger.db.execute(
-                    "SELECT filename FROM arrivals WHERE unit_code = ? AND kind = 'attachment' AND (period = ? OR period IS NULL)"
-                    " ORDER BY id", (unit.code, period.code))
+                    "SELECT filename, MIN(id) AS first FROM arrivals WHERE unit_code = ? AND kind = 'attachment' AND period = ?"
+                    " GROUP BY sha256 ORDER BY first", (unit.code, period.code))
             ]
+            st.unreadable = [
+                f"{escape_text(r['filename'])} [{r['code']}]" for r in ledger.db.execute(
+                    "SELECT filename, code, MIN(id) AS first FROM arrivals WHERE unit_code = ? AND status = 'unreadable' AND period = ?"
+                    " GROUP BY sha256 ORDER BY first", (unit.code, period.code))
+            ]
+            if row is None and st.unreadable:
+                st.status = "unreadable"
             units.append(st)
         chase = [u for u in units if u.status not in OK_STATUSES]
         return {
@@ -85,7 +104,7 @@ def period_status(ws: Workspace, spec: Spec, period: Period, *, scoring: bool = 
             "accepted": sum(1 for u in units if u.status in OK_STATUSES),
             "late": sum(1 for u in units if u.on_time is False),
             "units": [u.as_json() for u in units],
-            "chase": [{"code": u.code, "name": u.name, "status": u.status} for u in chase],
+            "chase": [{"code": u.code, "name": u.name, "status": u.status, "unreadable": u.unreadable} for u in chase],
         }
     finally:
         ledger.close()
@@ -101,7 +120,7 @@ def _arrived_by(received_at: str | None, limit: date) -> bool | None:
 
 
 STATUS_TEXT = {
-    "missing": "未报", "accepted": "通过", "accepted_with_warnings": "通过（待说明）", "rejected": "退回",
+    "missing": "未报", "unreadable": "已收（无法审核）", "accepted": "通过", "accepted_with_warnings": "通过（待说明）", "rejected": "退回",
     "quarantined": "隔离待核", "duplicate": "重复",
 }
 
@@ -111,16 +130,19 @@ def render(summary: dict[str, Any]) -> str:
         f"{summary['label']} 报送情况（截止日期 {summary['deadline']}）",
         f"应报 {summary['expected']} 个单位，已收 {summary['received']} 个，通过 {summary['accepted']} 个，逾期 {summary['late']} 个",
         "",
-        f"{'代码':<8}{'单位':<10}{'状态':<12}{'版本':<6}{'收到时间':<28}{'按时':<6}{'强制性':<7}{'待说明':<7}其他材料",
+        f"{'代码':<8}{'单位':<10}{'状态':<12}{'版本':<6}{'收到时间':<28}{'按时':<6}{'强制性':<7}{'待说明':<7}其他材料　未核对事项",
     ]
     for u in summary["units"]:
-        timing = "—" if u["on_time"] is None else ("按时" if u["on_time"] else "逾期")
+        timing = "导入" if u.get("imported") else "—" if u["on_time"] is None else ("按时" if u["on_time"] else "逾期")
         lines.append(
             f"{u['code']:<10}{u['name']:<9}{STATUS_TEXT.get(u['status'], u['status']):<10}{(u['version'] or ''):<8}"
             f"{(u['received_at'] or ''):<30}{timing:<6}{u['errors']:<9}{u['warnings']:<8}{'、'.join(u['attachments'])}"
+            + (f"　{'；'.join(u['notes'])}" if u.get("notes") else "")
         )
     if summary["chase"]:
-        lines += ["", f"催报名单（{len(summary['chase'])} 个）：" + "、".join(f"{c['name']}（{STATUS_TEXT.get(c['status'], c['status'])}）" for c in summary["chase"])]
+        lines += ["", f"催报名单（{len(summary['chase'])} 个）：" + "、".join(
+            f"{c['name']}（{STATUS_TEXT.get(c['status'], c['status'])}" + (f"：{'、'.join(c['unreadable'])}" if c.get("unreadable") else "")
+            + "）" for c in summary["chase"])]
     else:
         lines += ["", "全部单位均已报送并通过审核。"]
     return "\n".join(lines)

@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # Install everything the tests need on a fresh Debian machine, then run them.
-#   - LibreOffice Calc (the real spreadsheet client), CJK fonts, poppler (PDF text),
+#   - LibreOffice Calc and Gnumeric (the two real spreadsheet engines), CJK fonts, poppler (PDF text),
 #     s-nail (a mail program other than Python's email package, for fixtures)
-#   - the package with its test extras
+#   - the package with its test extras, in the active virtual environment or .venv
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 need=()
 command -v soffice >/dev/null 2>&1 || need+=(libreoffice-calc-nogui)
+command -v ssconvert >/dev/null 2>&1 || need+=(gnumeric)
 command -v pdftotext >/dev/null 2>&1 || need+=(poppler-utils)
 command -v s-nail >/dev/null 2>&1 || need+=(s-nail)
 if ! (command -v fc-list >/dev/null 2>&1 && fc-list :lang=zh | grep -q .); then need+=(fonts-noto-cjk); fi
@@ -19,5 +20,8 @@ if ((${#need[@]})); then
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
 fi
 
-python3 -m pip install -q --disable-pip-version-check -e ".[test]"
-exec python3 -m pytest -q -p no:cacheprovider "$@"
+. scripts/env.sh
+"$PY" -m pip install -q --disable-pip-version-check -e ".[test]"
+# Two workers (the machine has two cores); a module's tests stay on one worker so each engine's
+# set-up runs once.  The slowest 15 tests are listed at the end.
+exec "$PY" -m pytest -q -rs -p no:cacheprovider -n 2 --dist loadfile --durations=15 "$@"

@@ -6,9 +6,10 @@ import copy
 from pathlib import Path
 from typing import Any, Callable
 
-from qtables import samplegen
-from qtables.issue.workbook import IssueRequest, build_workbook, tables_for
-from qtables.layout import TableLayout
+from qtables.devtools import samplegen
+from qtables.issue.workbook import IssueRequest, build_workbook
+from qtables.template.names import tables_for
+from qtables.template.layout import TableLayout
 from qtables.period import Period
 
 

@@ -10,7 +10,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 from qtables.issue.run import issue_templates  # noqa: E402
 from qtables.period import Period  # noqa: E402
 from qtables.spec import load_spec  # noqa: E402
-from qtables.workspace import init_workspace  # noqa: E402
+from qtables.ledger.workspace import init_workspace  # noqa: E402
 
 TEST_KEY = "5e" * 32
 

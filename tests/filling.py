@@ -8,8 +8,8 @@ from typing import Any
 
 import openpyxl
 
-from qtables.issue.workbook import line_slots
-from qtables.layout import TableLayout
+from qtables.issue.tables import line_slots
+from qtables.template.layout import TableLayout
 
 
 def fill_with_openpyxl(template: Path, out: Path, layouts: list[TableLayout], values: dict[str, list[dict[str, Any]]],
@@ -40,7 +40,7 @@ def fill_with_openpyxl(template: Path, out: Path, layouts: list[TableLayout], va
 def python_verdicts(spec, unit, period, set_names, table_ids, values) -> dict[tuple[str, str, str], int]:
     """(code, table name, message) -> number of failing rows, by the Python runtime."""
     from qtables.issue.workbook import IssueRequest, _apply_values
-    from qtables.rules import blank_data, compute_derived, run_rules
+    from qtables.template.rules import blank_data, compute_derived, run_rules
 
     layouts = [TableLayout.for_unit(spec.table(t), unit) for t in table_ids]
     data = blank_data(spec, period, layouts)
@@ -59,7 +59,7 @@ def selfcheck_verdicts(path: Path) -> dict[tuple[str, str, str], tuple[str, int,
     """(code, table name, message) -> (✓/✗/—, failures, first cell) as the 自查 sheet shows them."""
     from python_calamine import CalamineWorkbook
 
-    from qtables.issue.selfcheck import SELF_CHECK_HEADER_ROW
+    from qtables.template.names import SELF_CHECK_HEADER_ROW
 
     rows = CalamineWorkbook.from_path(str(path)).get_sheet_by_name("自查").to_python()
     out = {}

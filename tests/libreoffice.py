@@ -42,7 +42,8 @@ def make_profile(root: Path) -> Path:
     return profile
 
 
-def convert(files: list[Path], out_dir: Path, fmt: str, profile: Path, *, timeout: int = 600) -> list[Path]:
+def convert(files: list[Path], out_dir: Path, fmt: str, profile: Path, *, timeout: int = 600,
+            infilter: str | None = None) -> list[Path]:
     """Open every file in LibreOffice (recalculating) and save it as ``fmt`` in ``out_dir``."""
     if SOFFICE is None:
         raise ConversionError("LibreOffice (soffice) is not installed; the test command installs it")
@@ -58,6 +59,7 @@ def convert(files: list[Path], out_dir: Path, fmt: str, profile: Path, *, timeou
         "--headless", "--norestore", "--nolockcheck", "--nodefault",
         "--convert-to", FILTERS[fmt],
         "--outdir", str(out_dir),
+        *([f"--infilter={infilter}"] if infilter else []),
         *[str(f) for f in files],
     ]
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=env)

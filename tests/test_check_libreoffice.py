@@ -17,8 +17,9 @@ import pytest
 import libreoffice
 from builders import build_filled
 from filling import fill_with_openpyxl, selfcheck_verdicts
-from qtables import samplegen
-from qtables.check import CheckContext, check_file
+from qtables.devtools import samplegen
+from qtables.check.checker import check_file
+from qtables.check.context import CheckContext
 from qtables.issue.run import issue_templates
 from qtables.period import Period
 from test_libreoffice import _mutations

@@ -9,12 +9,14 @@ from pathlib import Path
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from qtables.check import CheckContext, check_file
-from qtables.issue.workbook import IssueRequest, _apply_values, tables_for
-from qtables.layout import TableLayout
+from qtables.check.checker import check_file
+from qtables.check.context import CheckContext
+from qtables.issue.workbook import IssueRequest, _apply_values
+from qtables.template.names import tables_for
+from qtables.template.layout import TableLayout
 from qtables.period import Period
-from qtables.rules import blank_data, compute_derived, run_rules
-from qtables.sources import message_items
+from qtables.template.rules import blank_data, compute_derived, run_rules
+from qtables.intake.messages import message_items
 
 ROOT = Path(__file__).resolve().parent.parent
 REGRESSIONS = Path(__file__).parent / "regressions"

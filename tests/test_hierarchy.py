@@ -5,13 +5,14 @@ from __future__ import annotations
 from builders import build_filled
 from click.testing import CliRunner
 from mailfixtures import python_eml
-from qtables.check import CheckContext, check_file
+from qtables.check.checker import check_file
+from qtables.check.context import CheckContext
 from qtables.cli import main
-from qtables.intake import intake
+from qtables.intake.run import intake
 from qtables.issue.run import issue_templates
-from qtables.merge import merge
+from qtables.merge.master import merge
 from qtables.period import Period
-from qtables.workspace import init_workspace
+from qtables.ledger.workspace import init_workspace
 
 
 def test_city_collects_counties_merges_and_reports_upward(spec, workspace, tmp_path):

@@ -17,11 +17,12 @@ from builders import build_filled
 from conftest import TEST_KEY
 from hostile import cases as H
 from mailfixtures import gbk_zip, python_eml
-from qtables.check import CheckContext, check_file
-from qtables.intake import intake
-from qtables.read import ReadLimits
-from qtables.store import Ledger
-from qtables.workspace import init_workspace
+from qtables.check.checker import check_file
+from qtables.check.context import CheckContext
+from qtables.intake.run import intake
+from qtables.check.read import ReadLimits
+from qtables.ledger.store import Ledger
+from qtables.ledger.workspace import init_workspace
 
 # Peak resident memory of this process image (VmHWM). ru_maxrss would not do: on Linux it
 # survives execve, so a child forked from a large test process starts with the parent's peak.
@@ -140,9 +141,10 @@ def test_a_sheet_at_excels_limits_is_refused_with_bounded_memory(good, tmp_path,
     path.write_bytes(H.huge_sheet_cell(good["410181"]))
     code = PEAK + (
         "import sys, json\n"
-        "from qtables.check import CheckContext, check_file\n"
+        "from qtables.check.checker import check_file\n"
+        "from qtables.check.context import CheckContext\n"
         "from qtables.spec import load_spec\n"
-        "from qtables.registry import load_registry\n"
+        "from qtables.spec.registry import load_registry\n"
         "r = check_file(sys.argv[1], CheckContext(load_spec(), load_registry(), b'k' * 32))\n"
         "print(json.dumps([[f.code for f in r.findings], peak()]))\n"
     )
@@ -153,7 +155,7 @@ def test_a_sheet_at_excels_limits_is_refused_with_bounded_memory(good, tmp_path,
 
 
 def _small_limits(ws):
-    from qtables.workspace import open_workspace
+    from qtables.ledger.workspace import open_workspace
 
     cfg = ws.path / "qtables.toml"
     text = cfg.read_text(encoding="utf-8").replace("zip_members = 2000", "zip_members = 50")
@@ -280,8 +282,8 @@ def test_a_zip_bomb_is_refused_before_inflating_with_bounded_memory(tmp_path, go
     ws = init_workspace(tmp_path / "ws", signing_key=TEST_KEY)
     code = PEAK + (
         "import json, sys\n"
-        "from qtables.intake import intake\n"
-        "from qtables.workspace import open_workspace\n"
+        "from qtables.intake.run import intake\n"
+        "from qtables.ledger.workspace import open_workspace\n"
         "out = intake(open_workspace(sys.argv[1]), [sys.argv[2]])\n"
         "print(json.dumps([[o.status, o.message] for o in out] + [peak()]))\n"
     )

@@ -6,14 +6,16 @@ import openpyxl
 from click.testing import CliRunner
 
 from conftest import TEST_KEY
-from qtables import samplegen
-from qtables.check import CheckContext, check_file
+from qtables.devtools import samplegen
+from qtables.check.checker import check_file
+from qtables.check.context import CheckContext
 from qtables.cli import main
-from qtables.intake import make_context
+from qtables.intake.run import make_context
 from qtables.period import Period
-from qtables.store import Ledger
-from qtables.workspace import init_workspace
+from qtables.ledger.store import Ledger
+from qtables.ledger.workspace import init_workspace
 from builders import layouts_for
+from officialsheets import Variant, write_official
 
 
 def _q2_q3(spec, workspace, unit_code, tmp_path, mutate=None):
@@ -27,7 +29,8 @@ def _q2_q3(spec, workspace, unit_code, tmp_path, mutate=None):
         previous = fillings[code] = samplegen.generate(layouts, unit, period, seed=3, previous=previous)
     import copy
 
-    from qtables.issue.workbook import IssueRequest, build_workbook, tables_for
+    from qtables.issue.workbook import IssueRequest, build_workbook
+    from qtables.template.names import tables_for
 
     tmp_path.mkdir(parents=True, exist_ok=True)
     paths = {}
@@ -43,8 +46,8 @@ def _q2_q3(spec, workspace, unit_code, tmp_path, mutate=None):
 
 
 def test_importing_our_own_master_enables_the_carry_over_check(spec, workspace, tmp_path):
-    from qtables.intake import intake
-    from qtables.merge import merge
+    from qtables.intake.run import intake
+    from qtables.merge.master import merge
 
     source = init_workspace(tmp_path / "old", signing_key=TEST_KEY)
     q2 = {}
@@ -53,9 +56,12 @@ def test_importing_our_own_master_enables_the_carry_over_check(spec, workspace, 
         intake(source, [q2[code]["2025Q2"]], spec=spec)
     master = merge(source, spec, Period.parse("2025Q2"))
     fresh = init_workspace(tmp_path / "new", signing_key=TEST_KEY)
-    result = CliRunner().invoke(main, ["import-master", "--workspace", str(fresh.path), str(master), "--period", "2025Q2"])
+    refused = CliRunner().invoke(main, ["import-master", "--workspace", str(fresh.path), str(master), "--period", "2025Q2"])
+    assert refused.exit_code == 2 and "U017" in refused.output and "郑州市" in refused.output  # 26 units absent: refused
+    result = CliRunner().invoke(main, ["import-master", "--workspace", str(fresh.path), str(master), "--period", "2025Q2",
+                                       "--allow-partial"])
     assert result.exit_code == 0, result.output
-    assert "2 个单位" in result.output
+    assert "2 个单位" in result.output and "已记录的缺漏" in result.output
     ledger = Ledger(fresh.path)
     ctx = make_context(fresh, spec, ledger)
     good = check_file(q2["410300"]["2025Q3"], ctx)
@@ -74,18 +80,12 @@ def test_importing_the_official_layout_checks_units_without_county_rows(spec, wo
     row = q2.data.tables["t5"].rows[0]
     t5 = spec.table("t5")
     # The official 附表5 as the seed prints it, filled for the province: one row per unit.
-    wb = openpyxl.Workbook()
-    ws = wb.active
-    ws.append(["河南省建设工程质量监督季度统计表"])
-    ws.append(["填表单位（盖章）：河南省"])
-    ws.append(["市、县（市）序号", None, "上季度接转工程", None, None, "本季度新注册工程"])
-    ws.append([None, None, "项数", "面积（万㎡）", "造价（万元）"])
-    ws.append([1, "新蔡县"] + [row.get(c.id) for c in t5.columns if c.type != "key"])
-    ws.append([2, "郑州市"] + [5] * 21)
-    official = tmp_path / "2025年第2季度附表5.xlsx"
-    wb.save(official)
+    official = write_official(tmp_path / "2025年第2季度附表5.xlsx", t5,
+                              [("新蔡县", {c.id: row.get(c.id) for c in t5.columns}), ("郑州市", {c.id: 5 for c in t5.columns})],
+                              Variant("办法原样"))
     fresh = init_workspace(tmp_path / "ws", signing_key=TEST_KEY)
-    result = CliRunner().invoke(main, ["import-master", "--workspace", str(fresh.path), str(official), "--period", "2025Q2"])
+    result = CliRunner().invoke(main, ["import-master", "--workspace", str(fresh.path), str(official), "--period", "2025Q2",
+                                       "--allow-partial"])
     assert result.exit_code == 0, result.output
     ledger = Ledger(fresh.path)
     ctx = make_context(fresh, spec, ledger)

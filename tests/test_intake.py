@@ -19,12 +19,12 @@ from builders import build_filled
 from conftest import TEST_KEY
 from mailfixtures import forwarded_eml, gbk_zip, python_eml, raw_gbk_eml, rfc2047_eml
 from qtables.cli import main
-from qtables.intake import intake
+from qtables.intake.run import intake
 from qtables.period import Period
-from qtables.sources import iter_items
+from qtables.intake.sources import iter_items
 from qtables.status import period_status
-from qtables.store import Ledger
-from qtables.workspace import init_workspace, open_workspace
+from qtables.ledger.store import Ledger
+from qtables.ledger.workspace import init_workspace, open_workspace
 
 
 @pytest.fixture

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import openpyxl
 
-from qtables.identity import IDENTITY_SHEET, PROPERTY_PREFIX, Identity
-from qtables.issue.selfcheck import NOTE_COL, SELF_CHECK_HEADER_ROW, SELF_CHECK_SHEET
-from qtables.issue.workbook import line_slots, tables_for
-from qtables.layout import TableLayout
+from qtables.template.identity import IDENTITY_SHEET, PROPERTY_PREFIX, Identity
+from qtables.template.names import NOTE_COL, SELF_CHECK_HEADER_ROW, SELF_CHECK_SHEET
+from qtables.issue.tables import line_slots
+from qtables.template.names import tables_for
+from qtables.template.layout import TableLayout
 from qtables.period import Period
 
 
@@ -157,9 +158,9 @@ def test_previous_period_prefills_and_locks_carried_over(workspace, spec, tmp_pa
 
     unit = workspace.registry.unit("410181")
 
-    def previous(u, period):
-        assert period.code == "2025Q3"
-        return {"t5": {u.code: {"ucon_count": 7, "ucon_area": 12.5, "ucon_cost": 30000.0}}}
+    def previous(u, period, table_id):
+        assert period.code == "2025Q3" and table_id == "t5"
+        return {u.code: {"ucon_count": 7, "ucon_area": 12.5, "ucon_cost": 30000.0}}, "接转已按测试数据预填并锁定。", 7
 
     [issued] = issue_templates(workspace, period=Period.parse("2025Q3"), out_dir=tmp_path, unit_codes=[unit.code], previous=previous)
     wb = openpyxl.load_workbook(issued.path)

@@ -17,11 +17,11 @@ from python_calamine import CalamineWorkbook
 
 import libreoffice
 from filling import fill_with_openpyxl, python_verdicts, selfcheck_verdicts
-from qtables import samplegen
-from qtables.identity import IDENTITY_SHEET, PROPERTY_PREFIX, Identity
+from qtables.devtools import samplegen
+from qtables.template.identity import IDENTITY_SHEET, PROPERTY_PREFIX, Identity
 from qtables.issue.run import issue_templates
-from qtables.issue.workbook import tables_for
-from qtables.layout import TableLayout
+from qtables.template.names import tables_for
+from qtables.template.layout import TableLayout
 from qtables.period import Period
 
 pytestmark = pytest.mark.libreoffice

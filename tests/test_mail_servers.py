@@ -25,10 +25,10 @@ from aiosmtpd.controller import Controller
 from builders import build_filled
 from conftest import TEST_KEY
 from mailfixtures import python_eml
-from qtables.imap import decode_folder, encode_folder, intake_imap
-from qtables.intake import intake
-from qtables.mail import send_outbox
-from qtables.workspace import init_workspace, open_workspace
+from qtables.intake.imap import decode_folder, encode_folder, intake_imap
+from qtables.intake.run import intake
+from qtables.intake.mail import send_outbox
+from qtables.ledger.workspace import init_workspace, open_workspace
 
 USER, PASSWORD = "demouser", "demopass"
 PROVINCE = "zlz@hnjs.gov.cn"

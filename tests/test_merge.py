@@ -12,10 +12,11 @@ from python_calamine import CalamineWorkbook
 
 import libreoffice
 from qtables.cli import main
-from qtables.merge import HEADER_ROW
+from qtables.merge.sheetkit import HEADER_ROW
 from qtables.spec import load_spec
-from qtables.store import Ledger, decode
-from qtables.workspace import open_workspace
+from qtables.ledger.queries import decode
+from qtables.ledger.store import Ledger
+from qtables.ledger.workspace import open_workspace
 
 
 @pytest.fixture(scope="module")
@@ -178,3 +179,84 @@ def test_submitted_text_stays_text_in_the_master(demo):
         for row in wb[name].iter_rows(min_row=HEADER_ROW + 2):
             for cell in row:
                 assert cell.data_type != "f" or cell.column <= 2, (name, cell.coordinate, cell.value)
+
+
+# -- the analysts' side: DataFrames from the same functions as the master ------------------------------
+
+
+def test_frames_equal_the_master_workbook_cell_for_cell(demo):
+    from qtables.analysis import open_workspace as analysis
+
+    ws, master = demo
+    aw = analysis(ws.path)
+    df = aw.frame("t5", "2025Q3")
+    sheet = CalamineWorkbook.from_path(str(master)).get_sheet_by_name("附表5汇总").to_python()
+    t5 = load_spec().table("t5")
+    cols = [c for c in t5.columns if c.type != "key"]
+    compared = 0
+    for row in sheet[HEADER_ROW + 1:]:
+        name = row[1]
+        if name == "全省合计":
+            break
+        matches = df.xs(name, level="unit_name") if name in df.index.get_level_values("unit_name") else None
+        if matches is None:
+            assert all(v in ("", None) for v in row[2:2 + len(cols)]), name  # not accepted: blank in the master too
+            continue
+        for i, col in enumerate(cols):
+            have, want = matches[col.id].iloc[0], row[2 + i]
+            if want in ("", None):
+                assert have is None or have != have or str(have) == "<NA>", (name, col.id, have)
+            else:
+                assert math.isclose(float(have), float(want), rel_tol=1e-9, abs_tol=1e-9), (name, col.id, have, want)
+            compared += 1
+    assert compared >= 27 * len(cols)
+
+
+def test_frames_have_proper_dtypes_current_versions_and_clear_errors(demo):
+    from qtables.analysis import open_workspace as analysis
+    from qtables.errors import UsageError
+
+    ws, _master = demo
+    aw = analysis(ws.path)
+    df = aw.frame("t5", "2025Q3", level="county")
+    assert str(df["ucon_count"].dtype) == "Int64" and str(df["ucon_area"].dtype) == "float64"
+    assert df.attrs["columns"]["ucon_area"] == {"header": "本季度在建工程 / 面积（万㎡）", "unit": "万㎡"}
+    assert list(df.index.names) == ["unit_code", "unit_name", "row_key", "row_label"]
+    t4 = aw.frame("t4", "2025Q3", level="detail")
+    assert str(t4["done_date"].dtype).startswith("datetime64") and str(t4["reg_no"].dtype) == "string"
+    # 鹤壁市 sent a correction: the current frame has version 2 only, current=False both versions.
+    both = aw.frame("t5", "2025Q3", current=False)
+    assert sorted(both.xs("410600", level="unit_code").index.get_level_values("version")) == [1, 2]
+    assert len(aw.frame("t5", "2025Q3").xs("410600", level="unit_code")) == 1
+    with pytest.raises(UsageError) as err:
+        aw.frame("t5", "2024Q1")
+    assert err.value.code == "U031" and "2024年第1季度" in err.value.message
+    trend = aw.series("t5", "ucon_count", ["2025Q2", "2025Q3"])
+    assert list(trend.columns) == ["2025Q2", "2025Q3"] and len(trend) == 28
+    rates = aw.rates("2025Q3", by="province")
+    t = aw.frame("t5", "2025Q3")
+    assert math.isclose(rates["filing_rate_count"].iloc[0], t["filed_count"].sum() / t["done_count"].sum() * 100)
+
+
+def test_export_reads_back_to_the_same_frame_and_opens_in_libreoffice(demo, tmp_path, lo_profile):
+    import pandas as pd
+
+    from qtables.analysis import open_workspace as analysis
+
+    ws, _master = demo
+    result = CliRunner().invoke(main, ["export", "--workspace", str(ws.path), "--period", "2025Q3", "--table", "t5",
+                                       "--out", str(tmp_path / "out")])
+    assert result.exit_code == 0, result.output
+    wide = tmp_path / "out" / "2025Q3_附表5_宽表.csv"
+    assert wide.read_bytes().startswith(b"\xef\xbb\xbf")  # UTF-8 with BOM: Excel shows the Chinese
+    back = pd.read_csv(wide, encoding="utf-8-sig", dtype={"unit_code": str, "row_key": str})
+    frame = analysis(ws.path).frame("t5", "2025Q3", level="county").reset_index()
+    assert len(back) == len(frame) and list(back["unit_name"]) == list(frame["unit_name"])
+    assert back["ucon_area"].sum() == pytest.approx(frame["ucon_area"].sum())
+    long = pd.read_csv(tmp_path / "out" / "2025Q3_附表5_长表.csv", encoding="utf-8-sig")
+    assert "本季度在建工程 / 项数" in set(long["header"])
+    # As LibreOffice's text import does when it sees the BOM: comma-separated, UTF-8 (76).
+    [converted] = libreoffice.convert([wide], tmp_path / "lo", "xlsx", lo_profile, infilter="CSV:44,34,76,1")
+    rows = CalamineWorkbook.from_path(str(converted)).get_sheet_by_name(
+        CalamineWorkbook.from_path(str(converted)).sheet_names[0]).to_python()
+    assert rows[0][:2] == ["unit_code", "unit_name"] and "郑州市" in [r[1] for r in rows[1:]]

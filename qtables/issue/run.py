@@ -2,32 +2,66 @@
 
 from __future__ import annotations
 
+import math
 import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Protocol
 
 from qtables.errors import UsageError
+from qtables.figures import TOTAL_KEY
 from qtables.fsutil import atomic_path
-from qtables.issue.workbook import IssueRequest, build_workbook, tables_for
+from qtables.issue.workbook import IssueRequest, build_workbook
+from qtables.template.names import tables_for
 from qtables.period import Period
-from qtables.registry import Unit
+from qtables.spec.registry import Unit
 from qtables.spec import Spec, load_spec
-from qtables.workspace import Workspace
+from qtables.ledger.store import LEDGER_FILE, Ledger
+from qtables.ledger.workspace import Workspace
+
+
+# Project lists whose length follows the unit's size (附表3 在建, 附表4 竣工).
+DETAIL_TABLES = ("t3", "t4")
 
 
 class PreviousProvider(Protocol):
-    """Supplies the previous period's accepted 在建 figures, per table and row key.
+    """Supplies a unit's 接转 for a period: (previous 在建 per table and row key or None, what the guide says)."""
 
-    The ledger implements this once intake exists; until then nothing is
-    pre-filled and 接转 cells are typed by the unit (and checked centrally).
-    """
-
-    def __call__(self, unit: Unit, period: Period) -> dict[str, dict[str, dict[str, Any]]] | None: ...
+    def __call__(self, unit: Unit, period: Period, table_id: str) -> tuple[dict[str, dict[str, Any]] | None, str, float]: ...
 
 
-def no_previous(unit: Unit, period: Period) -> None:
-    return None
+def no_previous(unit: Unit, period: Period, table_id: str) -> tuple[None, str, float]:
+    return None, "", 0
+
+
+def detail_capacity(spec_rows: int, previous_ucon: float) -> int:
+    """Rows for 附表3/附表4: the previous 在建 count with a margin (×1.25 + 50, in steps of 50), never below the spec's."""
+    wanted = math.ceil((previous_ucon * 1.25 + 50) / 50) * 50
+    return max(spec_rows, int(wanted))
+
+
+def ledger_previous(workspace: Workspace) -> PreviousProvider:
+    """Pre-fill 接转 from the workspace's ledger, when every row of the unit is known there."""
+    ledger = Ledger(workspace.path) if (workspace.path / LEDGER_FILE).exists() else None
+
+    def provider(unit: Unit, period: Period, table_id: str) -> tuple[dict[str, dict[str, Any]] | None, str, float]:
+        prev = ledger.previous(unit.code, period, table_id) if ledger else None
+        label = period.previous().label
+        if prev is None:
+            return None, (f"接转（上期在建）未预填：台账中没有本单位{label}通过审核的数据。请按上期报表填写，"
+                          "由汇总单位审核时核对。"), 0
+        rows = prev.tables.get(table_id, {})
+        total = rows.get(TOTAL_KEY) or (rows.get(unit.code) if not unit.children else None) or {}
+        ucon = total.get("ucon_count") if isinstance(total.get("ucon_count"), (int, float)) else 0
+        keys = [r.code for r in unit.rows()]
+        if not all(k in rows for k in keys):
+            return None, (f"接转（上期在建）未预填：上期数据（{prev.source}）只有本单位合计，没有各县（区）的数。"
+                          "请按上期报表逐行填写，合计将由汇总单位核对。"), ucon
+        extra = f"（{prev.stand_in}）" if prev.stand_in else ""
+        return ({k: rows[k] for k in keys}, f"接转（上期在建）已按{prev.source}{extra}预填并锁定；如有疑问请联系汇总单位。",
+                ucon)
+
+    return provider
 
 
 @dataclass(frozen=True)
@@ -50,9 +84,11 @@ def issue_templates(
     unit_codes: list[str] | None = None,
     scoring: bool = False,
     spec: Spec | None = None,
-    previous: PreviousProvider = no_previous,
+    previous: PreviousProvider | None = None,
     progress: Callable[[Unit], None] | None = None,
+    rows_per_detail: int | None = None,
 ) -> list[Issued]:
+    """One workbook per unit.  ``rows_per_detail`` asks for at least that many rows in 附表3/附表4."""
     spec = spec or load_spec()
     registry = workspace.registry
     units = [registry.unit(c) for c in unit_codes] if unit_codes else list(registry.units)
@@ -64,9 +100,15 @@ def issue_templates(
         out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise UsageError(f"无法创建输出目录 {out}：{exc.strerror or exc}", code="U006") from None
+    provider = previous or ledger_previous(workspace)
+    keyed = next((t for t in table_ids if spec.table(t).kind == "keyed"), None)
     issued: list[Issued] = []
     for unit in units:
-        request = IssueRequest(unit=unit, period=period, table_ids=table_ids, set_names=set_names, previous=previous(unit, period))
+        rows, note, ucon = provider(unit, period, keyed) if keyed else (None, "", 0)
+        capacity = {t: max(rows_per_detail or 0, detail_capacity(spec.table(t).capacity, ucon))
+                    for t in table_ids if t in DETAIL_TABLES}
+        request = IssueRequest(unit=unit, period=period, table_ids=table_ids, set_names=set_names,
+                               previous={keyed: rows} if rows else None, prefill_note=note, capacity=capacity)
         path = out / template_filename(unit, period, scoring)
         # Write beside the target and rename, so an interrupted run never leaves half a workbook.
         with atomic_path(path) as tmp:

@@ -13,20 +13,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from qtables.layout import TableLayout, a1, quote_sheet
+from qtables.template.layout import TableLayout, a1, quote_sheet
 from qtables.period import Period
-from qtables.rules import Result
+from qtables.template.rules import Result
 from qtables.spec import expr
 from qtables.spec.expr import Ref
 from qtables.spec.model import Rule
+from qtables.template.names import CHECK_SHEET
 
-CHECK_SHEET = "_checks"
 _SENTINEL_ROW = 1048000  # a row no table reaches; replaced by the real row number
-SELF_CHECK_SHEET = "自查"
-SELF_CHECK_HEADER_ROW = 4
-SELF_CHECK_COLUMNS = ("序号", "规则代码", "类别", "表", "审核内容", "结果", "问题数", "首个问题单元格", "说明（核实性问题未通过时必填）")
-NOTE_COL = 8
-RESULT_COL = 5
 
 
 def prev_sheet(table_id: str) -> str:

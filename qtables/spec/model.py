@@ -45,6 +45,7 @@ class Column:
     total_formula_text: str | None = None
     carry_from: str | None = None
     width: float | None = None
+    aliases: tuple[str, ...] = ()  # other printed forms, "group / leaf"
 
     @property
     def is_numeric(self) -> bool:
@@ -174,6 +175,7 @@ class Spec:
     workbook_rules: list[Rule]
     warnings: list[str]
     raw_digest: str = ""
+    continuity: dict[str, Any] | None = None  # project continuity across periods (spec.json "continuity")
 
     def table(self, table_id: str) -> Table:
         return self.tables[table_id]

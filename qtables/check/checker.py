@@ -1,0 +1,176 @@
+"""Check one returned workbook: identity, structure, values, derived cells, rules, 说明.
+
+The verdict is the one the template's live 自查 sheet shows, because the rules
+are the same spec evaluated by the Python runtime of the same expressions.  In
+addition the checker sees what a template cannot: the signature, another
+unit's or period's template, tampered structure, text that is not a number,
+and overwritten formulas.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from qtables.check import normalize
+from qtables.check.findings import make
+from qtables.template.identity import IDENTITY_SHEET, PROPERTY_PREFIX, Identity
+from qtables.template.layout import TableLayout
+from qtables.period import Period
+from qtables.spec.model import Spec, Table
+from qtables.check.read import RawWorkbook, ReadProblem, read_workbook
+from qtables.template.rules import TableData, WorkbookData, compute_derived
+from qtables.check.context import CheckContext, Report
+from qtables.check.headers import find_header
+from qtables.check.periods import continuity_findings, other_period_notes
+from qtables.check.structure import check_extra_sheets, check_structure
+from qtables.check.values import check_derived, read_table
+from qtables.check.verdicts import read_notes, rule_findings, rule_tables
+
+
+def check_file(path: str | Path, ctx: CheckContext, *, data: bytes | None = None) -> Report:
+    report = Report(file=str(path))
+    try:
+        book = read_workbook(path, data=data, limits=ctx.limits)
+    except ReadProblem as problem:
+        details = dict(problem.details)
+        details.setdefault("name", Path(path).name)
+        report.findings.append(make(problem.code, **details))
+        return report
+    report.format = book.format
+    if book.has_macros:
+        report.findings.append(make("M01"))
+    try:
+        _check_book(book, ctx, report)
+    except ReadProblem as problem:
+        details = dict(problem.details)
+        details.setdefault("name", Path(path).name)
+        report.findings.append(make(problem.code, **details))
+    return report
+
+
+# -- identity -----------------------------------------------------------
+
+
+def recognise(book: RawWorkbook, spec: Spec) -> tuple[Table, str] | None:
+    """A workbook that is not a template but whose headers are a 附表 (5, 7 or 6): (table, sheet)."""
+    for tid in ("t5", "t7", "t6"):
+        table = spec.table(tid)
+        for name in book.sheet_names[:20]:
+            try:
+                rows = book.sheet(name).rows
+            except ReadProblem:
+                continue
+            match = find_header(rows, table)
+            values = [c for c in table.columns if c.type != "key"]
+            if match is not None and len(match.columns) >= max(3, len(values) * 2 // 3):
+                return table, name
+    return None
+
+
+def read_identity(book: RawWorkbook) -> tuple[Identity | None, Identity | None]:
+    """(from the hidden sheet, from the document properties); either may be missing."""
+    from_sheet = None
+    if book.has_sheet(IDENTITY_SHEET):
+        rows = book.sheet(IDENTITY_SHEET).rows
+        pairs = {normalize.clean_text(r[0]): r[1] for r in rows[1:] if len(r) > 1 and r[0]}
+        if pairs.get("template_id"):
+            from_sheet = Identity.from_pairs(pairs)
+    props = {k[len(PROPERTY_PREFIX):]: v for k, v in book.properties.items() if k.startswith(PROPERTY_PREFIX)}
+    from_props = Identity.from_pairs(props) if props.get("template_id") else None
+    return from_sheet, from_props
+
+
+def _check_book(book: RawWorkbook, ctx: CheckContext, report: Report) -> None:
+    spec = ctx.spec
+    from_sheet, from_props = read_identity(book)
+    identity = from_sheet or from_props
+    if identity is None:
+        recognised = recognise(book, ctx.spec)
+        if recognised:
+            table, sheet = recognised
+            report.findings.append(make("F06", name=book.name, detail=table.name, found=sheet))
+            report.recognised = table.id
+        else:
+            report.findings.append(make("F05", name=book.name))
+        return
+    report.identity = identity
+    add = report.findings.append
+    if from_sheet and from_props and from_sheet != from_props:
+        diff = [k for (k, a), (_, b) in zip(from_sheet.as_pairs(), from_props.as_pairs()) if a != b]
+        add(make("I05", detail="、".join(diff)))
+    if not identity.verify(ctx.key):
+        add(make("I01"))
+    if identity.spec_version != spec.version:
+        add(make("I04", expected=spec.version, found=identity.spec_version))
+    try:
+        unit = ctx.registry.unit(identity.unit_code)
+    except Exception:  # noqa: BLE001 - an unknown code is a finding, not a crash
+        add(make("I06", found=identity.unit_code))
+        return
+    try:
+        period = Period.parse(identity.period)
+    except Exception:  # noqa: BLE001
+        add(make("I05", detail=f"报告期“{identity.period}”无法识别"))
+        return
+    report.unit, report.period = unit, period
+    if ctx.expected_unit and ctx.expected_unit != unit.code:
+        expected = ctx.registry.unit(ctx.expected_unit)
+        add(make("I02", expected=f"{expected.name}（{expected.code}）", found=f"{unit.name}（{unit.code}）"))
+    if ctx.expected_period and ctx.expected_period != period.code:
+        add(make("I03", expected=Period.parse(ctx.expected_period).label, found=period.label))
+    unknown = [t for t in identity.tables if t not in spec.tables]
+    if unknown:
+        add(make("I05", detail=f"未知的表 {','.join(unknown)}"))
+        return
+
+    capacities = identity.capacities
+    layouts = {t: TableLayout.for_unit(spec.table(t), unit, capacities.get(t)) for t in identity.tables}
+    broken = check_structure(book, layouts, report)
+    check_extra_sheets(book, layouts, report)
+
+    tables: dict[str, TableData] = {}
+    raw_tables: dict[str, TableData] = {}
+    cached: dict[str, tuple[list[dict[str, Any]], dict[str, Any]]] = {}
+    for tid, layout in layouts.items():
+        if tid in broken:
+            continue
+        sheet = book.sheet(layout.sheet)
+        rows, raw_rows, derived_rows, total = read_table(sheet, layout, spec, report)
+        tables[tid] = TableData(layout, rows)
+        raw_tables[tid] = TableData(layout, raw_rows)
+        cached[tid] = (derived_rows, total)
+    keyed = next((t for t in identity.tables if spec.table(t).kind == "keyed"), None)
+    previous = ctx.previous_for(unit, period, keyed) if keyed else None
+    quarters = ctx.quarters_for(unit, period) if keyed else None
+    prev_tables = previous.tables if previous else None
+    data = WorkbookData(spec, period, tables, previous=prev_tables, quarters=quarters.tables if quarters else None)
+    compute_derived(data)
+    # Formula cells are compared with what the template's formulas give on the
+    # file's own raw values (Excel ignores text in SUM); the rules use the
+    # leniently normalized values.
+    as_typed = WorkbookData(spec, period, raw_tables, previous=prev_tables)
+    compute_derived(as_typed)
+    check_derived(as_typed, cached, report)
+    report.data = data
+    report.previous = previous
+
+    set_names = [period.kind] + (["scoring"] if any(spec.table(t).kind == "scoring" for t in identity.tables) else [])
+    rules = [r for r in spec.rules_for(set_names, [t for t in identity.tables if t not in broken]) if rule_tables(r, spec) <= set(tables)]
+    notes = read_notes(book, spec)
+    sources = {"previous": previous.source if previous else "", "quarters": "、".join(quarters.sources) if quarters else ""}
+    rule_findings(rules, data, notes, report, sources)
+    if keyed not in broken:
+        other_period_notes(report, data, keyed, previous, quarters, lookup_known=ctx.lookup is not None)
+    continuity_findings(spec, data, previous, report)
+
+
+# -- structure ----------------------------------------------------------
+
+
+# -- values -------------------------------------------------------------
+
+
+# -- rules and 说明 ------------------------------------------------------
+
+

@@ -1,0 +1,136 @@
+"""The one catalogue of finding codes, and the Finding record every stage exchanges.
+
+Codes are stable: tests, receipts, the ledger and other tools key on them.
+Rule codes (``T5-05``, ``X-01``, ``V01`` …) come from the spec; the codes here
+are about the file itself: reading (F), identity (I), structure (S), values
+(N), derived cells (D) and explanations (C).  ``docs/findings.md`` is generated
+from this module and the spec (``python -m qtables.devtools findings``).
+
+Severity: ``F`` the file cannot be checked at all (exit 2); ``E`` 强制性, the
+submission is rejected until fixed (exit 1); ``W`` 核实性, accepted once a 说明
+is written; ``I`` 提示, nothing to do.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+SEVERITY_TEXT = {"F": "无法审核", "E": "强制性", "W": "核实性", "I": "提示"}
+
+
+@dataclass(frozen=True)
+class FindingType:
+    code: str
+    severity: str
+    title: str
+    template: str  # str.format template over the finding's details
+    fix: str
+
+
+_TYPES = [
+    # -- reading the file
+    FindingType("F01", "F", "不是电子表格", "文件“{name}”不是电子表格（看起来是{kind}），无法审核", "请发送下发的 .xlsx 模板文件本身，不要发送截图、PDF 或压缩前的其他文件。"),
+    FindingType("F02", "F", "文件已加密", "文件“{name}”设置了打开密码，无法读取", "请在 Excel/WPS 中取消“打开密码”（文件—信息—保护工作簿—用密码进行加密，清空密码）后重新发送。"),
+    FindingType("F03", "F", "文件损坏", "文件“{name}”已损坏或不完整，无法读取（{detail}）", "请重新保存后再发送；如为邮件附件，请确认附件完整。"),
+    FindingType("F04", "F", "空文件", "文件“{name}”是空文件", "请重新发送填写好的模板。"),
+    FindingType("F06", "F", "旧格式或自制的附表", "文件“{name}”是{detail}的旧格式或自制表格（工作表“{found}”），不是本系统下发的模板，未计入报送",
+                "请用下发的模板重新填写后报送（回复邮件附有贵单位本期的模板）；汇总单位确认后也可用 import-master --unit 导入。"),
+    FindingType("F05", "F", "不是 qtables 模板", "文件“{name}”是电子表格，但不是本系统下发的附表模板（没有模板标识）", "请使用省厅下发的模板填写；不要把内容复制到新建的工作簿中。"),
+    # -- what arrived (intake)
+    FindingType("L00", "F", "找不到文件", "{detail}", "请检查路径。"),
+    FindingType("L01", "F", "附件过大", "“{name}”：{detail}", "请只发送填写好的模板；如确需发送大文件，请联系汇总单位调整限制。"),
+    FindingType("L02", "F", "压缩包文件过多", "“{name}”：{detail}", "请直接发送模板文件，不要打包大量文件。"),
+    FindingType("L03", "F", "解压后过大", "“{name}”：{detail}", "请直接发送模板文件。"),
+    FindingType("L04", "F", "压缩比异常", "“{name}”：{detail}（疑似压缩炸弹）", "请直接发送模板文件。"),
+    FindingType("L05", "F", "嵌套过深", "“{name}”：{detail}", "请不要层层转发或多层打包，直接发送模板文件。"),
+    FindingType("L06", "F", "邮件过多", "{detail}，其余邮件下次处理", "再次运行 intake 即可继续。"),
+    FindingType("L07", "F", "压缩包损坏", "“{name}”：{detail}", "请重新打包或直接发送模板文件。"),
+    FindingType("L09", "F", "邮件结构损坏", "{detail}", "请重新发送邮件，附件直接添加，不要转发多层。"),
+    FindingType("L08", "F", "工作表过大", "“{name}”：{detail}", "请使用下发的模板，不要在表格以外的远处单元格填写内容。"),
+    FindingType("X01", "F", "文件含有 XML 实体声明", "“{name}”的部件 {detail} 含有 DOCTYPE/ENTITY 声明，出于安全原因不予读取",
+                "请用 Excel 或 WPS 重新保存后发送。"),
+    FindingType("M01", "W", "文件含有宏", "文件含有宏（VBA），宏已被忽略、不会运行", "请另存为 .xlsx 格式（不含宏）后报送。"),
+    FindingType("Q01", "E", "发件人不在名单", "发件人 {found} 不在{expected}的报送邮箱名单中，已隔离待核", "请用本单位登记的邮箱报送，或联系汇总单位登记新邮箱。"),
+    FindingType("A01", "I", "其他附件已归档", "附件“{name}”（{kind}）已归档，计入报送材料，不作数据审核", "无需处理。"),
+    # -- identity
+    FindingType("I01", "E", "模板签名无效", "模板标识与签名不符，模板可能被伪造或篡改", "请使用下发的原始模板重新填写。"),
+    FindingType("I02", "E", "其他单位的模板", "这是{found}的模板，但报送单位是{expected}", "请使用本单位的模板。"),
+    FindingType("I03", "E", "其他报告期的模板", "这是{found}的模板，本次应报送{expected}", "请使用本报告期下发的模板。"),
+    FindingType("I04", "W", "规格版本较旧", "模板按规格版本 {found} 生成，当前为 {expected}", "如审核结果有异常，请改用新下发的模板。"),
+    FindingType("I05", "E", "模板标识不一致", "文档属性与隐藏标识表中的模板标识不一致（{detail}）", "请使用下发的原始模板重新填写。"),
+    FindingType("I06", "E", "单位不在名录中", "模板中的单位代码 {found} 不在单位名录中", "请联系汇总单位核对单位名录。"),
+    # -- structure
+    FindingType("S01", "E", "缺少工作表", "缺少工作表“{expected}”（可能被删除或重命名）", "请使用下发的原始模板，不要删除或重命名工作表。"),
+    FindingType("S02", "W", "多出工作表", "多出工作表“{found}”，汇总时将忽略", "如无必要，请删除多出的工作表。"),
+    FindingType("S03", "E", "表头被修改", "表头“{expected}”被改成了“{found}”", "请使用下发的原始模板，不要修改表头。"),
+    FindingType("S04", "E", "行标签被修改", "第 {row} 行应为“{expected}”，实为“{found}”", "请不要修改单位、分类等行标签，也不要调整行的顺序。"),
+    FindingType("S05", "E", "插入或删除了行列", "表格结构与模板不符：{detail}", "请使用下发的原始模板，不要插入或删除行、列。"),
+    # -- values
+    FindingType("N01", "E", "无法识别的数值", "“{found}”不是可识别的数值", "请填写阿拉伯数字，例如 12 或 3.5；没有的填 0。"),
+    FindingType("N02", "E", "无法识别的日期", "“{found}”不是可识别的日期", "请填写日期，例如 2025-09-30。"),
+    FindingType("N03", "I", "按规范读取", "“{found}”已按 {expected} 读取", "请直接填写数字（不要带单位、千分位或全角字符）。"),
+    # -- other periods (接转, annual vs quarters, project continuity)
+    FindingType("P00", "I", "未核对接转", "{detail}，本表的“接转＝上期在建”未核对", "如上期数据不在本系统，可用 qtables import-master 导入上期汇总表后重新审核。"),
+    FindingType("P01", "W", "上期没有该行", "“{name}”上期没有数据（对照：{source}），该行的接转未核对", "如为新设或调整的区县，请在报送邮件中说明。"),
+    FindingType("P03", "I", "上期数据取自其他表", "{detail}（{source}）", "无需处理；收到上期正式报表后会以其为准。"),
+    FindingType("P04", "I", "未核对项目连续性", "{detail}，附表3/附表4的项目连续性未核对", "无需处理；上期明细报表通过审核后即可核对。"),
+    FindingType("A00", "I", "未核对年报与季报", "缺少{detail}的附表5，年报与四个季度的一致性未核对", "各季度附表5通过审核后，重新审核年报即可核对。"),
+    # -- derived cells
+    FindingType("D01", "E", "计算单元格的值不对", "此单元格应由公式计算为 {expected}，文件中为 {found}", "请不要改动合计、比率等自动计算的单元格；使用原始模板重新填写。"),
+    # -- explanations (说明)
+    FindingType("C01", "W", "说明过于笼统", "规则 {rule} 的说明“{found}”过于笼统，不能作为核实说明", "请写明具体原因，例如“3项工程因规划调整撤销监督注册”。"),
+]
+
+CATALOGUE: dict[str, FindingType] = {t.code: t for t in _TYPES}
+
+
+@dataclass
+class Finding:
+    code: str
+    severity: str
+    message: str
+    table: str = ""
+    sheet: str = ""
+    cell: str = ""
+    expected: Any = None
+    found: Any = None
+    note: str = ""  # the submitter's 说明, when one was written
+    explained: bool = False
+    source: str = ""  # for findings that compare with another period: where those figures came from
+    details: dict[str, Any] = field(default_factory=dict, repr=False)
+
+    @property
+    def severity_text(self) -> str:
+        return SEVERITY_TEXT[self.severity]
+
+    def as_json(self) -> dict[str, Any]:
+        data = asdict(self)
+        data.pop("details")
+        return data
+
+
+def make(code: str, *, table: str = "", sheet: str = "", cell: str = "", expected: Any = None, found: Any = None, **details: Any) -> Finding:
+    """A finding of a catalogue code, its message filled from the details."""
+    kind = CATALOGUE[code]
+    values = {"expected": _show(expected), "found": _show(found), "name": "", "kind": "", "detail": "", "row": "", "rule": ""}
+    values.update({k: _show(v) for k, v in details.items()})
+    return Finding(
+        code=code,
+        severity=kind.severity,
+        message=kind.template.format(**values),
+        table=table,
+        sheet=sheet,
+        cell=cell,
+        expected=expected,
+        found=found,
+        details=details,
+    )
+
+
+def _show(value: Any) -> str:
+    if value is None:
+        return "（空）"
+    if isinstance(value, float):
+        return f"{value:.6g}" if not value.is_integer() else str(int(value))
+    return str(value)

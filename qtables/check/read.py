@@ -1,0 +1,341 @@
+"""Reading any file a unit sends back: the one module that opens workbooks.
+
+The content decides what a file is, never its name: xlsx/xlsm (zip with
+xl/workbook.xml), ods (zip with the OpenDocument mimetype), xls (OLE with a
+Workbook stream), an encrypted OOXML package (OLE with EncryptionInfo), or
+something else (PDF, Word, image, text …).  Values come from python-calamine,
+which reads cached formula values and shared or inline strings alike and does
+not trust a workbook's ``<dimension>``; custom document properties are read
+from the package XML with defusedxml.  Problems are raised as ReadProblem with
+a finding code, never as a library's exception.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+import zipfile
+import zlib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import olefile
+from defusedxml import ElementTree
+from python_calamine import CalamineWorkbook
+
+from qtables.check.odsread import OdsBook
+
+# Everything a damaged archive can raise while it is listed or inflated (zlib.error found by fuzzing).
+ZIP_ERRORS = (zipfile.BadZipFile, zlib.error, EOFError, OSError, ValueError, NotImplementedError, RuntimeError, KeyError)
+
+_KIND_TEXT = {
+    "pdf": "PDF 文档",
+    "docx": "Word 文档",
+    "doc": "Word 97-2003 文档",
+    "pptx": "PowerPoint 演示文稿",
+    "zip": "压缩包",
+    "image": "图片",
+    "text": "文本或 CSV 文件",
+    "html": "网页文件",
+    "msg": "Outlook 邮件",
+    "ole": "Office 97-2003 文件",
+    "unknown": "未知格式的文件",
+}
+_CUSTOM_NS = "{http://schemas.openxmlformats.org/officeDocument/2006/custom-properties}"
+_ODF_META = "{urn:oasis:names:tc:opendocument:xmlns:meta:1.0}"
+
+
+@dataclass(frozen=True)
+class ReadLimits:
+    """What a workbook package may hold before it is parsed (from the workspace's [limits])."""
+
+    decompressed_bytes: int = 200 * 1024 * 1024
+    compression_ratio: int = 200
+    zip_members: int = 2000
+    sheet_rows: int = 20000
+    sheet_columns: int = 702  # ZZ
+
+    @classmethod
+    def from_config(cls, config: dict) -> "ReadLimits":
+        known = {k: int(v) for k, v in config.get("limits", {}).items() if k in cls.__dataclass_fields__}
+        return cls(**known)
+
+
+# A cell reference or row number beyond the limits, found without parsing the XML.
+_DTD = re.compile(rb"<!DOCTYPE|<!ENTITY", re.I)
+_ROW = re.compile(rb'<(?:\w+:)?row\b[^>]*?\br="(\d+)"')
+_COL = re.compile(rb'<(?:\w+:)?c\b[^>]*?\br="([A-Z]+)\d+"')
+
+
+def _col_number(letters: bytes) -> int:
+    n = 0
+    for ch in letters:
+        n = n * 26 + ch - 64
+    return n
+
+
+def prescan_package(data: bytes, kind: str, limits: ReadLimits) -> dict[str, str]:
+    """Check a zip-based workbook before any parser sees it: sizes, ratio, members, entity declarations.
+
+    Returns the worksheet part of each sheet name (xlsx), so a sheet's extent can
+    be checked just before it is loaded (see ``check_extent``).
+    """
+    try:
+        zf = zipfile.ZipFile(io.BytesIO(data))
+        infos = zf.infolist()
+    except ZIP_ERRORS:
+        raise ReadProblem("F03", detail="压缩结构损坏") from None
+    with zf:
+        if len(infos) > limits.zip_members:
+            raise ReadProblem("L02", detail=f"工作簿内含 {len(infos)} 个部件，超过限制 {limits.zip_members}")
+        declared = sum(i.file_size for i in infos)
+        if declared > limits.decompressed_bytes:
+            raise ReadProblem("L03", detail=f"工作簿解压后共 {declared} 字节，超过限制 {limits.decompressed_bytes}")
+        for info in infos:
+            if info.file_size > 1024 * 1024 and info.file_size / max(1, info.compress_size) > limits.compression_ratio:
+                raise ReadProblem("L04", detail=f"部件 {info.filename} 的压缩比超过限制 {limits.compression_ratio}")
+        for info in infos:
+            if info.filename.endswith((".xml", ".rels")):
+                # A DTD (and so any entity) can only stand in the prolog, before the root element.
+                if _DTD.search(_head(zf, info)):
+                    raise ReadProblem("X01", detail=info.filename)
+        if kind == "ods":
+            return {"": "content.xml"}
+        return _sheet_parts(zf)
+
+
+def _head(zf: zipfile.ZipFile, info: zipfile.ZipInfo, size: int = 2048) -> bytes:
+    try:
+        with zf.open(info) as fh:
+            return fh.read(size)
+    except ZIP_ERRORS:
+        raise ReadProblem("F03", detail=f"部件 {info.filename} 无法解压") from None
+
+
+_SHEET = re.compile(rb'<(?:\w+:)?sheet\b[^>]*?\bname="([^"]*)"[^>]*?\br:id="([^"]+)"')
+_REL = re.compile(rb'<Relationship\b[^>]*?\bId="([^"]+)"[^>]*?\bTarget="([^"]+)"')
+
+
+def _sheet_parts(zf: zipfile.ZipFile) -> dict[str, str]:
+    import html
+
+    try:
+        book = zf.read("xl/workbook.xml")
+        rels = zf.read("xl/_rels/workbook.xml.rels")
+    except ZIP_ERRORS:
+        return {}
+    targets = {rid.decode(): target.decode() for rid, target in _REL.findall(rels)}
+    out = {}
+    for name, rid in _SHEET.findall(book):
+        target = targets.get(rid.decode())
+        if target:
+            part = target.lstrip("/") if target.startswith("/") else "xl/" + target
+            out[html.unescape(name.decode("utf-8", "replace"))] = part
+    return out
+
+
+def check_extent(data: bytes, part: str, limits: ReadLimits) -> None:
+    """Refuse a sheet with cells beyond the row/column limits before a reader allocates it."""
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as zf, zf.open(part) as fh:
+            blob = fh.read(limits.decompressed_bytes + 1)
+    except ZIP_ERRORS:
+        return  # the reader reports a missing or damaged part itself
+    rows = _ROW.findall(blob)
+    if rows:
+        last = max(int(r) for r in rows)
+        if last > limits.sheet_rows:
+            raise ReadProblem("L08", detail=f"工作表有第 {last} 行，超过限制 {limits.sheet_rows} 行")
+    cols = set(_COL.findall(blob))
+    if cols:
+        widest = max(_col_number(c) for c in cols)
+        if widest > limits.sheet_columns:
+            raise ReadProblem("L08", detail=f"工作表有第 {widest} 列，超过限制 {limits.sheet_columns} 列")
+
+
+class ReadProblem(Exception):
+    def __init__(self, code: str, **details: Any):
+        super().__init__(code)
+        self.code = code
+        self.details = details
+
+
+@dataclass
+class Sheet:
+    name: str
+    visible: bool
+    rows: list[list[Any]]
+
+    def get(self, row: int, col: int) -> Any:
+        """The value at 0-based (row, col); None for an empty cell."""
+        if row < len(self.rows):
+            line = self.rows[row]
+            if col < len(line):
+                value = line[col]
+                return None if value == "" else value
+        return None
+
+
+@dataclass
+class RawWorkbook:
+    name: str
+    format: str  # xlsx, xlsm, xls, ods
+    sheet_names: list[str]
+    visible: dict[str, bool]
+    properties: dict[str, str]
+    has_macros: bool
+    _book: CalamineWorkbook = field(repr=False)
+    _cache: dict[str, Sheet] = field(default_factory=dict, repr=False)
+    _data: bytes = field(default=b"", repr=False)
+    _parts: dict[str, str] = field(default_factory=dict, repr=False)
+    _limits: "ReadLimits | None" = field(default=None, repr=False)
+
+    def has_sheet(self, name: str) -> bool:
+        return name in self.visible
+
+    def sheet(self, name: str) -> Sheet:
+        if name not in self._cache:
+            part = self._parts.get(name) or self._parts.get("")
+            if part and self._limits is not None:
+                try:
+                    check_extent(self._data, part, self._limits)
+                except ReadProblem as problem:
+                    problem.details["name"] = f"{self.name}（工作表“{name}”）"
+                    raise
+            try:
+                rows = self._book.get_sheet_by_name(name).to_python(skip_empty_area=False)
+            except Exception:  # noqa: BLE001 - any reader failure is a damaged file
+                raise ReadProblem("F03", detail=f"工作表“{name}”无法读取") from None
+            self._cache[name] = Sheet(name, self.visible.get(name, True), rows)
+        return self._cache[name]
+
+
+def sniff(data: bytes) -> str:
+    """What a file is, from its bytes."""
+    if not data:
+        return "empty"
+    head = data[:8]
+    if head.startswith(b"PK\x03\x04") or head.startswith(b"PK\x05\x06"):
+        try:
+            with zipfile.ZipFile(io.BytesIO(data)) as zf:
+                names = set(zf.namelist())
+                if "xl/workbook.xml" in names or "xl/workbook.bin" in names:
+                    return "xlsm" if "xl/vbaProject.bin" in names else "xlsx"
+                if "mimetype" in names and zf.read("mimetype").strip() == b"application/vnd.oasis.opendocument.spreadsheet":
+                    return "ods"
+                if "word/document.xml" in names:
+                    return "docx"
+                if "ppt/presentation.xml" in names:
+                    return "pptx"
+        except ZIP_ERRORS:
+            return "broken-zip"
+        return "zip"
+    if head.startswith(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"):
+        try:
+            ole = olefile.OleFileIO(io.BytesIO(data))
+        except Exception:  # noqa: BLE001 - a damaged container is just damaged
+            return "broken-ole"
+        with ole:
+            if ole.exists("EncryptionInfo") or ole.exists("EncryptedPackage"):
+                return "encrypted"
+            if ole.exists("Workbook") or ole.exists("Book"):
+                return "xls"
+            if ole.exists("WordDocument"):
+                return "doc"
+            if ole.exists("__properties_version1.0"):
+                return "msg"
+        return "ole"
+    if head.startswith(b"%PDF"):
+        return "pdf"
+    if head[:4] in (b"\x89PNG", b"GIF8") or head[:3] == b"\xff\xd8\xff" or head[:2] == b"BM":
+        return "image"
+    sample = data[:2048].lstrip()
+    if sample[:5].lower() in (b"<html", b"<!doc"):
+        return "html"
+    try:
+        sample.decode("utf-8")
+        return "text"
+    except UnicodeDecodeError as exc:
+        if exc.start >= len(sample) - 3 and len(sample) == 2048:
+            return "text"  # the sample ends inside a multi-byte character
+        try:
+            sample.decode("gb18030")
+            return "text"
+        except UnicodeDecodeError:
+            return "unknown"
+
+
+def read_workbook(path: str | Path, *, data: bytes | None = None, limits: ReadLimits | None = None) -> RawWorkbook:
+    """Open a workbook for reading. Raises ReadProblem(F01–F04, L0x, X01) when it cannot or must not be one."""
+    path = Path(path)
+    name = path.name
+    if data is None:
+        try:
+            data = path.read_bytes()
+        except OSError as exc:
+            raise ReadProblem("F03", name=name, detail=exc.strerror or str(exc)) from None
+    kind = sniff(data)
+    if kind == "empty":
+        raise ReadProblem("F04", name=name)
+    if kind == "encrypted":
+        raise ReadProblem("F02", name=name)
+    if kind in ("broken-zip", "broken-ole"):
+        raise ReadProblem("F03", name=name, detail="压缩结构损坏" if kind == "broken-zip" else "文件结构损坏")
+    if kind not in ("xlsx", "xlsm", "xls", "ods"):
+        raise ReadProblem("F01", name=name, kind=_KIND_TEXT.get(kind, _KIND_TEXT["unknown"]))
+    limits = limits or ReadLimits()
+    parts: dict[str, str] = {}
+    if kind in ("xlsx", "xlsm", "ods"):
+        try:
+            parts = prescan_package(data, kind, limits)
+        except ReadProblem as problem:
+            problem.details.setdefault("name", name)
+            raise
+    try:
+        book = CalamineWorkbook.from_filelike(io.BytesIO(data))
+        metadata = book.sheets_metadata
+    except Exception as exc:  # noqa: BLE001
+        text = f"{exc.__class__.__name__}: {exc}"
+        if "password" in text.lower() or "encrypt" in text.lower():
+            raise ReadProblem("F02", name=name) from None
+        if kind != "ods":
+            raise ReadProblem("F03", name=name, detail="文件内容无法解析") from None
+        # Gnumeric's (indented) content.xml: the second reader; damaged only when both fail.
+        try:
+            book = OdsBook(data, max_rows=limits.sheet_rows, max_cols=limits.sheet_columns)
+            metadata = book.sheets_metadata
+        except Exception:  # noqa: BLE001
+            raise ReadProblem("F03", name=name, detail="OpenDocument 内容无法解析") from None
+    visible = {m.name: str(m.visible).endswith("Visible") for m in metadata}
+    return RawWorkbook(
+        name=name,
+        format=kind,
+        sheet_names=[m.name for m in metadata],
+        visible=visible,
+        properties=_properties(data, kind),
+        has_macros=kind == "xlsm",
+        _book=book,
+        _data=data,
+        _parts=parts,
+        _limits=limits,
+    )
+
+
+def _properties(data: bytes, kind: str) -> dict[str, str]:
+    """Custom document properties (xlsx: docProps/custom.xml; ods: meta.xml user-defined)."""
+    out: dict[str, str] = {}
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as zf:
+            if kind in ("xlsx", "xlsm") and "docProps/custom.xml" in zf.namelist():
+                root = ElementTree.fromstring(zf.read("docProps/custom.xml"))
+                for prop in root.findall(f"{_CUSTOM_NS}property"):
+                    value = next(iter(prop), None)
+                    out[prop.get("name", "")] = (value.text or "") if value is not None else ""
+            elif kind == "ods" and "meta.xml" in zf.namelist():
+                root = ElementTree.fromstring(zf.read("meta.xml"))
+                for prop in root.iter(f"{_ODF_META}user-defined"):
+                    out[prop.get(f"{_ODF_META}name", "")] = prop.text or ""
+    except Exception:  # noqa: BLE001 - properties are a cross-check, the hidden sheet is authoritative
+        return {}
+    return out

@@ -1,0 +1,3 @@
+from qtables.cli import main
+
+main()

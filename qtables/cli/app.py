@@ -1,0 +1,78 @@
+"""The command group, its options and error handling; the commands live in ``setup`` and ``flow``.
+
+Only the ``cli`` package imports click.  Each command parses options, calls one
+library function and prints Chinese.  Errors qtables raises on purpose
+(QtablesError) become ``[code] message`` and exit 2; anything unexpected is
+logged to a file and reported without a traceback, also with exit 2.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import sys
+import tempfile
+import traceback
+from pathlib import Path
+
+import click
+
+from qtables import __version__
+from qtables.errors import QtablesError
+
+EXIT_OK, EXIT_FINDINGS, EXIT_USAGE = 0, 1, 2
+
+
+def _fail(code: str, message: str, hint: str | None = None) -> None:
+    click.echo(f"错误 [{code}] {message}", err=True)
+    if hint:
+        click.echo(f"  处理办法：{hint}", err=True)
+    sys.exit(EXIT_USAGE)
+
+
+def handle_errors(func):
+    """Map domain errors to a clean Chinese message and exit 2; never show a traceback."""
+
+    @functools.wraps(func)
+    def wrapper(*args, **kwargs):
+        try:
+            return func(*args, **kwargs)
+        except QtablesError as exc:
+            _fail(exc.code, exc.message, exc.hint)
+        except KeyboardInterrupt:
+            _fail("Q002", "已中断。已写出的文件都是完整的；重新运行即可继续。")
+        except Exception:  # noqa: BLE001 - the last line of defence for users
+            fd, log = tempfile.mkstemp(prefix="qtables-error-", suffix=".log")
+            with os.fdopen(fd, "w", encoding="utf-8") as fh:
+                fh.write(traceback.format_exc())
+            _fail("Q999", f"程序内部错误，详细信息已写入 {log}", "请把该文件发给系统维护人员。")
+
+    return wrapper
+
+
+def workspace_option(func):
+    return click.option(
+        "--workspace",
+        "workspace",
+        type=click.Path(file_okay=False, path_type=Path),
+        default=None,
+        help="工作区目录（默认：环境变量 QTABLES_WORKSPACE，否则为当前目录）。",
+    )(func)
+
+
+class _Group(click.Group):
+    def main(self, *args, **kwargs):  # pragma: no cover - exercised through the console script
+        # click's own usage errors exit 2 already; make sure they print Chinese hints too.
+        return super().main(*args, **kwargs)
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="qtables")
+def main() -> None:
+    """qtables：河南省建设工程质量分析报告 附表 的下发、收取、审核与汇总。
+
+    \b
+    常用流程：
+      qtables init 工作区
+      qtables issue --workspace 工作区 --period 2025Q3 --out 工作区/下发模板
+    """

@@ -1,0 +1,147 @@
+"""Reply e-mails: an .eml per submission in the outbox, sent by SMTP with ``--send``.
+
+The reply lists, in Chinese, the errors to fix and the warnings that need a
+说明, and attaches the annotated receipt under its Chinese name (RFC 2231).
+SMTP settings come from the workspace config ``[smtp]`` and the environment
+(QTABLES_SMTP_USER / QTABLES_SMTP_PASSWORD), never from the command line.
+"""
+
+from __future__ import annotations
+
+import os
+import smtplib
+import sqlite3
+from email.message import EmailMessage
+from email.utils import formatdate, make_msgid
+from pathlib import Path
+
+from qtables.check.context import Report
+from qtables.fsutil import atomic_path
+from qtables.check.report import STATUS_TEXT, escape_text
+from qtables.ledger.workspace import Workspace
+
+
+def _from_address(ws: Workspace) -> str:
+    return str(ws.config.get("smtp", {}).get("from", "qtables@localhost"))
+
+
+_NUMBERS = "一二三四五六七八九十"
+
+
+def _thread(msg: EmailMessage, original_id: str | None, original_subject: str | None) -> None:
+    """Answer in the sender's thread (RFC 5322 §3.6.4): In-Reply-To, References, "Re:"."""
+    if original_id:
+        msg["In-Reply-To"] = original_id
+        msg["References"] = original_id
+    if original_subject:
+        msg.replace_header("Subject", f"Re: {original_subject} {msg['Subject']}")
+
+
+def build_reply(ws: Workspace, sub: sqlite3.Row, report: Report, receipt: Path | None,
+                original: tuple[str | None, str | None] = (None, None)) -> EmailMessage:
+    msg = EmailMessage()
+    who = report.identity.unit_name if report.identity else sub["unit_code"]
+    period = report.period.label if report.period else sub["period"]
+    quarantined = sub["status"] == "quarantined"
+    status = "已隔离待核" if quarantined else STATUS_TEXT.get(sub["status"], sub["status"])
+    msg["Subject"] = f"【审核结果】{who} {period} 建设工程质量分析报告附表：{status}"
+    msg["From"] = _from_address(ws)
+    msg["To"] = sub["sender"]
+    msg["Date"] = formatdate(localtime=True)
+    msg["Message-ID"] = make_msgid(domain="qtables.local")
+    lines = [f"{who}：", "", f"贵单位报送的《{sub['filename']}》（{period}，第 {sub['version']} 版）审核结果：{status}。", ""]
+    if quarantined:
+        lines += ["发件邮箱不在贵单位登记的报送邮箱名单中，报表已隔离，待汇总单位核实后处理。", "如邮箱有变化，请联系汇总单位登记。"]
+    else:
+        errors = [f for f in report.findings if f.severity in ("E", "F")]
+        warnings = [f for f in report.findings if f.severity == "W" and not f.explained]
+        section = iter(_NUMBERS)
+        if errors:
+            lines.append(f"{next(section)}、必须改正的问题（{len(errors)} 项），改正后请重新报送：")
+            lines += [f"  {i}. [{f.code}] {(f.sheet + '!' + f.cell + ' ') if f.cell else ''}{f.message}" for i, f in enumerate(errors, 1)]
+            lines.append("")
+        if warnings:
+            lines.append(f"{next(section)}、需要核实的问题（{len(warnings)} 项）：如数据无误，请在模板“自查”表的“说明”栏写明具体原因后重新报送：")
+            lines += [f"  {i}. [{f.code}] {(f.sheet + '!' + f.cell + ' ') if f.cell else ''}{f.message}" for i, f in enumerate(warnings, 1)]
+            lines.append("")
+        if not errors and not warnings:
+            lines += ["报表已通过审核，谢谢！", ""]
+        if receipt is not None:
+            lines.append("附件为标注了问题位置的审核回执（红色为必须改正，黄色为需要核实）。")
+    lines += ["", "（本邮件由 qtables 自动生成。）"]
+    msg.set_content("\n".join(lines))
+    _thread(msg, *original)
+    if receipt is not None and not quarantined:
+        msg.add_attachment(receipt.read_bytes(), maintype="application",
+                           subtype="vnd.openxmlformats-officedocument.spreadsheetml.sheet", filename=receipt.name.split("_", 1)[-1])
+    return msg
+
+
+def write_reply(ws: Workspace, sub: sqlite3.Row, report: Report, receipt: Path | None,
+                original: tuple[str | None, str | None] = (None, None)) -> Path:
+    msg = build_reply(ws, sub, report, receipt, original)
+    out = ws.path / "outbox" / f"{sub['id']:06d}_{sub['unit_code']}_{sub['period']}_v{sub['version']}.eml"
+    with atomic_path(out) as tmp:
+        tmp.write_bytes(bytes(msg))
+    return out
+
+
+def build_notice(ws: Workspace, unit_name: str, sender: str, items: list[sqlite3.Row], original: tuple[str | None, str | None],
+                 template: Path | None) -> EmailMessage:
+    """The answer to a message none of whose items could be taken as a submission: what arrived, what happened
+    to each item (with its code), and what to do."""
+    msg = EmailMessage()
+    msg["Subject"] = f"【未能受理】{unit_name} 报送的邮件中没有可审核的附表"
+    msg["From"] = _from_address(ws)
+    msg["To"] = sender
+    msg["Date"] = formatdate(localtime=True)
+    msg["Message-ID"] = make_msgid(domain="qtables.local")
+    lines = [f"{unit_name}：", "", f"贵单位发来的邮件中共有 {len(items)} 项，均未能作为报表受理，未计入报送：", ""]
+    for i, row in enumerate(items, 1):
+        lines.append(f"  {i}. {escape_text(row['filename'])}：[{row['code'] or '—'}] {row['note'] or ''}")
+        if row["fix"]:
+            lines.append(f"     处理办法：{row['fix']}")
+    lines.append("")
+    if template is not None:
+        lines += ["附件为贵单位本期的附表模板，请在浅黄色单元格中填写后，直接将该文件作为附件报送。", ""]
+    lines += ["（本邮件由 qtables 自动生成。）"]
+    msg.set_content("\n".join(lines))
+    _thread(msg, *original)
+    if template is not None:
+        msg.add_attachment(template.read_bytes(), maintype="application",
+                           subtype="vnd.openxmlformats-officedocument.spreadsheetml.sheet", filename=template.name)
+    return msg
+
+
+def write_notice(ws: Workspace, name: str, msg: EmailMessage) -> Path:
+    out = ws.path / "outbox" / f"notice_{name}.eml"
+    with atomic_path(out) as tmp:
+        tmp.write_bytes(bytes(msg))
+    return out
+
+
+def send_outbox(ws: Workspace, *, host: str | None = None, port: int | None = None) -> list[Path]:
+    """Send every .eml in the outbox not sent yet; sent ones move to outbox/sent/."""
+    cfg = ws.config.get("smtp", {})
+    host = host or cfg.get("host", "localhost")
+    port = int(port or cfg.get("port", 25))
+    user = os.environ.get("QTABLES_SMTP_USER") or cfg.get("user")
+    password = os.environ.get("QTABLES_SMTP_PASSWORD")
+    outbox = ws.path / "outbox"
+    sent_dir = outbox / "sent"
+    sent_dir.mkdir(parents=True, exist_ok=True)
+    sent = []
+    files = sorted(outbox.glob("*.eml"))
+    if not files:
+        return sent
+    with smtplib.SMTP(host, port, timeout=30) as smtp:
+        if cfg.get("starttls"):
+            smtp.starttls()
+        if user and password:
+            smtp.login(user, password)
+        for path in files:
+            smtp.send_message(__import__("email").message_from_bytes(path.read_bytes(), policy=__import__("email").policy.default))
+            target = sent_dir / path.name
+            path.replace(target)
+            sent.append(target)
+    return sent

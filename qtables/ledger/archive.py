@@ -1,0 +1,26 @@
+"""The content-addressed archive: every received original kept once, by SHA-256, read-only."""
+
+from __future__ import annotations
+
+import stat
+from pathlib import Path
+
+from qtables.fsutil import atomic_path
+
+
+class Archive:
+    def __init__(self, root: Path):
+        self.root = root
+        self.root.mkdir(parents=True, exist_ok=True)
+
+    def path(self, sha256: str) -> Path:
+        return self.root / sha256[:2] / sha256
+
+    def store(self, sha256: str, data: bytes) -> Path:
+        """Keep the bytes once, by hash, read-only. Safe to repeat and to interrupt."""
+        target = self.path(sha256)
+        if target.exists() and target.stat().st_size == len(data):
+            return target
+        with atomic_path(target, mode=stat.S_IRUSR | stat.S_IRGRP | stat.S_IROTH, fsync=True) as tmp:
+            tmp.write_bytes(data)
+        return target

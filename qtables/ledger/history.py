@@ -1,0 +1,106 @@
+"""Earlier periods as the checks need them: the previous period's 在建 (for 接转), the four quarters
+of a year (for the annual identities), and where each figure came from.
+
+"Previous" follows the 办法: a quarter's 接转 is the previous quarter's 在建; the first quarter's and the
+annual 附表7's 接转 is the previous year-end's 在建 — last year's fourth-quarter 附表5, or, when that is
+not in the ledger, last year's 附表7 (a stand-in, said so).  Only accepted, current submissions count;
+an imported master counts as accepted.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from qtables.figures import Figures, Previous, Quarters
+from qtables.ledger.queries import decode
+from qtables.period import Period
+
+OK = ("accepted", "accepted_with_warnings")
+
+
+
+def _submission(db, unit_code: str, period: Period, table_id: str):
+    for row in db.execute(
+        "SELECT * FROM submissions WHERE unit_code = ? AND period = ? AND is_current = 1 AND status IN (?, ?)"
+        " ORDER BY id DESC", (unit_code, period.code, *OK)
+    ):
+        if table_id in row["tables"].split(","):
+            return row
+    return None
+
+
+def _cells(db, submission_id: int, table_ids: tuple[str, ...]) -> Figures:
+    out: Figures = {}
+    marks = ",".join("?" * len(table_ids))
+    for c in db.execute(
+        f"SELECT table_id, row_key, column_id, value FROM cells WHERE submission_id = ? AND table_id IN ({marks})",
+        (submission_id, *table_ids),
+    ):
+        out.setdefault(c["table_id"], {}).setdefault(c["row_key"], {})[c["column_id"]] = decode(c["value"])
+    return out
+
+
+def describe(row, period: Period) -> str:
+    name = row["filename"]
+    if name.startswith("导入："):
+        return f"{period.label} {name}"
+    return f"{period.label} 第{row['version']}版（{name}，{row['received_at'][:10]}收到）"
+
+
+def previous_figures(db, unit_code: str, period: Period, table_id: str) -> Previous | None:
+    """The figures the 接转 of ``table_id`` (t5 or t7) in ``period`` must equal, or None."""
+    prev = period.previous()
+    candidates: list[tuple[Period, str, str]] = []
+    if period.kind == "quarter":
+        candidates.append((prev, "t5", ""))
+        if period.quarter == 1:
+            candidates.append((Period(period.year - 1), "t7", f"上年度第四季度附表5未收到，取{period.year - 1}年度附表7年底在建数"))
+    else:
+        candidates.append((prev, "t7", ""))
+        candidates.append((Period(prev.year, 4), "t5", f"{prev.year}年度附表7未收到，取{prev.year}年第四季度附表5在建数"))
+    for when, source_table, stand_in in candidates:
+        row = _submission(db, unit_code, when, source_table)
+        if row is None:
+            continue
+        wanted = (source_table, "t3", "t4") if when.kind == "quarter" else (source_table,)
+        figures = _cells(db, row["id"], wanted)
+        main = figures.pop(source_table, {})
+        return Previous({table_id: main}, describe(row, when), when, stand_in, detail=figures)
+    return None
+
+
+QUARTER_SUMS = ("new_count", "new_area", "new_cost", "done_count", "done_area", "done_cost", "filed_count", "filed_area",
+                "filed_cost", "accident_count", "accident_deaths", "accident_loss")
+QUARTER_END = ("ucon_count", "ucon_area", "ucon_cost")
+QUARTER_START = ("carried_count", "carried_area", "carried_cost")
+
+
+
+def quarter_figures(db, unit_code: str, year: int) -> Quarters:
+    per_quarter: list[Figures] = []
+    missing, sources = [], []
+    for q in Period(year).quarters():
+        row = _submission(db, unit_code, q, "t5")
+        if row is None:
+            missing.append(q)
+            continue
+        per_quarter.append(_cells(db, row["id"], ("t5",)).get("t5", {}))
+        sources.append(describe(row, q))
+    if missing:
+        return Quarters(None, missing, sources)
+    keys = set().union(*(set(f) for f in per_quarter))
+    rows: dict[str, dict[str, Any]] = {}
+    for key in keys:
+        values: dict[str, Any] = {}
+        for col in QUARTER_SUMS:
+            values[f"sum_{col}"] = round(sum(_num(f.get(key, {}).get(col)) for f in per_quarter), 6)
+        for col in QUARTER_END:
+            values[f"q4_{col}"] = per_quarter[3].get(key, {}).get(col)
+        for col in QUARTER_START:
+            values[f"q1_{col}"] = per_quarter[0].get(key, {}).get(col)
+        rows[key] = values
+    return Quarters({"t7": rows}, [], sources)
+
+
+def _num(v: Any) -> float:
+    return float(v) if isinstance(v, (int, float)) and not isinstance(v, bool) else 0.0

@@ -1,0 +1,121 @@
+"""The ledger's schema: numbered migrations, applied once each, in order, inside one transaction."""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+
+
+def now_iso() -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%S%z")
+
+
+MIGRATIONS: list[tuple[int, str, str]] = [
+    (
+        1,
+        "initial",
+        """
+        CREATE TABLE arrivals (
+            id INTEGER PRIMARY KEY,
+            arrival_key TEXT NOT NULL UNIQUE,
+            sha256 TEXT NOT NULL,
+            filename TEXT NOT NULL,
+            size INTEGER NOT NULL,
+            kind TEXT NOT NULL,              -- workbook | attachment | rejected-file
+            source TEXT NOT NULL,            -- file path, mailbox name, imap://…
+            message_id TEXT,
+            sender TEXT,
+            subject TEXT,
+            received_at TEXT NOT NULL,
+            unit_code TEXT,
+            period TEXT,
+            status TEXT NOT NULL,            -- accepted | accepted_with_warnings | rejected | quarantined | duplicate | unreadable | attachment
+            submission_id INTEGER REFERENCES submissions(id),
+            note TEXT,
+            recorded_at TEXT NOT NULL
+        );
+        CREATE INDEX arrivals_sha ON arrivals(sha256);
+        CREATE INDEX arrivals_unit ON arrivals(unit_code, period);
+        CREATE TABLE submissions (
+            id INTEGER PRIMARY KEY,
+            sha256 TEXT NOT NULL UNIQUE,
+            unit_code TEXT NOT NULL,
+            period TEXT NOT NULL,
+            tables TEXT NOT NULL,
+            template_id TEXT,
+            version INTEGER NOT NULL,
+            status TEXT NOT NULL,
+            is_current INTEGER NOT NULL DEFAULT 1,
+            superseded_by INTEGER REFERENCES submissions(id),
+            received_at TEXT NOT NULL,
+            sender TEXT,
+            filename TEXT NOT NULL,
+            receipt_path TEXT,
+            reply_path TEXT
+        );
+        CREATE INDEX submissions_unit ON submissions(unit_code, period, is_current);
+        CREATE TABLE findings (
+            submission_id INTEGER NOT NULL REFERENCES submissions(id),
+            seq INTEGER NOT NULL,
+            code TEXT NOT NULL,
+            severity TEXT NOT NULL,
+            tbl TEXT, sheet TEXT, cell TEXT,
+            message TEXT NOT NULL,
+            expected TEXT, found TEXT, note TEXT,
+            explained INTEGER NOT NULL DEFAULT 0,
+            PRIMARY KEY (submission_id, seq)
+        );
+        CREATE TABLE cells (
+            submission_id INTEGER NOT NULL REFERENCES submissions(id),
+            table_id TEXT NOT NULL,
+            row_key TEXT NOT NULL,
+            column_id TEXT NOT NULL,
+            value TEXT,
+            PRIMARY KEY (submission_id, table_id, row_key, column_id)
+        );
+        """,
+    ),
+    (
+        2,
+        "imports",
+        """
+        CREATE TABLE imports (
+            id INTEGER PRIMARY KEY,
+            period TEXT NOT NULL,
+            file TEXT NOT NULL,
+            sha256 TEXT NOT NULL,
+            mapping TEXT NOT NULL,           -- JSON: sheet, layout, column letters, row → unit
+            gaps TEXT NOT NULL,              -- JSON: what was not imported (allow_partial)
+            imported_at TEXT NOT NULL
+        );
+        """,
+    ),
+    (
+        3,
+        "arrival outcomes",
+        """
+        ALTER TABLE arrivals ADD COLUMN code TEXT;          -- finding code of an item that was not a submission
+        ALTER TABLE arrivals ADD COLUMN severity TEXT;
+        ALTER TABLE arrivals ADD COLUMN fix TEXT;           -- what the sender should do (Chinese)
+        ALTER TABLE arrivals ADD COLUMN notice_path TEXT;   -- the notice mail that answered it ('' when none is due)
+        UPDATE arrivals SET notice_path = '';               -- what arrived before this migration is not answered again
+        """,
+    ),
+]
+
+
+def migrate(db: sqlite3.Connection) -> list[int]:
+    """Apply the migrations not yet applied (the caller holds the transaction); return their numbers."""
+    db.execute(
+        "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)"
+    )
+    done = {r[0] for r in db.execute("SELECT version FROM schema_migrations")}
+    applied = []
+    for version, name, sql in MIGRATIONS:
+        if version in done:
+            continue
+        for statement in [s for s in sql.split(";") if s.strip()]:
+            db.execute(statement)
+        db.execute("INSERT INTO schema_migrations VALUES (?, ?, ?)", (version, name, now_iso()))
+        applied.append(version)
+    return applied

@@ -1,0 +1,167 @@
+"""The ledger (SQLite) and the content-addressed archive of every received original.
+
+Every received item is an *arrival* with a stable key (where it came from and
+what its bytes are), so running intake again over the same mailbox or folder
+adds nothing.  Each arrival is recorded in one transaction together with its
+submission, findings and data; the archived original is written (atomically,
+by SHA-256, read-only) before that transaction, so a crash at any point leaves
+either nothing or everything, and a rerun completes the work.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterator
+
+from qtables.figures import Previous, Quarters
+from qtables.ledger.archive import Archive
+from qtables.ledger.history import previous_figures, quarter_figures
+from qtables.ledger.queries import LedgerQueries
+from qtables.period import Period
+from qtables.ledger.schema import migrate, now_iso
+
+LEDGER_FILE = "ledger.sqlite"
+ARCHIVE_DIR = "archive"
+
+def _encode(value: Any) -> str | None:
+    if value is None:
+        return None
+    return json.dumps(value, ensure_ascii=False, default=str)
+
+
+class Ledger(LedgerQueries):
+    def __init__(self, root: str | os.PathLike[str]):
+        self.root = Path(root)
+        self.path = self.root / LEDGER_FILE
+        self.archive = self.root / ARCHIVE_DIR
+        self._archive = Archive(self.archive)
+        self.db = sqlite3.connect(self.path, timeout=60, isolation_level=None)
+        self.db.row_factory = sqlite3.Row
+        self.db.execute("PRAGMA journal_mode=WAL")
+        self.db.execute("PRAGMA synchronous=FULL")
+        self.db.execute("PRAGMA foreign_keys=ON")
+        self.migrate()
+
+    def close(self) -> None:
+        self.db.close()
+
+    def migrate(self) -> list[int]:
+        with self.transaction():
+            return migrate(self.db)
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """BEGIN IMMEDIATE … COMMIT: one writer at a time, all or nothing."""
+        for attempt in range(600):
+            try:
+                self.db.execute("BEGIN IMMEDIATE")
+                break
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) and "busy" not in str(exc):
+                    raise
+                time.sleep(0.1)
+        else:  # pragma: no cover - a minute of contention
+            raise sqlite3.OperationalError("ledger is locked")
+        try:
+            yield self.db
+        except BaseException:
+            self.db.execute("ROLLBACK")
+            raise
+        else:
+            self.db.execute("COMMIT")
+
+    # -- other periods ----------------------------------------------------
+    def previous(self, unit_code: str, period: Period, table_id: str) -> Previous | None:
+        """The accepted figures the 接转 of ``table_id`` in ``period`` must equal (see ledger.history)."""
+        return previous_figures(self.db, unit_code, period, table_id)
+
+    def quarters(self, unit_code: str, year: int) -> Quarters:
+        return quarter_figures(self.db, unit_code, year)
+
+    # -- archive --------------------------------------------------------
+    def archive_path(self, sha256: str) -> Path:
+        return self._archive.path(sha256)
+
+    def store_original(self, sha256: str, data: bytes) -> Path:
+        return self._archive.store(sha256, data)
+
+    # -- writes ---------------------------------------------------------
+    def record(self, *, arrival: dict[str, Any], submission: dict[str, Any] | None, findings: list[dict[str, Any]],
+               cells: list[tuple[str, str, str, Any]]) -> tuple[int | None, str]:
+        """Record one arrival (and its submission) atomically. Returns (submission id, final status)."""
+        with self.transaction() as db:
+            if db.execute("SELECT 1 FROM arrivals WHERE arrival_key = ?", (arrival["arrival_key"],)).fetchone():
+                return None, "already-recorded"
+            submission_id = None
+            status = arrival["status"]
+            if submission is not None:
+                existing = db.execute("SELECT id FROM submissions WHERE sha256 = ?", (submission["sha256"],)).fetchone()
+                if existing:
+                    status, submission_id = "duplicate", existing["id"]
+                else:
+                    submission_id = self._insert_submission(db, submission, findings, cells)
+            db.execute(
+                "INSERT INTO arrivals (arrival_key, sha256, filename, size, kind, source, message_id, sender, subject,"
+                " received_at, unit_code, period, status, submission_id, note, recorded_at, code, severity, fix)"
+                " VALUES (:arrival_key, :sha256, :filename, :size, :kind, :source, :message_id, :sender, :subject,"
+                " :received_at, :unit_code, :period, :status, :submission_id, :note, :recorded_at, :code, :severity, :fix)",
+                dict({"code": None, "severity": None, "fix": None} | arrival, status=status, submission_id=submission_id,
+                     recorded_at=now_iso()),
+            )
+            return submission_id, status
+
+    def _insert_submission(self, db, submission, findings, cells) -> int:
+        tables = submission["tables"]
+        version = 1 + (db.execute(
+            "SELECT COALESCE(MAX(version), 0) FROM submissions WHERE unit_code = ? AND period = ? AND tables = ?",
+            (submission["unit_code"], submission["period"], tables),
+        ).fetchone()[0])
+        counts_as_current = submission["status"] not in ("quarantined",)
+        cur = db.execute(
+            "INSERT INTO submissions (sha256, unit_code, period, tables, template_id, version, status, is_current,"
+            " received_at, sender, filename) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (submission["sha256"], submission["unit_code"], submission["period"], tables, submission.get("template_id"),
+             version, submission["status"], 1 if counts_as_current else 0, submission["received_at"], submission.get("sender"),
+             submission["filename"]),
+        )
+        new_id = cur.lastrowid
+        if counts_as_current:
+            # A resubmission supersedes the earlier version of the same tables; history stays.
+            db.execute(
+                "UPDATE submissions SET is_current = 0, superseded_by = ? WHERE unit_code = ? AND period = ? AND tables = ?"
+                " AND id != ? AND is_current = 1",
+                (new_id, submission["unit_code"], submission["period"], tables, new_id),
+            )
+        db.executemany(
+            "INSERT INTO findings (submission_id, seq, code, severity, tbl, sheet, cell, message, expected, found, note, explained)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [(new_id, i, f["code"], f["severity"], f.get("table"), f.get("sheet"), f.get("cell"), f["message"],
+              _encode(f.get("expected")), _encode(f.get("found")), f.get("note"), int(bool(f.get("explained"))))
+             for i, f in enumerate(findings)],
+        )
+        db.executemany(
+            "INSERT INTO cells (submission_id, table_id, row_key, column_id, value) VALUES (?, ?, ?, ?, ?)",
+            [(new_id, t, r, c, _encode(v)) for t, r, c, v in cells],
+        )
+        return new_id
+
+    def set_outputs(self, submission_id: int, *, receipt_path: str | None, reply_path: str | None) -> None:
+        with self.transaction() as db:
+            db.execute("UPDATE submissions SET receipt_path = ?, reply_path = ? WHERE id = ?", (receipt_path, reply_path, submission_id))
+
+
+@dataclass(frozen=True)
+class ArrivalKey:
+    source_id: str
+    sha256: str
+
+    def text(self) -> str:
+        import hashlib
+
+        return hashlib.sha256(f"{self.source_id}\n{self.sha256}".encode("utf-8", "surrogateescape")).hexdigest()

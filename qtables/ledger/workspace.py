@@ -1,0 +1,137 @@
+"""The workspace: one folder holding the config, the ledger, the archive and the outputs.
+
+``qtables init DIR`` creates it.  Every command that needs one takes
+``--workspace DIR``, else ``$QTABLES_WORKSPACE``, else the current folder.
+The config (``qtables.toml``) is plain TOML a clerk can edit: the unit registry
+file, deadlines, the template signing key, the sheet-protection password, the
+sender allow-list and the size limits.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import shutil
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from qtables.errors import WorkspaceError
+from qtables.spec.registry import Registry, load_registry
+from qtables.spec.loader import default_spec_dir
+
+CONFIG_FILE = "qtables.toml"
+REGISTRY_FILE = "units.json"
+
+_CONFIG_TEMPLATE = """\
+# qtables 工作区配置。可用任何文本编辑器修改；保存为 UTF-8。
+
+[workspace]
+# 本工作区的汇总单位：省厅为 410000；市级工作区填本市代码（如 410100），向下收取各县（区）报表。
+root_unit = "{root_unit}"
+# 单位名录（可增删单位、修改名称）。
+registry = "{registry}"
+
+[template]
+# 模板签名密钥：用于识别伪造或串用的模板。请勿外传；更换后，旧模板将无法通过签名校验。
+signing_key = "{signing_key}"
+# 工作表保护密码（防止误改表头和公式，填报人无需知道）。
+protection_password = "{password}"
+
+[deadlines]
+# 季报：每季度末上报（第五条），即季度最后一天之后再宽限的天数。
+quarter_grace_days = 0
+# 年报：每年12月20日前上报（第十一条）。
+year_month = 12
+year_day = 20
+
+[senders]
+# 各单位允许的发件邮箱，例如：
+# "410100" = ["zzjszl@example.gov.cn"]
+
+[limits]
+attachment_bytes = 26214400
+decompressed_bytes = 209715200
+compression_ratio = 200
+zip_members = 2000
+sheet_rows = 20000
+nesting_depth = 5
+messages_per_run = 5000
+"""
+
+
+@dataclass
+class Workspace:
+    path: Path
+    config: dict[str, Any]
+    registry: Registry = field(repr=False)
+
+    @property
+    def signing_key(self) -> bytes:
+        return bytes.fromhex(self.config["template"]["signing_key"])
+
+    @property
+    def protection_password(self) -> str:
+        return str(self.config["template"].get("protection_password", ""))
+
+
+def resolve_path(path: str | os.PathLike[str] | None) -> Path:
+    if path:
+        return Path(path)
+    env = os.environ.get("QTABLES_WORKSPACE")
+    return Path(env) if env else Path.cwd()
+
+
+def init_workspace(path: str | os.PathLike[str], *, root_unit: str = "410000", signing_key: str | None = None) -> Workspace:
+    """Create a workspace (idempotent on an existing one: nothing is overwritten)."""
+    root = Path(path)
+    cfg = root / CONFIG_FILE
+    if cfg.exists():
+        return open_workspace(root)
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+        for sub in ("archive", "receipts", "outbox", "masters"):
+            (root / sub).mkdir(exist_ok=True)
+        shutil.copyfile(default_spec_dir() / "registry" / "henan.json", root / REGISTRY_FILE)
+        cfg.write_text(
+            _CONFIG_TEMPLATE.format(
+                root_unit=root_unit,
+                registry=REGISTRY_FILE,
+                signing_key=signing_key or secrets.token_hex(32),
+                password=secrets.token_urlsafe(9),
+            ),
+            encoding="utf-8",
+        )
+    except OSError as exc:
+        raise WorkspaceError(f"无法创建工作区 {root}：{exc.strerror or exc}", code="W002") from None
+    return open_workspace(root)
+
+
+def open_workspace(path: str | os.PathLike[str] | None) -> Workspace:
+    root = resolve_path(path)
+    cfg = root / CONFIG_FILE
+    if not cfg.is_file():
+        raise WorkspaceError(
+            f"{root} 不是 qtables 工作区（找不到 {CONFIG_FILE}）",
+            code="W001",
+            hint=f"请先运行 qtables init {root}，或用 --workspace 指定工作区。",
+        )
+    try:
+        config = tomllib.loads(cfg.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise WorkspaceError(f"工作区配置 {cfg} 无法读取：{exc}", code="W003") from None
+    try:
+        key = config["template"]["signing_key"]
+        bytes.fromhex(key)
+        if len(key) < 32:
+            raise ValueError
+    except (KeyError, TypeError, ValueError):
+        raise WorkspaceError(
+            f"工作区配置 {cfg} 的 [template] signing_key 缺失或不是至少32位的十六进制串", code="W003"
+        ) from None
+    registry = load_registry(root / config.get("workspace", {}).get("registry", REGISTRY_FILE))
+    root_unit = str(config.get("workspace", {}).get("root_unit", registry.root.code))
+    if root_unit != registry.root.code:
+        registry = registry.for_city(root_unit)
+    return Workspace(path=root, config=config, registry=registry)

@@ -1,0 +1,144 @@
+"""The master's report sheets: 报送情况, 审核结果, 数据来源 and 图表."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+from qtables.template.layout import a1, quote_sheet
+from qtables.period import Period
+from qtables.spec.registry import Registry
+from qtables.spec.model import Spec, Table
+from qtables.status import OK_STATUSES as OK
+from qtables.status import STATUS_TEXT
+from qtables.ledger.queries import decode
+from qtables.ledger.store import Ledger
+from qtables.merge.sheetkit import HEADER_ROW, SheetWriter, write_header, write_num, print_setup, write_text
+
+
+def status_sheet(wb, fmt, spec: Spec, status: dict[str, Any], table_ids: list[str], set_names) -> None:
+    ws = wb.add_worksheet("报送情况")
+    due = [spec.table(t).name for t in table_ids if spec.table(t).kind != "scoring"]
+    headers = ["单位代码", "单位", "状态", "版本", "收到时间", "按时"] + due + ["其他材料"]
+    write_header(ws, fmt, f"{status['label']} 报送情况", f"截止日期 {status['deadline']}；应报 {status['expected']}，已收 {status['received']}，"
+            f"通过 {status['accepted']}，逾期 {status['late']}", headers, [9, 12, 12, 5, 24, 6] + [8] * len(due) + [30])
+    for i, u in enumerate(status["units"]):
+        r = HEADER_ROW + 1 + i
+        state = u["status"]
+        cell = fmt.status.get(state, fmt.text)
+        write_text(ws, r, 0, u["code"], fmt.text)
+        write_text(ws, r, 1, u["name"], fmt.text)
+        write_text(ws, r, 2, STATUS_TEXT.get(state, state), cell)
+        write_num(ws, r, 3, u["version"], fmt.int)
+        write_text(ws, r, 4, u["received_at"], fmt.text)
+        timing = "—" if u["on_time"] is None else ("按时" if u["on_time"] else "逾期")
+        write_text(ws, r, 5, timing, fmt.status["late"] if u["on_time"] is False else fmt.text)
+        for j, name in enumerate(due):
+            have = name in u["tables_received"]
+            write_text(ws, r, 6 + j, ("已报" if have else "未报") if state != "missing" else "未报",
+                  cell if have else fmt.status["missing"])
+        write_text(ws, r, 6 + len(due), "、".join(u["attachments"]), fmt.text)
+    print_setup(ws, len(headers) - 1)
+
+
+def findings_sheet(wb, fmt, ledger: Ledger, registry: Registry, period: Period) -> None:
+    ws = wb.add_worksheet("审核结果")
+    headers = ["单位", "版本", "类别", "代码", "位置", "问题", "说明", "说明是否采纳"]
+    write_header(ws, fmt, f"{period.label} 审核结果（当前版本）", "强制性问题未改正的报表不计入汇总；核实性问题以报送单位的说明为准。", headers,
+            [12, 5, 7, 7, 14, 70, 40, 8])
+    names = {u.code: u.name for u in registry.units}
+    r = HEADER_ROW + 1
+    for sub in ledger.current_submissions(period.code):
+        for f in ledger.findings_of(sub["id"]):
+            if f["severity"] == "I":
+                continue
+            write_text(ws, r, 0, names.get(sub["unit_code"], sub["unit_code"]), fmt.text)
+            ws.write_number(r, 1, sub["version"], fmt.int)
+            write_text(ws, r, 2, {"E": "强制性", "W": "核实性", "F": "无法审核"}.get(f["severity"], f["severity"]), fmt.text)
+            write_text(ws, r, 3, f["code"], fmt.text)
+            write_text(ws, r, 4, f"{f['sheet']}!{f['cell']}" if f["cell"] else (f["sheet"] or ""), fmt.text)
+            write_text(ws, r, 5, f["message"], fmt.text)
+            write_text(ws, r, 6, f["note"], fmt.text)
+            write_text(ws, r, 7, ("是" if f["explained"] else "否") if f["severity"] == "W" else "", fmt.text)
+            r += 1
+    print_setup(ws, len(headers) - 1)
+
+
+def sources_sheet(wb, fmt, ledger: Ledger, registry: Registry, period: Period) -> None:
+    ws = wb.add_worksheet("数据来源")
+    headers = ["单位代码", "单位", "文件名", "SHA-256", "发件人", "收到时间", "版本", "状态", "是否计入汇总"]
+    write_header(ws, fmt, f"{period.label} 数据来源", "每个单位当前版本的原始文件均按 SHA-256 原样保存在工作区 archive/ 中。", headers,
+            [9, 12, 30, 66, 24, 24, 5, 12, 8])
+    names = {u.code: u.name for u in registry.units}
+    for i, sub in enumerate(ledger.current_submissions(period.code)):
+        r = HEADER_ROW + 1 + i
+        values = [sub["unit_code"], names.get(sub["unit_code"], sub["unit_code"]), sub["filename"], sub["sha256"], sub["sender"],
+                  sub["received_at"]]
+        for c, v in enumerate(values):
+            write_text(ws, r, c, v, fmt.text)
+        ws.write_number(r, 6, sub["version"], fmt.int)
+        write_text(ws, r, 7, STATUS_TEXT.get(sub["status"], sub["status"]), fmt.status.get(sub["status"], fmt.text))
+        write_text(ws, r, 8, "是" if sub["status"] in OK else "否", fmt.text)
+    print_setup(ws, len(headers) - 1)
+
+
+def charts(wb, fmt, table: Table, summary_name: str, summary: dict[str, Any], ledger: Ledger, registry: Registry, period: Period) -> None:
+    ws = wb.add_worksheet("图表")
+    ws.write_string(0, 0, f"{period.label} 图表", fmt.title)
+    sheet: SheetWriter = summary["sheet"]
+    first, last = summary["first"], summary["last"]
+    cats = f"={quote_sheet(summary_name)}!{a1(first, 1)}:{a1(last, 1)}"
+    for i, (cid, title) in enumerate((("filing_rate_count", "质量备案率（项数，%）"), ("satisfaction_rate", "用户满意率（%）"))):
+        chart = wb.add_chart({"type": "column"})
+        c = sheet.col(cid)
+        chart.add_series({"name": title, "categories": cats, "values": f"={quote_sheet(summary_name)}!{a1(first, c)}:{a1(last, c)}",
+                          "fill": {"color": "#4472C4" if i == 0 else "#ED7D31"}})
+        chart.set_title({"name": f"各单位{title}"})
+        chart.set_y_axis({"min": 0, "max": 100})
+        chart.set_legend({"none": True})
+        chart.set_size({"width": 960, "height": 320})
+        ws.insert_chart(2 + i * 17, 0, chart)
+    # 在建 / 竣工 over the periods the ledger holds (of the same kind as this period).
+    trend = _trend(ledger, registry, table, period)
+    base = 2 + 2 * 17 + 1
+    ws.write_string(base, 0, "报告期", fmt.header)
+    ws.write_string(base, 1, "在建工程项数", fmt.header)
+    ws.write_string(base, 2, "竣工工程项数", fmt.header)
+    for i, (code, ucon, done) in enumerate(trend):
+        ws.write_string(base + 1 + i, 0, code, fmt.text)
+        ws.write_number(base + 1 + i, 1, ucon, fmt.int)
+        ws.write_number(base + 1 + i, 2, done, fmt.int)
+    if trend:
+        chart = wb.add_chart({"type": "line"})
+        end = base + len(trend)
+        for c, name in ((1, "在建工程项数"), (2, "竣工工程项数")):
+            chart.add_series({"name": name, "categories": f"='图表'!{a1(base + 1, 0)}:{a1(end, 0)}",
+                              "values": f"='图表'!{a1(base + 1, c)}:{a1(end, c)}", "marker": {"type": "circle"}})
+        chart.set_title({"name": "在建、竣工工程项数（各报告期）"})
+        chart.set_size({"width": 720, "height": 300})
+        ws.insert_chart(base, 4, chart)
+
+
+def _trend(ledger: Ledger, registry: Registry, table: Table, period: Period) -> list[tuple[str, float, float]]:
+    codes = {u.code for u in registry.units}
+    out = []
+    periods = [r[0] for r in ledger.db.execute("SELECT DISTINCT period FROM submissions ORDER BY period")]
+    for code in periods:
+        p = Period.parse(code)
+        if p.kind != period.kind or p > period:
+            continue
+        ucon = done = 0.0
+        for row in ledger.db.execute(
+            "SELECT c.column_id, c.value, s.unit_code FROM cells c JOIN submissions s ON s.id = c.submission_id"
+            " WHERE s.period = ? AND s.is_current = 1 AND s.status IN ('accepted','accepted_with_warnings')"
+            " AND c.table_id = ? AND c.row_key = '_total' AND c.column_id IN ('ucon_count','done_count')",
+            (code, table.id),
+        ):
+            if row["unit_code"] in codes:
+                value = decode(row["value"]) or 0
+                if row["column_id"] == "ucon_count":
+                    ucon += value
+                else:
+                    done += value
+        out.append((code, ucon, done))
+    return out

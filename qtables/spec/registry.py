@@ -1,0 +1,112 @@
+"""The unit registry: who reports, and which rows their 附表5/7 carry.
+
+The registry is editable data (``schemas/registry/henan.json``, copied into a
+workspace by ``qtables init``).  Its root is the collecting level: the province
+by default; a city's workspace has the city as root and its counties as units,
+so the same code runs one level down.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import jsonschema
+
+from qtables.errors import SpecError, UsageError
+from qtables.spec.build import pointer
+from qtables.spec.loader import default_spec_dir
+
+KIND_TEXT = {"province": "省", "city": "省辖市", "direct_county": "省直管县（市）", "county": "县（市、区）"}
+
+
+@dataclass(frozen=True)
+class RowKey:
+    """One row of a unit's 附表5/7: a county, or the unit's own 本级 row."""
+
+    code: str
+    label: str
+
+
+@dataclass(frozen=True)
+class Unit:
+    code: str
+    name: str
+    kind: str
+    own_row: str | None = None
+    children: tuple["Unit", ...] = field(default=(), repr=False)
+    former_names: tuple[str, ...] = ()
+
+    @property
+    def kind_text(self) -> str:
+        return KIND_TEXT[self.kind]
+
+    def rows(self) -> list[RowKey]:
+        """The rows this unit fills in 附表5/7: its 本级 row and its children, or itself."""
+        if not self.children:
+            return [RowKey(self.code, self.name)]
+        rows = [RowKey(self.code, self.own_row)] if self.own_row else []
+        return rows + [RowKey(c.code, c.name) for c in self.children]
+
+
+@dataclass(frozen=True)
+class Registry:
+    root: Unit
+    units: tuple[Unit, ...]
+    source: str
+
+    def unit(self, code: str) -> Unit:
+        for u in self.units:
+            if u.code == code:
+                return u
+        known = "、".join(f"{u.code}（{u.name}）" for u in self.units[:5])
+        raise UsageError(
+            f"单位代码 {code} 不在单位名录中",
+            code="U003",
+            hint=f"请使用名录中的6位行政区划代码，例如 {known} 等；完整名录见 {self.source}",
+        )
+
+    def for_city(self, code: str) -> "Registry":
+        """The registry one level down: a city's workspace collecting from its counties."""
+        city = self.unit(code)
+        if not city.children:
+            raise UsageError(f"{city.name} 没有下级单位，不能作为市级工作区", code="U004")
+        units = tuple(Unit(c.code, c.name, "county") for c in city.children)
+        return Registry(root=city, units=units, source=self.source)
+
+
+def _unit(data: dict) -> Unit:
+    return Unit(
+        code=data["code"],
+        name=data["name"],
+        kind=data["kind"],
+        own_row=data.get("own_row"),
+        children=tuple(_unit(c) for c in data.get("children", [])),
+        former_names=tuple(data.get("former_names", ())),
+    )
+
+
+def load_registry(path: str | Path | None = None) -> Registry:
+    """Load and validate a registry file (default: the bundled Henan registry)."""
+    reg_dir = default_spec_dir() / "registry"
+    file = Path(path) if path is not None else reg_dir / "henan.json"
+    try:
+        data = json.loads(file.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise SpecError("单位名录文件不存在", file=str(file), code="S003") from None
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise SpecError(f"单位名录无法读取：{exc}", file=str(file), code="S004") from None
+    schema = json.loads((reg_dir / "registry.schema.json").read_text(encoding="utf-8"))
+    errors = list(jsonschema.Draft202012Validator(schema).iter_errors(data))
+    if errors:
+        err = jsonschema.exceptions.best_match(errors)
+        raise SpecError(f"单位名录不符合格式：{err.message[:200]}", file=str(file), pointer=pointer(err.absolute_path), code="S005")
+    units = tuple(_unit(u) for u in data["units"])
+    seen: dict[str, str] = {}
+    for i, u in enumerate(units):
+        for code in [u.code] + [c.code for c in u.children]:
+            if code in seen:
+                raise SpecError(f"行政区划代码 {code} 重复", file=str(file), pointer=f"/units/{i}", code="S007")
+            seen[code] = u.name
+    return Registry(root=_unit(data["root"]), units=units, source=str(file))

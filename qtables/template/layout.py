@@ -1,0 +1,174 @@
+"""Where every cell of an issued table lives.
+
+The template writer and the reader both ask this module, so a workbook is read
+back at exactly the cells it was written to, and any row or column that moved
+is structural tampering.  Rows and columns are 0-based here (as in xlsxwriter);
+``a1()`` gives Excel's 1-based A1 text.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cached_property
+
+from xlsxwriter.utility import xl_col_to_name, xl_rowcol_to_cell
+
+from qtables.spec.registry import Unit
+from qtables.spec.model import Column, Table
+
+TITLE_ROW = 1
+TOP_LINE_ROW = 2
+HEADER_TOP = 3
+
+
+@dataclass(frozen=True)
+class DataRow:
+    key: str  # unit code, category key, scoring item key, or the 1-based record number
+    label: str
+    group_no: int | None = None
+    group_label: str | None = None
+    points: float | None = None
+    standard: str | None = None
+
+
+def quote_sheet(name: str) -> str:
+    return "'" + name.replace("'", "''") + "'"
+
+
+def a1(row: int, col: int, *, abs_row: bool = True, abs_col: bool = True) -> str:
+    return xl_rowcol_to_cell(row, col, row_abs=abs_row, col_abs=abs_col)
+
+
+@dataclass(frozen=True)
+class TableLayout:
+    table: Table
+    rows: tuple[DataRow, ...]
+
+    @classmethod
+    def for_unit(cls, table: Table, unit: Unit | None, capacity: int | None = None) -> "TableLayout":
+        if table.kind == "keyed":
+            if unit is None:
+                raise ValueError("keyed tables need a unit")
+            rows = tuple(DataRow(r.code, r.label) for r in unit.rows())
+        elif table.kind == "categories":
+            rows = tuple(DataRow(r.key, r.label) for r in table.fixed_rows)
+        elif table.kind == "scoring":
+            rows = tuple(
+                DataRow(it.key, it.label, it.group_no, it.group_label, it.points, it.standard)
+                for it in table.scoring_items
+            )
+        else:
+            rows = tuple(DataRow(str(i + 1), str(i + 1)) for i in range(capacity or table.capacity))
+        return cls(table, rows)
+
+    # -- geometry -------------------------------------------------------
+    @property
+    def sheet(self) -> str:
+        return self.table.sheet
+
+    @property
+    def ncols(self) -> int:
+        return len(self.table.columns)
+
+    @property
+    def depth(self) -> int:
+        return self.table.header_depth
+
+    @property
+    def first_data(self) -> int:
+        return HEADER_TOP + self.depth
+
+    @property
+    def last_data(self) -> int:
+        return self.first_data + len(self.rows) - 1
+
+    @property
+    def total_row(self) -> int | None:
+        return self.last_data + 1 if self.table.has_total else None
+
+    @property
+    def notes_row(self) -> int:
+        return (self.total_row if self.total_row is not None else self.last_data) + 1
+
+    @property
+    def bottom_row(self) -> int:
+        return self.notes_row + 1
+
+    @cached_property
+    def col_index(self) -> dict[str, int]:
+        return {c.id: i for i, c in enumerate(self.table.columns)}
+
+    def col(self, column_id: str) -> int:
+        return self.col_index[column_id]
+
+    def row_of(self, key: str) -> int:
+        for i, r in enumerate(self.rows):
+            if r.key == key:
+                return self.first_data + i
+        raise KeyError(key)
+
+    @cached_property
+    def input_span(self) -> tuple[int, int]:
+        cols = [self.col(c.id) for c in self.table.input_columns]
+        return (min(cols), max(cols)) if cols else (0, 0)
+
+    # -- references -----------------------------------------------------
+    def ref(self, row: int, column_id: str, *, sheet: bool = True, abs_row: bool = True) -> str:
+        text = a1(row, self.col(column_id), abs_row=abs_row)
+        return f"{quote_sheet(self.sheet)}!{text}" if sheet else text
+
+    def column_range(self, column_id: str, *, sheet: bool = True) -> str:
+        c = self.col(column_id)
+        text = f"{a1(self.first_data, c)}:{a1(self.last_data, c)}"
+        return f"{quote_sheet(self.sheet)}!{text}" if sheet else text
+
+    def row_input_range(self, row: int, *, sheet: bool = True, abs_row: bool = True) -> str:
+        lo, hi = self.input_span
+        text = f"{a1(row, lo, abs_row=abs_row)}:{a1(row, hi, abs_row=abs_row)}"
+        return f"{quote_sheet(self.sheet)}!{text}" if sheet else text
+
+    def target_cell(self, target: str) -> tuple[int, int]:
+        """(row, col) of a rule's target when it is a single cell (``total.x`` or ``rowkey.x``)."""
+        head, _, column_id = target.partition(".")
+        if head == "total":
+            assert self.total_row is not None
+            return self.total_row, self.col(column_id)
+        return self.row_of(head), self.col(column_id)
+
+    def header_cells(self) -> list[tuple[int, int, int, int, str]]:
+        """Merged header blocks as (first_row, first_col, last_row, last_col, text)."""
+        cols = self.table.columns
+        out: list[tuple[int, int, int, int, str]] = []
+        for level in range(self.depth):
+            c = 0
+            while c < len(cols):
+                header = cols[c].header
+                if level >= len(header):
+                    c += 1
+                    continue
+                text = header[level]
+                last_level = level == len(header) - 1
+                # Merge to the right while the same parent label continues.
+                end = c
+                if not last_level:
+                    while end + 1 < len(cols) and len(cols[end + 1].header) > level + 1 and cols[end + 1].header[: level + 1] == header[: level + 1]:
+                        end += 1
+                bottom = HEADER_TOP + (self.depth - 1 if last_level else level)
+                out.append((HEADER_TOP + level, c, bottom, end, text))
+                c = end + 1
+        return out
+
+
+def column_letter(col: int) -> str:
+    return xl_col_to_name(col)
+
+
+def describe_cell(layout: TableLayout, row: int, column: Column) -> str:
+    """A cell for a human: 附表5!C7（郑州市 上季度接转工程 / 项数）."""
+    label = ""
+    if layout.first_data <= row <= layout.last_data:
+        label = layout.rows[row - layout.first_data].label.replace("\n", "")
+    elif row == layout.total_row:
+        label = layout.table.total_label or "合计"
+    cell = a1(row, layout.col(column.id), abs_row=False, abs_col=False)
+    return f"{layout.sheet}!{cell}（{label} {column.label}）" if label else f"{layout.sheet}!{cell}"

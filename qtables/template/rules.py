@@ -1,0 +1,274 @@
+"""The Python runtime of the spec's rules and derived cells.
+
+A workbook's values are held as ``WorkbookData``: per table, one dict of
+column values per data row.  ``compute_derived`` fills the cells the template
+computes by formula (合计, 质量备案率, 小计 …) exactly as the Excel formulas
+compiled from the same expressions do; ``run_rules`` evaluates every rule and
+says, per rule and row, pass or fail with the value found and expected.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Any, Sequence
+
+from qtables.figures import TOTAL_KEY
+from qtables.template.layout import TableLayout
+from qtables.period import Period, excel_serial
+from qtables.spec import expr
+from qtables.spec.expr import EvalError, Ref
+from qtables.spec.model import Rule, Spec
+
+
+@dataclass
+class TableData:
+    layout: TableLayout
+    rows: list[dict[str, Any]]
+    total: dict[str, Any] = field(default_factory=dict)
+    _split: tuple[list[int], list[int]] | None = field(default=None, repr=False)
+
+    @property
+    def table(self):
+        return self.layout.table
+
+    def column(self, column_id: str) -> list[Any]:
+        return [r.get(column_id) for r in self.rows]
+
+    def split_rows(self) -> tuple[list[int], list[int]]:
+        """Indexes of rows with any input typed, and of rows with none (computed once)."""
+        if self._split is not None:
+            return self._split
+        inputs = self.table.input_ids
+        filled, empty = [], []
+        for i, row in enumerate(self.rows):
+            (filled if any(not expr._blank(row.get(c)) for c in inputs) else empty).append(i)
+        self._split = (filled, empty)
+        return self._split
+
+
+@dataclass
+class WorkbookData:
+    spec: Spec
+    period: Period
+    tables: dict[str, TableData]
+    previous: dict[str, dict[str, dict[str, Any]]] | None = None  # table id -> row key -> values
+    quarters: dict[str, dict[str, dict[str, Any]]] | None = None  # table id -> row key -> q.* values
+
+    @property
+    def available(self) -> set[str]:
+        out = set()
+        if self.previous:
+            out.add("previous")
+        if self.quarters:
+            out.add("quarters")
+        return out
+
+
+class _Env:
+    """Resolves references for one table, in a row, the total row, or table scope."""
+
+    def __init__(self, data: WorkbookData, table_id: str, row: int | None, mode: str):
+        self.data = data
+        self.td = data.tables[table_id]
+        self.row = row
+        self.mode = mode  # "row", "total" or "table"
+
+    def _own(self) -> dict[str, Any]:
+        if self.mode == "row":
+            return self.td.rows[self.row]  # type: ignore[index]
+        if self.mode == "total":
+            return self.td.total
+        raise EvalError("表级规则不能直接引用逐行的列")
+
+    def value(self, ref: Ref) -> Any:
+        p = ref.parts
+        if len(p) == 1:
+            return self._own().get(p[0])
+        if p[0] == "total":
+            return self.td.total.get(p[1])
+        if p[0] == "period":
+            return excel_serial(self.data.period.start if p[1] == "start" else self.data.period.end)
+        if p[0] == "prev":
+            return self._row_keyed(self.data.previous, p[1])
+        if p[0] == "q":
+            return self._row_keyed(self.data.quarters, p[1])
+        other = self.data.tables.get(p[0])
+        if other is None:
+            raise EvalError(f"本工作簿没有表 {p[0]}")
+        if p[1] == "total":
+            return other.total.get(p[2])
+        for layout_row, values in zip(other.layout.rows, other.rows):
+            if layout_row.key == p[1]:
+                return values.get(p[2])
+        raise EvalError(f"表 {p[0]} 没有行 {p[1]}")
+
+    def _row_keyed(self, source: dict | None, column_id: str) -> Any:
+        if not source or self.mode == "table":
+            raise EvalError("缺少上期或各季度数据")
+        key = TOTAL_KEY if self.mode == "total" else self.td.layout.rows[self.row].key  # type: ignore[index]
+        return source.get(self.td.table.id, {}).get(key, {}).get(column_id)
+
+    def range(self, ref: Ref) -> Sequence[Any]:
+        p = ref.parts
+        if len(p) == 1:
+            return self.td.column(p[0])
+        other = self.data.tables.get(p[0])
+        if other is None:
+            raise EvalError(f"本工作簿没有表 {p[0]}")
+        return other.column(p[1])
+
+    def row_values(self) -> Sequence[Any]:
+        own = self._own()
+        return [own.get(c) for c in self.td.table.input_ids]
+
+    def row_number(self) -> int:
+        return (self.row or 0) + 1
+
+    def choice_values(self, name: str) -> Sequence[str]:
+        return self.data.spec.choices[name].values
+
+
+def _safe(node: expr.Node | None, env: _Env) -> Any:
+    if node is None:
+        return None
+    try:
+        return expr.evaluate(node, env)
+    except EvalError:
+        return None
+
+
+def compute_derived(data: WorkbookData) -> None:
+    """Fill every formula cell (derived columns, totals, subtotals) in place."""
+    for td in data.tables.values():
+        table = td.table
+        for i, row in enumerate(td.rows):
+            for col in table.columns:
+                if col.formula is not None:
+                    row[col.id] = _safe(col.formula, _Env(data, table.id, i, "row"))
+        if table.kind == "scoring":
+            _scoring_totals(td)
+            continue
+        if not table.has_total:
+            continue
+        total: dict[str, Any] = {}
+        td.total = total
+        for col in table.columns:
+            if col.total == "sum":
+                total[col.id] = sum(
+                    v for v in td.column(col.id) if isinstance(v, (int, float)) and not isinstance(v, bool)
+                )
+        for col in table.columns:
+            node = col.total_formula or col.formula
+            if node is not None:
+                total[col.id] = _safe(node, _Env(data, table.id, None, "total"))
+
+
+def _scoring_totals(td: TableData) -> None:
+    score_of = {layout_row.key: row.get("score") for layout_row, row in zip(td.layout.rows, td.rows)}
+    first_in_group: set[str] = set()
+    for group in td.table.groups:
+        first_in_group.add(group.items[0].key)
+    for layout_row, row in zip(td.layout.rows, td.rows):
+        if layout_row.key in first_in_group:
+            group = next(g for g in td.table.groups if g.items[0].key == layout_row.key)
+            row["subtotal"] = sum(_num0(score_of[it.key]) for it in group.items)
+        else:
+            row["subtotal"] = None
+        row["points"] = layout_row.points
+    td.total = {
+        "points": sum(_num0(r.points) for r in td.layout.rows),
+        "score": sum(_num0(v) for v in score_of.values()),
+        "subtotal": sum(_num0(r.get("subtotal")) for r in td.rows),
+    }
+
+
+def _num0(v: Any) -> float:
+    return float(v) if isinstance(v, (int, float)) and not isinstance(v, bool) else 0.0
+
+
+@dataclass(frozen=True)
+class Result:
+    rule: Rule
+    status: str  # "pass", "fail" or "na" (needs data the workbook does not have)
+    row: int | None = None  # index into the table's data rows (None: table scope)
+    found: Any = None
+    expected: Any = None
+    error: str | None = None
+    at_total: bool = False  # a row rule evaluated on the 合计 row (the other period is known only in total)
+
+
+def run_rule(rule: Rule, data: WorkbookData) -> list[Result]:
+    if rule.table not in data.tables:
+        return []
+    if set(rule.needs) - data.available:
+        return [Result(rule, "na")]
+    td = data.tables[rule.table]
+    if rule.scope == "table":
+        return [_one(rule, _Env(data, rule.table, None, "table"), None)]
+    other_period = "previous" if "previous" in rule.needs else "quarters" if "quarters" in rule.needs else None
+    if other_period:
+        # Row by row where the other period has the rows; on the 合计 row where it has only the total
+        # (an imported master with one row per unit).  Rows it lacks are reported by the checker.
+        source = data.previous if other_period == "previous" else data.quarters
+        known = (source or {}).get(rule.table, {})
+        rows = [i for i, r in enumerate(td.layout.rows) if r.key in known]
+        if rows:
+            return [_one(rule, _Env(data, rule.table, i, "row"), i) for i in rows]
+        if TOTAL_KEY in known and td.table.has_total:
+            return [dataclasses.replace(_one(rule, _Env(data, rule.table, None, "total"), None), at_total=True)]
+        return [Result(rule, "na")]
+    if td.table.kind != "records" or _uses_rownum(rule):
+        return [_one(rule, _Env(data, rule.table, i, "row"), i) for i in range(len(td.rows))]
+    # Detail tables are mostly empty rows, and every empty row gets the same
+    # verdict: evaluate the filled rows and one empty row; only if that one
+    # fails are the other empty rows reported too (passes are not listed).
+    filled, empty = td.split_rows()
+    out = [_one(rule, _Env(data, rule.table, i, "row"), i) for i in filled]
+    if empty:
+        first = _one(rule, _Env(data, rule.table, empty[0], "row"), empty[0])
+        out.append(first)
+        if first.status == "fail":
+            out.extend(dataclasses.replace(first, row=i) for i in empty[1:])
+    return out
+
+
+def _uses_rownum(rule: Rule) -> bool:
+    return any(expr.uses_function(n, "rownum") for n in (rule.assertion, rule.when) if n is not None)
+
+
+def _one(rule: Rule, env: _Env, row: int | None) -> Result:
+    try:
+        if rule.when is not None and not expr.truth(expr.evaluate(rule.when, env)):
+            return Result(rule, "pass", row)
+        ok = expr.truth(expr.evaluate(rule.assertion, env))
+        error = None
+    except EvalError as exc:
+        ok, error = False, str(exc)
+    if ok:
+        return Result(rule, "pass", row)
+    return Result(rule, "fail", row, _safe(rule.found, env), _safe(rule.expected, env), error)
+
+
+def run_rules(rules: list[Rule], data: WorkbookData) -> list[Result]:
+    out: list[Result] = []
+    for rule in rules:
+        out.extend(run_rule(rule, data))
+    return out
+
+
+def blank_data(spec: Spec, period: Period, layouts: list[TableLayout]) -> WorkbookData:
+    """The values of a freshly issued template: labels only, every input blank."""
+    tables: dict[str, TableData] = {}
+    for layout in layouts:
+        rows = []
+        for i, r in enumerate(layout.rows):
+            row: dict[str, Any] = {}
+            for col in layout.table.columns:
+                if col.role == "seq" and col.type == "key":
+                    row[col.id] = i + 1
+                elif col.role == "label":
+                    row[col.id] = r.label
+            rows.append(row)
+        tables[layout.table.id] = TableData(layout, rows)
+    return WorkbookData(spec, period, tables)
