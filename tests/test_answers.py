@@ -103,3 +103,12 @@ def test_a_reply_threads_and_numbers_its_sections_from_one(spec, tmp_path, books
     assert reply["In-Reply-To"] == "<q3-ly@lyjs.gov.cn>" and reply["Subject"].startswith("Re: 洛阳市三季度附表")
     body = reply.get_body(("plain",)).get_content()
     assert "一、需要核实的问题" in body and "二、" not in body
+
+
+def test_random_bytes_named_eml_are_unreadable_not_other_material(spec, tmp_path):
+    ws = _workspace(tmp_path)
+    inbox = tmp_path / "in"
+    inbox.mkdir()
+    (inbox / "洛阳.eml").write_bytes(bytes(range(7, 256)) * 30)
+    [outcome] = intake(ws, [inbox], spec=spec)
+    assert (outcome.status, outcome.code) == ("unreadable", "L09")

@@ -52,11 +52,12 @@ def _free_port() -> int:
 
 
 @pytest.fixture
-def imap_port():
+def imap_port(request):
     port = _free_port()
     exe = shutil.which("pymap") or str(Path(sys.executable).parent / "pymap")
-    proc = subprocess.Popen([exe, "--host", "127.0.0.1", "--port", str(port), "--no-tls", "dict", "--demo-data"],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    password = getattr(request, "param", PASSWORD)
+    proc = subprocess.Popen([exe, "--host", "127.0.0.1", "--port", str(port), "--no-tls", "dict", "--demo-data",
+                             "--demo-password", password], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     deadline = time.time() + 30
     while time.time() < deadline:
         try:
@@ -176,3 +177,54 @@ def test_a_message_written_by_s_nail_is_taken_in(spec, workspace, tmp_path):
     ws = init_workspace(tmp_path / "ws", signing_key=TEST_KEY)
     [outcome] = intake(ws, [mbox], spec=spec)
     assert (outcome.name, outcome.status, outcome.sender) == ("巩义市（第三季度）附表.xlsx", "accepted", "tj@gy.gov.cn")
+
+
+UTF8_PASSWORD = "质监2025pass"
+
+
+def _plain(conn: imaplib.IMAP4, password: str) -> None:
+    conn.authenticate("PLAIN", lambda _c: b"\0" + USER.encode() + b"\0" + password.encode("utf-8"))
+
+
+@pytest.mark.parametrize("imap_port", [UTF8_PASSWORD], indirect=True)
+def test_a_non_ascii_password_logs_in_and_an_unusable_mail_is_answered_over_smtp(spec, tmp_path, imap_port, monkeypatch):
+    """RFC 4616 PLAIN carries UTF-8; the unit whose only attachment is encrypted gets a threaded notice by SMTP."""
+    from qtables.ledger.workspace import init_workspace as init
+    from olewriter import write_ole
+
+    received = []
+
+    class Keep:
+        async def handle_DATA(self, server, session, envelope):
+            received.append((list(envelope.rcpt_tos), envelope.original_content or envelope.content))
+            return "250 OK"
+
+    controller = Controller(Keep(), hostname="127.0.0.1", port=_free_port())
+    controller.start()
+    try:
+        ws = init(tmp_path / "ws", signing_key=TEST_KEY)
+        _configure(ws.path, imap_port, controller.port)
+        cfg = ws.path / "qtables.toml"
+        cfg.write_text(cfg.read_text(encoding="utf-8").replace("[senders]", '[senders]\n"410181" = ["tj@gy.gov.cn"]'),
+                       encoding="utf-8")
+        ws = open_workspace(ws.path)
+        monkeypatch.setenv("QTABLES_IMAP_USER", USER)
+        monkeypatch.setenv("QTABLES_IMAP_PASSWORD", UTF8_PASSWORD)
+        enc = tmp_path / "enc.xlsx"
+        write_ole(enc, {"EncryptionInfo": b"\x04\x00\x04\x00" + b"\x00" * 60, "EncryptedPackage": b"\x00" * 6000})
+        raw = python_eml("tj@gy.gov.cn", [("巩义市附表.xlsx", enc.read_bytes())])
+        msg = message_from_bytes(raw, policy=policy.default)
+        msg["Message-ID"] = "<gy-q3@gy.gov.cn>"
+        conn = imaplib.IMAP4("127.0.0.1", imap_port)
+        _plain(conn, UTF8_PASSWORD)
+        conn.append("INBOX", None, None, bytes(msg))
+        conn.logout()
+        [outcome] = intake_imap(ws)
+        assert outcome.code == "F02" and outcome.unit == "410181"
+        send_outbox(ws)
+        [(to, data)] = received
+        notice = message_from_bytes(data, policy=policy.default)
+        assert to == ["tj@gy.gov.cn"] and notice["In-Reply-To"] == "<gy-q3@gy.gov.cn>"
+        assert "[F02]" in notice.get_body(("plain",)).get_content()
+    finally:
+        controller.stop()

@@ -64,6 +64,21 @@ class ImapError(QtablesError):
     code = "M001"
 
 
+def _login(conn: imaplib.IMAP4, user: str, password: str) -> None:
+    """LOGIN for ASCII credentials; AUTHENTICATE PLAIN (RFC 4616, UTF-8) for others or when LOGIN is refused."""
+    ascii_only = user.isascii() and password.isascii()
+    if ascii_only:
+        try:
+            conn.login(user, password)
+            return
+        except imaplib.IMAP4.error:
+            pass
+    try:
+        conn.authenticate("PLAIN", lambda _challenge: b"\0" + user.encode("utf-8") + b"\0" + password.encode("utf-8"))
+    except imaplib.IMAP4.error:
+        raise ImapError("邮件服务器拒绝登录，请检查账号和密码", code="M003") from None
+
+
 def intake_imap(ws: Workspace) -> list[Outcome]:
     cfg = ws.config.get("imap", {})
     host = cfg.get("host")
@@ -82,10 +97,7 @@ def intake_imap(ws: Workspace) -> list[Outcome]:
         raise ImapError(f"无法连接邮件服务器 {host}:{port}（{exc.strerror or exc}）", code="M002") from None
     outcomes: list[Outcome] = []
     try:
-        try:
-            conn.login(user, password)
-        except imaplib.IMAP4.error:
-            raise ImapError("邮件服务器拒绝登录，请检查账号和密码", code="M003") from None
+        _login(conn, user, password)
         if processed:
             conn.create(_quote(encode_folder(processed)))  # fails harmlessly when it exists
         typ, _ = conn.select(_quote(encode_folder(folder)))

@@ -37,6 +37,9 @@ def iter_items(paths: list[str | os.PathLike[str]], limits: Limits | None = None
             yield Item(f"missing:{path}", path.name, b"", str(path), str(path), problem="L00", detail=f"找不到 {path}")
 
 
+MAIL_SUFFIXES = (".eml", ".msg", ".mbox")
+
+
 def _file(path: Path, ctx: UnpackContext) -> Iterator[Item]:
     size = path.stat().st_size
     source_id = f"file:{path.resolve()}"
@@ -55,6 +58,10 @@ def _file(path: Path, ctx: UnpackContext) -> Iterator[Item]:
         yield from msg_items(data, source_id, str(path), ctx, received)
     elif kind == "zip":
         yield from zip_items(data, source_id, path.name, str(path), source_id, ctx, None, received, 0)
+    elif path.suffix.lower() in MAIL_SUFFIXES:
+        # Named as mail but nothing in it parses as a message: unreadable, not "other material".
+        yield Item(source_id, path.name, data, str(path), source_id, received_at=received, problem="L09",
+                   detail=f"“{path.name}”不是可以解析的邮件文件")
     else:
         yield Item(source_id, path.name, data, str(path), source_id, received_at=received)
 
