@@ -10,6 +10,7 @@ units with nothing accepted yet.
 
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -125,20 +126,31 @@ STATUS_TEXT = {
 }
 
 
+def display_width(text: str) -> int:
+    """Columns a string takes in a terminal: CJK and full-width characters take two."""
+    return sum(2 if unicodedata.east_asian_width(ch) in ("W", "F") else 1 for ch in text)
+
+
+def _cell(text: Any, width: int) -> str:
+    text = "" if text is None else str(text)
+    return text + " " * max(1, width - display_width(text))
+
+
 def render(summary: dict[str, Any]) -> str:
+    columns = [("代码", 8), ("单位", 10), ("状态", 18), ("版本", 6), ("收到时间", 27), ("按时", 6), ("强制性", 8), ("待说明", 8)]
     lines = [
         f"{summary['label']} 报送情况（截止日期 {summary['deadline']}）",
         f"应报 {summary['expected']} 个单位，已收 {summary['received']} 个，通过 {summary['accepted']} 个，逾期 {summary['late']} 个",
         "",
-        f"{'代码':<8}{'单位':<10}{'状态':<12}{'版本':<6}{'收到时间':<28}{'按时':<6}{'强制性':<7}{'待说明':<7}其他材料　未核对事项",
+        "".join(_cell(name, w) for name, w in columns) + "其他材料　未核对事项",
     ]
     for u in summary["units"]:
         timing = "导入" if u.get("imported") else "—" if u["on_time"] is None else ("按时" if u["on_time"] else "逾期")
-        lines.append(
-            f"{u['code']:<10}{u['name']:<9}{STATUS_TEXT.get(u['status'], u['status']):<10}{(u['version'] or ''):<8}"
-            f"{(u['received_at'] or ''):<30}{timing:<6}{u['errors']:<9}{u['warnings']:<8}{'、'.join(u['attachments'])}"
-            + (f"　{'；'.join(u['notes'])}" if u.get("notes") else "")
-        )
+        values = [u["code"], u["name"], STATUS_TEXT.get(u["status"], u["status"]), u["version"] or "", u["received_at"] or "",
+                  timing, u["errors"], u["warnings"]]
+        extra = "、".join(u["attachments"] + u.get("unreadable", []))
+        lines.append("".join(_cell(v, w) for v, (_n, w) in zip(values, columns)) + extra
+                     + (f"　{'；'.join(u['notes'])}" if u.get("notes") else ""))
     if summary["chase"]:
         lines += ["", f"催报名单（{len(summary['chase'])} 个）：" + "、".join(
             f"{c['name']}（{STATUS_TEXT.get(c['status'], c['status'])}" + (f"：{'、'.join(c['unreadable'])}" if c.get("unreadable") else "")

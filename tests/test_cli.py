@@ -91,3 +91,56 @@ def test_every_command_has_help_with_an_example(runner):
         assert result.exit_code == 0, name
         assert "示例" in result.output or "qtables " + name in result.output, name
         assert command.help and any("\u4e00" <= ch <= "\u9fff" for ch in command.help), name
+
+
+def test_usage_errors_and_help_are_chinese_with_codes(tmp_path):
+    runner = CliRunner()
+    cases = [
+        (["status"], "U020", "缺少选项"),
+        (["frobnicate"], "U023", "没有命令"),
+        (["check", str(tmp_path / "nothere.xlsx")], "U022", "不存在"),
+        (["issue", "--bogus"], "U021", "没有选项"),
+    ]
+    for args, code, words in cases:
+        result = runner.invoke(main, args)
+        assert result.exit_code == 2, (args, result.output)
+        assert f"错误 [{code}]" in result.output and words in result.output, result.output
+        assert "Usage" not in result.output and "Error" not in result.output and "Traceback" not in result.output
+    assert not list(tmp_path.glob("**/*审核回执*"))  # a missing file gets no receipt
+    shown = runner.invoke(main, ["issue", "--help"])
+    assert shown.exit_code == 0 and "用法：" in shown.output and "显示本说明并退出" in shown.output and "[必填]" in shown.output
+    assert "示例" in runner.invoke(main, ["check", "--help"]).output or "qtables check" in runner.invoke(main, ["check", "--help"]).output
+
+
+def test_init_validates_first_and_never_changes_an_existing_workspace(tmp_path):
+    runner = CliRunner()
+    bad = runner.invoke(main, ["init", str(tmp_path / "bad"), "--unit", "123456"])
+    assert bad.exit_code == 2 and "U003" in bad.output and not (tmp_path / "bad").exists()
+    assert runner.invoke(main, ["init", str(tmp_path / "ws")]).exit_code == 0
+    again = runner.invoke(main, ["init", str(tmp_path / "ws"), "--unit", "410100"])
+    assert again.exit_code == 2 and "W004" in again.output
+    assert 'root_unit = "410000"' in (tmp_path / "ws" / "qtables.toml").read_text(encoding="utf-8")
+
+
+def test_merge_with_nothing_accepted_refuses_and_an_unfilled_template_is_not_accepted(tmp_path, quarter_templates, workspace):
+    runner = CliRunner()
+    ws = tmp_path / "ws"
+    runner.invoke(main, ["init", str(ws)])
+    empty = runner.invoke(main, ["merge", "--workspace", str(ws), "--period", "2025Q3"])
+    assert empty.exit_code == 2 and "U019" in empty.output and not list((ws / "masters").glob("*.xlsx"))
+    blank = runner.invoke(main, ["check", "--workspace", str(workspace.path), str(quarter_templates[0].path), "--no-receipts"])
+    assert blank.exit_code == 1 and "N00" in blank.output and "通过" not in blank.output.splitlines()[0]
+
+
+def test_status_table_lines_up_by_display_width():
+    from qtables.status import display_width, render
+
+    units = [{"code": c, "name": n, "status": "accepted", "version": 1, "received_at": "2025-09-30T09:00:00+08:00",
+              "on_time": True, "errors": 0, "warnings": 0, "attachments": [], "unreadable": [], "notes": [], "imported": False}
+             for c, n in (("410100", "郑州市"), ("410400", "平顶山市"), ("410526", "滑县"))]
+    text = render({"label": "2025年第3季度", "deadline": "2025-09-30", "expected": 3, "received": 3, "accepted": 3, "late": 0,
+                   "units": units, "chase": []})
+    rows = text.splitlines()[3:7]
+    starts = {display_width(r[: r.index("2025-09-30")]) for r in rows[1:]}
+    assert display_width("平顶山市") == 8 and len(starts) == 1
+    assert display_width(rows[0][: rows[0].index("收到时间")]) == starts.pop()

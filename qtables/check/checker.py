@@ -52,6 +52,16 @@ def check_file(path: str | Path, ctx: CheckContext, *, data: bytes | None = None
 # -- identity -----------------------------------------------------------
 
 
+def _typed_anything(grid, layout: TableLayout) -> bool:
+    """Whether the unit typed anything into the table (a blank template holds nothing but pre-filled 接转)."""
+    cols = [layout.col(c.id) for c in layout.table.input_columns if not c.carry_from]  # 接转 may be pre-filled
+    for r in range(layout.first_data, min(layout.last_data + 1, len(grid))):
+        row = grid[r]
+        if any(c < len(row) and row[c] not in (None, "") and str(row[c]).strip() for c in cols):
+            return True
+    return False
+
+
 def recognise(book: RawWorkbook, spec: Spec) -> tuple[Table, str] | None:
     """A workbook that is not a template but whose headers are a 附表 (5, 7 or 6): (table, sheet)."""
     for tid in ("t5", "t7", "t6"):
@@ -140,6 +150,10 @@ def _check_book(book: RawWorkbook, ctx: CheckContext, report: Report) -> None:
         tables[tid] = TableData(layout, rows)
         raw_tables[tid] = TableData(layout, raw_rows)
         cached[tid] = (derived_rows, total)
+    if tables and not broken and not any(_typed_anything(book.sheet(lay.sheet).rows, lay) for lay in layouts.values()):
+        report.findings.append(make("N00"))
+        report.data = WorkbookData(spec, period, tables)
+        return
     keyed = next((t for t in identity.tables if spec.table(t).kind == "keyed"), None)
     previous = ctx.previous_for(unit, period, keyed) if keyed else None
     quarters = ctx.quarters_for(unit, period) if keyed else None

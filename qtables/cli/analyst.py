@@ -11,7 +11,7 @@ from qtables.cli.app import handle_errors, main, workspace_option
 
 @main.command("export")
 @workspace_option
-@click.option("--period", required=True, help="报告期，如 2025Q3 或 2025。")
+@click.option("--period", required=True, metavar="报告期", help="报告期，如 2025Q3 或 2025。")
 @click.option("--format", "fmt", type=click.Choice(["csv", "xlsx", "parquet"]), default="csv", show_default=True,
               help="csv（UTF-8 带 BOM，Excel 可直接打开中文）、xlsx 或 parquet（需安装 pyarrow）。")
 @click.option("--table", "tables", multiple=True, help="只导出这些表（如 t5；可重复），默认导出本期全部附表。")

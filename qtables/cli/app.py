@@ -17,8 +17,12 @@ from pathlib import Path
 
 import click
 
-from qtables import __version__
-from qtables.errors import QtablesError
+from qtables.cli import chinese
+
+chinese.install()  # before any option or path type is built: click names them when they are created
+
+from qtables import __version__  # noqa: E402
+from qtables.errors import QtablesError  # noqa: E402
 
 EXIT_OK, EXIT_FINDINGS, EXIT_USAGE = 0, 1, 2
 
@@ -60,10 +64,44 @@ def workspace_option(func):
     )(func)
 
 
+# click's usage errors, each with a stable code (exit 2, like every error that stops a command).
+USAGE_CODES = (
+    (click.MissingParameter, "U020"),
+    (click.NoSuchOption, "U021"),
+    (click.BadParameter, "U022"),
+    (click.UsageError, "U023"),
+    (click.ClickException, "U024"),
+)
+
+
+class _Command(click.Command):
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("options_metavar", "[选项]")
+        super().__init__(*args, **kwargs)
+
+
 class _Group(click.Group):
-    def main(self, *args, **kwargs):  # pragma: no cover - exercised through the console script
-        # click's own usage errors exit 2 already; make sure they print Chinese hints too.
-        return super().main(*args, **kwargs)
+    command_class = _Command
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("options_metavar", "[选项]")
+        kwargs.setdefault("subcommand_metavar", "命令 [参数]...")
+        super().__init__(*args, **kwargs)
+
+    def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
+        try:
+            return super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+        except click.exceptions.Exit as done:  # --help, --version
+            sys.exit(done.exit_code)
+        except click.Abort:
+            _fail("Q002", "已中止。")
+        except click.ClickException as exc:
+            code = next(c for kind, c in USAGE_CODES if isinstance(exc, kind))
+            hint = None
+            ctx = getattr(exc, "ctx", None)
+            if ctx is not None:
+                hint = f"请运行 “{ctx.command_path} --help” 查看用法和示例。"
+            _fail(code, exc.format_message(), hint)
 
 
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})

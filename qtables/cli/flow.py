@@ -94,7 +94,7 @@ class _nullbar:
 
 @main.command("status")
 @workspace_option
-@click.option("--period", required=True, help="报告期，如 2025Q3 或 2025。")
+@click.option("--period", required=True, metavar="报告期", help="报告期，如 2025Q3 或 2025。")
 @click.option("--json", "as_json", is_flag=True, help="以 JSON 输出。")
 @handle_errors
 def status_cmd(workspace, period, as_json) -> None:
@@ -119,7 +119,7 @@ def status_cmd(workspace, period, as_json) -> None:
 
 @main.command("merge")
 @workspace_option
-@click.option("--period", required=True, help="报告期，如 2025Q3 或 2025。")
+@click.option("--period", required=True, metavar="报告期", help="报告期，如 2025Q3 或 2025。")
 @click.option("--out", "out_file", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="汇总表文件（默认：工作区/masters/2025Q3_全省汇总.xlsx）。")
 @click.option("--into", "template", type=click.Path(dir_okay=False, exists=True, path_type=Path), default=None,
@@ -148,14 +148,26 @@ def merge_cmd(workspace, period, out_file, template) -> None:
         path = fill_upward(ws, load_spec(), p, template, out)
         click.echo(f"已把各县（区）数据填入上级模板：{path}（可直接向上报送）")
         return
-    path = merge(ws, load_spec(), p, out_file)
+    from qtables.errors import UsageError
+    from qtables.status import OK_STATUSES, period_status
+
+    spec = load_spec()
+    summary = period_status(ws, spec, p)
+    missing = [u for u in summary["units"] if u["status"] not in OK_STATUSES]
+    if len(missing) == len(summary["units"]):
+        raise UsageError(f"{p.label}还没有任何单位的报表通过审核，未生成汇总表", code="U019",
+                         hint=f"请先收取报表（qtables intake），或用 qtables status --period {p.code} 查看报送情况。")
+    path = merge(ws, spec, p, out_file)
     click.echo(f"汇总表：{path}")
+    if missing:
+        click.echo(f"注意：{len(missing)} 个单位没有通过审核的报表，汇总表中为空：" + "、".join(u["name"] for u in missing), err=True)
+        sys.exit(1)
 
 
 @main.command("import-master")
 @workspace_option
 @click.argument("file", type=click.Path(dir_okay=False, exists=True, path_type=Path))
-@click.option("--period", required=True, help="该汇总表的报告期，如 2025Q2。")
+@click.option("--period", required=True, metavar="报告期", help="该汇总表的报告期，如 2025Q2。")
 @click.option("--allow-partial", is_flag=True, help="只导入能对应上的单位，缺漏记入台账（默认有缺漏即拒绝导入）。")
 @click.option("--dry-run", is_flag=True, help="只显示列和单位的对应关系，不导入。")
 @click.option("--unit", "unit_code", default=None, help="把某个单位自己的旧格式附表作为该单位的数据导入（由汇总单位决定）。")

@@ -22,8 +22,13 @@ def init_cmd(directory: Path, root_unit: str) -> None:
       qtables init 工作区
       qtables init 郑州工作区 --unit 410100
     """
-    from qtables.ledger.workspace import init_workspace
+    from qtables.errors import WorkspaceError
+    from qtables.ledger.workspace import CONFIG_FILE, init_workspace, open_workspace
 
+    if (directory / CONFIG_FILE).exists():
+        existing = open_workspace(directory)
+        raise WorkspaceError(f"{directory} 已经是工作区（汇总单位：{existing.registry.root.name}），未作任何改动", code="W004",
+                             hint="如需另建工作区，请换一个目录；修改配置请编辑其中的 qtables.toml。")
     ws = init_workspace(directory, root_unit=root_unit)
     click.echo(f"工作区已就绪：{ws.path}")
     click.echo(f"  汇总单位：{ws.registry.root.name}（{ws.registry.root.code}），报送单位 {len(ws.registry.units)} 个")
@@ -32,9 +37,9 @@ def init_cmd(directory: Path, root_unit: str) -> None:
 
 @main.command("issue")
 @workspace_option
-@click.option("--period", required=True, help="报告期：季报如 2025Q3，年报如 2025。")
+@click.option("--period", required=True, metavar="报告期", help="报告期：季报如 2025Q3，年报如 2025。")
 @click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False, path_type=Path), help="模板输出目录。")
-@click.option("--unit", "units", multiple=True, help="只为这些单位生成（6位行政区划代码，可重复）。")
+@click.option("--unit", "units", multiple=True, metavar="单位代码", help="只为这些单位生成（6位行政区划代码，可重复）。")
 @click.option("--scoring", is_flag=True, help="同时生成考核评分表（附件2、附件3；仅年度）。")
 @click.option("--spec", "spec_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="使用另一份规格目录（默认使用随程序发布的规格）。")
@@ -75,7 +80,7 @@ def issue_cmd(workspace: Path | None, period: str, out_dir: Path, units: tuple[s
 
 @main.command("check")
 @workspace_option
-@click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False, exists=True, path_type=Path))
 @click.option("--previous", "previous", type=click.Path(dir_okay=False, exists=True, path_type=Path), default=None,
               help="上一报告期已审核的报表（核对“接转＝上期在建”）。")
 @click.option("--unit", "expected_unit", default=None, help="应为此单位的报表（6位代码）。")

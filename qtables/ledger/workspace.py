@@ -89,6 +89,10 @@ def init_workspace(path: str | os.PathLike[str], *, root_unit: str = "410000", s
     cfg = root / CONFIG_FILE
     if cfg.exists():
         return open_workspace(root)
+    # Validate before anything is written: an unknown unit leaves no half-made workspace behind.
+    registry = load_registry()
+    if root_unit != registry.root.code:
+        registry.for_city(root_unit)
     try:
         root.mkdir(parents=True, exist_ok=True)
         for sub in ("archive", "receipts", "outbox", "masters"):
