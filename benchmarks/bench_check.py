@@ -9,11 +9,13 @@ file is still read and checked in full), then times over all of them:
 
 * check      — qtables' full check (read, identify, structure, normalize, rules), no receipts
 * pandas     — only reading every sheet with pandas.read_excel(engine="openpyxl")
-* calamine   — only reading every sheet with python-calamine
+* calamine   — the honest baseline: python-calamine reading the sheets a hand-written checker needs
+               (the 附表, 自查 and the identity sheet), not the template's 15k-formula ``_checks``
+               helper that qtables itself never reads
+* calamine+  — python-calamine reading every sheet including ``_checks`` (the old, too kind baseline),
+               printed for comparison only
 
-Targets (issue 3): check at least 5x faster than the pandas baseline, and at most
-2x the bare calamine read.  Needs pandas (``pip install pandas``); not part of the
-core install.
+Targets (issue 14): check <= 2x the honest calamine read (goal 1.5x), and >= 15x faster than pandas.
 """
 
 from __future__ import annotations
@@ -31,7 +33,7 @@ from qtables.devtools import samplegen
 from qtables.check.checker import check_file
 from qtables.check.context import CheckContext
 from qtables.issue.workbook import IssueRequest, build_workbook
-from qtables.template.names import tables_for
+from qtables.template.names import CHECK_SHEET, LISTS_SHEET, tables_for
 from qtables.template.layout import TableLayout
 from qtables.period import Period
 from qtables.spec import load_spec
@@ -80,13 +82,19 @@ def run_pandas(paths):
     return cells
 
 
-def run_calamine(paths):
+def run_calamine(paths, *, skip=(CHECK_SHEET, LISTS_SHEET)):
     cells = 0
     for p in paths:
         wb = CalamineWorkbook.from_path(str(p))
         for name in wb.sheet_names:
+            if name in skip:
+                continue
             cells += sum(len(r) for r in wb.get_sheet_by_name(name).to_python(skip_empty_area=False))
     return cells
+
+
+def run_calamine_all(paths):
+    return run_calamine(paths, skip=())
 
 
 def timed(label, func, *args):
@@ -110,12 +118,14 @@ def main() -> int:
     print(f"generated {len(paths)} workbooks in {time.perf_counter() - t0:.1f} s under {root}")
     print(f"timing over {len(paths)} files:")
     t_cal = timed("calamine", run_calamine, paths)
+    t_all = timed("calamine+", run_calamine_all, paths)
     t_chk = timed("check", run_check, paths, spec, ws)
     t_pd = None if args.skip_pandas else timed("pandas", run_pandas, paths)
     print("ratios:")
-    print(f"  check / calamine = {t_chk / t_cal:.2f}   (target <= 2.0)")
+    print(f"  check / calamine (data sheets)  = {t_chk / t_cal:.2f}   (target <= 2.0, goal 1.5)")
+    print(f"  check / calamine (every sheet)  = {t_chk / t_all:.2f}   (the old baseline, for comparison)")
     if t_pd:
-        print(f"  pandas / check   = {t_pd / t_chk:.2f}   (target >= 5.0)")
+        print(f"  pandas / check                  = {t_pd / t_chk:.2f}   (target >= 15)")
     print(f"  per file: check {1000 * t_chk / len(paths):.1f} ms, calamine {1000 * t_cal / len(paths):.1f} ms"
           + (f", pandas {1000 * t_pd / len(paths):.1f} ms" if t_pd else ""))
     if not args.dir:

@@ -46,7 +46,7 @@ class Period:
 
     @property
     def label(self) -> str:
-        return f"{self.year}年" if self.quarter is None else f"{self.year}年第{self.quarter}季度"
+        return f"{self.year}年度" if self.quarter is None else f"{self.year}年第{self.quarter}季度"
 
     @property
     def start(self) -> date:

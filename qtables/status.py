@@ -10,6 +10,7 @@ units with nothing accepted yet.
 
 from __future__ import annotations
 
+import calendar
 import unicodedata
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -26,11 +27,27 @@ OK_STATUSES = ("accepted", "accepted_with_warnings")
 NOTE_TITLES = {"A00": "未核对年报与季报", "P00": "未核对接转", "P03": "上期数据取自其他表", "P04": "未核对项目连续性"}
 
 
-def deadline(ws: Workspace, period: Period) -> date:
+def deadline(ws: Workspace, period: Period, spec: Spec | None = None) -> date:
+    """The last day a period's report counts as on time.
+
+    The 办法's dates come from the spec (第五条: quarterly at the quarter's end; 第十一条: annual before
+    12月20日); the workspace's [deadlines] may override them and add grace days (``quarter_grace_days``,
+    ``year_grace_days``).
+    """
+    rules = (spec.deadlines if spec is not None else {}) or {}
     cfg = ws.config.get("deadlines", {})
     if period.kind == "year":
-        return date(period.year, int(cfg.get("year_month", 12)), int(cfg.get("year_day", 20)))
-    return period.end + timedelta(days=int(cfg.get("quarter_grace_days", 0)))
+        year = rules.get("year", {})
+        month = int(cfg.get("year_month", year.get("month", 12)))
+        day = int(cfg.get("year_day", year.get("day", 20)))
+        return date(period.year, month, day) + timedelta(days=int(cfg.get("year_grace_days", 0)))
+    quarter = rules.get("quarter", {})
+    # "months_after_end" months after the quarter's last month, on "day" (0: that month's last day).
+    month = period.end.month + int(quarter.get("months_after_end", 0))
+    year, month = period.end.year + (month - 1) // 12, (month - 1) % 12 + 1
+    last = calendar.monthrange(year, month)[1]
+    end = date(year, month, min(int(quarter.get("day") or last), last))
+    return end + timedelta(days=int(cfg.get("quarter_grace_days", 0)))
 
 
 @dataclass
@@ -62,7 +79,7 @@ def period_status(ws: Workspace, spec: Spec, period: Period, *, scoring: bool = 
     try:
         _sets, due = tables_for(spec, period, scoring=scoring)
         due_names = [spec.table(t).name for t in due]
-        limit = deadline(ws, period)
+        limit = deadline(ws, period, spec)
         current = {row["unit_code"]: row for row in ledger.current_submissions(period.code)}
         units = []
         for unit in ws.registry.units:

@@ -86,8 +86,9 @@ def test_rule_engine_agrees_with_plain_arithmetic(spec, workspace, rows):
         assert rate == (None if row["done_count"] == 0 else row["filed_count"] / row["done_count"] * 100)
     total = t5.total
     assert total["ucon_count"] == sum(r["ucon_count"] for r in rows)
-    filed = sum(r["filed_count"] for r in rows)
-    weighted = sum(r.get("satisfaction_rate", 0) * r["filed_count"] for r in rows)
+    # 用户满意率 of the 合计: weighted by 备案项数 over the rows that state a rate (a blank is not 0).
+    filed = sum(r["filed_count"] for r in rows if r.get("satisfaction_rate") is not None)
+    weighted = sum(r["satisfaction_rate"] * r["filed_count"] for r in rows if r.get("satisfaction_rate") is not None)
     assert (total["satisfaction_rate"] is None) == (filed == 0)
     if filed:
         assert abs(total["satisfaction_rate"] - weighted / filed) < 1e-9

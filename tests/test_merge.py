@@ -57,8 +57,9 @@ def _expected(rows):
         e[f"accident_{m}"] = sum(r.get(f"accident_{m}") or 0 for r in rows)
     e["filing_rate_count"] = None if e["done_count"] == 0 else e["filed_count"] / e["done_count"] * 100
     e["filing_rate_area"] = None if e["done_area"] == 0 else e["filed_area"] / e["done_area"] * 100
-    weight = sum((r.get("filed_count") or 0) for r in rows)
-    e["satisfaction_rate"] = None if weight == 0 else sum((r.get("satisfaction_rate") or 0) * (r.get("filed_count") or 0) for r in rows) / weight
+    stated = [r for r in rows if r.get("satisfaction_rate") is not None]  # a blank rate is not a rate of 0
+    weight = sum((r.get("filed_count") or 0) for r in stated)
+    e["satisfaction_rate"] = None if weight == 0 else sum(r["satisfaction_rate"] * (r.get("filed_count") or 0) for r in stated) / weight
     return e
 
 
@@ -260,3 +261,20 @@ def test_export_reads_back_to_the_same_frame_and_opens_in_libreoffice(demo, tmp_
     rows = CalamineWorkbook.from_path(str(converted)).get_sheet_by_name(
         CalamineWorkbook.from_path(str(converted)).sheet_names[0]).to_python()
     assert rows[0][:2] == ["unit_code", "unit_name"] and "郑州市" in [r[1] for r in rows[1:]]
+
+
+def test_the_master_and_a_receipt_print_cleanly(demo, tmp_path):
+    """Printed through LibreOffice: no ###, no empty page, no text past the page edge; one chart per page."""
+    from qtables.devtools.pages import review
+
+    ws, master = demo
+    report = review(master, tmp_path / "master", png=False)
+    assert report.problems == [] and report.pages >= 5
+    titles = [subprocess.run(["pdftotext", "-f", str(n), "-l", str(n), str(report.pdf), "-"], capture_output=True, text=True).stdout
+              for n in range(1, report.pages + 1)]
+    assert not any("考核评分表" in t.splitlines()[0] for t in titles if t.strip())  # no empty scoring sheets in a quarter
+    charts = [t for t in titles if "各单位质量备案率" in t or "各单位用户满意率" in t]
+    assert len(charts) == 2 and all(("各单位质量备案率" in t) != ("各单位用户满意率" in t) for t in charts)  # one per page
+    receipt = next(p for p in (ws.path / "receipts" / "2025Q3" / "410300").glob("*.xlsx"))
+    printed = review(receipt, tmp_path / "receipt", png=False)
+    assert printed.problems == [], printed.problems

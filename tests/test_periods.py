@@ -57,7 +57,9 @@ def annual_from(spec, unit, quarters: list[samplegen.Filling]) -> samplegen.Fill
         for col in ("count", "area", "cost"):
             row[f"carried_{col}"] = qs[0][f"carried_{col}"]
             row[f"ucon_{col}"] = qs[3][f"ucon_{col}"]
-        row["satisfaction_rate"] = qs[3].get("satisfaction_rate") if row["filed_count"] else None
+        stated = [(q["satisfaction_rate"], q["filed_count"]) for q in qs if q.get("satisfaction_rate") is not None and q["filed_count"]]
+        weight = sum(w for _r, w in stated)
+        row["satisfaction_rate"] = (round(sum(r * w for r, w in stated) / weight, 2) if weight else 90.0) if row["filed_count"] else None
         rows.append(row)
     annual.values["t7"] = rows
     return annual

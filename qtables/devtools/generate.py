@@ -237,7 +237,11 @@ def main(argv: list[str]) -> int:
         target.write_text(findings_page(), encoding="utf-8")
         print(f"wrote {target}")
         return 0
-    print("usage: python -m qtables.devtools templates [DIR] | samples [DIR] | findings", file=sys.stderr)
+    if argv[:1] == ["pages"]:
+        from qtables.devtools.pages import main as pages
+
+        return pages(argv[1:])
+    print("usage: python -m qtables.devtools templates [DIR] | samples [DIR] | findings | pages FILE...", file=sys.stderr)
     return 2
 
 

@@ -108,7 +108,8 @@ def issue_templates(
         capacity = {t: max(rows_per_detail or 0, detail_capacity(spec.table(t).capacity, ucon))
                     for t in table_ids if t in DETAIL_TABLES}
         request = IssueRequest(unit=unit, period=period, table_ids=table_ids, set_names=set_names,
-                               previous={keyed: rows} if rows else None, prefill_note=note, capacity=capacity)
+                               previous={keyed: rows} if rows else None, prefill_note=note, capacity=capacity,
+                               form={k: str(v) for k, v in workspace.config.get("form", {}).items()})
         path = out / template_filename(unit, period, scoring)
         # Write beside the target and rename, so an interrupted run never leaves half a workbook.
         with atomic_path(path) as tmp:

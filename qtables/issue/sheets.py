@@ -120,6 +120,12 @@ def write_selfcheck(ws, ctx: ExcelContext, rules, results, check_cols, data, fmt
                 cached = "" if fails == 0 else cell_text
             write_formula(ws, r, 7, formula, cell_fmt, cached)
         ws.write_string(r, NOTE_COL, request.notes.get(rule_key(rule), ""), note_fmt)
+        # As tall as the longest wrapped text of the row (审核内容 52 wide, the reason in 首个问题单元格 26 wide),
+        # so printed rows never run into each other.
+        reason = ctx.compilable(rule) or "" if cc is None else ""
+        lines = max(lines_needed(rule.message, 50), lines_needed(reason, 28) if reason else 1)
+        if lines > 1:
+            ws.set_row(r, 14 * lines + 2)
     red = fmt._wb.add_format({"bg_color": "#FFC7CE", "font_color": "#9C0006", "bold": True})
     ws.conditional_format(first_rule_row, RESULT_COL, last_rule_row, RESULT_COL,
                           {"type": "cell", "criteria": "==", "value": '"✗"', "format": red})
@@ -160,8 +166,11 @@ def write_identity(ws, identity: Identity, fmt: Formats) -> None:
     ws.write_string(len(identity.as_pairs()) + 1, 1, f"qtables {__version__}")
 
 
+GUIDE_WIDTH = 68  # width units of one column that fit an A4 portrait page at 100 % (CJK fonts print wide)
+
+
 def write_guide(ws, spec: Spec, request: IssueRequest, layouts: list[TableLayout], fmt: Formats) -> None:
-    ws.set_column(0, 0, 110)
+    ws.set_column(0, 0, GUIDE_WIDTH)
     lines = [
         ("填表说明", fmt.title),
         (f"{request.unit.name}　{request.period.label}　建设工程质量分析报告附表", fmt.ok_big),
@@ -187,7 +196,7 @@ def write_guide(ws, spec: Spec, request: IssueRequest, layouts: list[TableLayout
     for r, (text, cell_format) in enumerate(lines):
         ws.write_string(r, 0, text, cell_format)
         if text and cell_format is fmt.wrap:
-            ws.set_row(r, 14 * lines_needed(text, 110) + 4)
+            ws.set_row(r, 14 * lines_needed(text, GUIDE_WIDTH - 4) + 4)
         elif cell_format is fmt.title:
             ws.set_row(r, 30)
     ws.set_portrait()

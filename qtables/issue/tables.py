@@ -53,6 +53,16 @@ def lines_needed(text: str, width_chars: float) -> int:
     return sum(max(1, math.ceil(len(part) / per_line)) for part in text.split("\n"))
 
 
+def form_text(spec_form: dict, override: dict, table_id: str) -> str:
+    """表号：豫建质统5表　制定机关：…　批准文号：…　有效期至：… (empty parts left out)."""
+    numbers = dict(spec_form.get("numbers", {}))
+    number = str(override.get(table_id) or numbers.get(table_id, ""))
+    parts = [("表号", number), ("制定机关", str(override.get("authority") or spec_form.get("authority", ""))),
+             ("批准文号", str(override.get("approval") or spec_form.get("approval", ""))),
+             ("有效期至", str(override.get("valid_until") or spec_form.get("valid_until", "")))]
+    return "　".join(f"{k}：{v}" for k, v in parts if v)
+
+
 def line_slots(layout: TableLayout, items: tuple[str, ...], with_period: bool) -> list[tuple[int, int, int, int]]:
     """(label first col, label last col, value first col, value last col) per item of a top/bottom line.
 
@@ -106,13 +116,17 @@ def write_line(ws, row: int, layout: TableLayout, items: tuple[str, ...], reques
             ws.write_string(row, first, str(value), cell_format)
 
 
-def write_table(ws, layout: TableLayout, rows, total, ctx: ExcelContext, fmt: Formats, request: IssueRequest) -> None:
+def write_table(ws, layout: TableLayout, rows, total, ctx: ExcelContext, fmt: Formats, request: IssueRequest,
+                spec_form: dict | None = None) -> None:
     table = layout.table
     widths = [column_width(c) for c in table.columns]
     for i, w in enumerate(widths):
         ws.set_column(i, i, w)
     last_col = layout.ncols - 1
     ws.write_string(0, 0, table.name, fmt.plain)
+    form_line = form_text(spec_form or {}, request.form, table.id)
+    if form_line and last_col >= 2:
+        ws.merge_range(0, max(1, last_col - max(6, last_col // 2)), 0, last_col, form_line, fmt.form_line)
     ws.merge_range(TITLE_ROW, 0, TITLE_ROW, last_col, table.title, fmt.title)
     ws.set_row(TITLE_ROW, 24 * (table.title.count("\n") + 1) + 6)
     if table.top_line:

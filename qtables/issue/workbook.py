@@ -100,7 +100,8 @@ def build_workbook(
             if lay.table.kind == "keyed" and request.previous.get(lay.table.id):
                 write_prev(wb, lay, request.previous[lay.table.id], password)
     for lay in layouts:
-        write_table(sheets[lay.table.id], lay, data.tables[lay.table.id].rows, data.tables[lay.table.id].total, ctx, fmt, request)
+        write_table(sheets[lay.table.id], lay, data.tables[lay.table.id].rows, data.tables[lay.table.id].total, ctx, fmt, request,
+                    spec.form)
     check_cols = write_checks(checks, ctx, rules, results, data)
     write_selfcheck(selfcheck, ctx, rules, results, check_cols, data, fmt, request)
     for lay in layouts:

@@ -45,6 +45,13 @@ quarter_grace_days = 0
 # 年报：每年12月20日前上报（第十一条）。
 year_month = 12
 year_day = 20
+year_grace_days = 0
+
+[form]
+# 印在每张表右上角的表号、制定机关、批准文号、有效期至（默认值见规格 spec.json 的 form；空着的不印）。
+# approval = "豫统制〔2025〕1号"
+# valid_until = "2027年12月"
+# t5 = "豫建质统5表"
 
 [senders]
 # 各单位允许的发件邮箱，例如：

@@ -84,7 +84,14 @@ def sources_sheet(wb, fmt, ledger: Ledger, registry: Registry, period: Period) -
 
 def charts(wb, fmt, table: Table, summary_name: str, summary: dict[str, Any], ledger: Ledger, registry: Registry, period: Period) -> None:
     ws = wb.add_worksheet("图表")
-    ws.write_string(0, 0, f"{period.label} 图表", fmt.title)
+    # One chart per landscape A4 page: each sized to the printable width, a page break after it.
+    ws.set_landscape()
+    ws.set_paper(9)
+    ws.set_margins(left=0.5, right=0.5, top=0.6, bottom=0.6)
+    ws.fit_to_pages(1, 0)
+    ws.set_column(0, 13, 9)
+    ws.merge_range(0, 0, 0, 13, f"{period.label} 图表", fmt.title)
+    page = 30  # rows per printed page
     sheet: SheetWriter = summary["sheet"]
     first, last = summary["first"], summary["last"]
     cats = f"={quote_sheet(summary_name)}!{a1(first, 1)}:{a1(last, 1)}"
@@ -96,11 +103,12 @@ def charts(wb, fmt, table: Table, summary_name: str, summary: dict[str, Any], le
         chart.set_title({"name": f"各单位{title}"})
         chart.set_y_axis({"min": 0, "max": 100})
         chart.set_legend({"none": True})
-        chart.set_size({"width": 960, "height": 320})
-        ws.insert_chart(2 + i * 17, 0, chart)
+        chart.set_size({"width": 880, "height": 500})
+        ws.insert_chart(2 + i * page, 0, chart)
+    ws.set_h_pagebreaks([page, 2 * page])
     # 在建 / 竣工 over the periods the ledger holds (of the same kind as this period).
     trend = _trend(ledger, registry, table, period)
-    base = 2 + 2 * 17 + 1
+    base = 2 * page + 1
     ws.write_string(base, 0, "报告期", fmt.header)
     ws.write_string(base, 1, "在建工程项数", fmt.header)
     ws.write_string(base, 2, "竣工工程项数", fmt.header)
@@ -115,7 +123,7 @@ def charts(wb, fmt, table: Table, summary_name: str, summary: dict[str, Any], le
             chart.add_series({"name": name, "categories": f"='图表'!{a1(base + 1, 0)}:{a1(end, 0)}",
                               "values": f"='图表'!{a1(base + 1, c)}:{a1(end, c)}", "marker": {"type": "circle"}})
         chart.set_title({"name": "在建、竣工工程项数（各报告期）"})
-        chart.set_size({"width": 720, "height": 300})
+        chart.set_size({"width": 640, "height": 420})
         ws.insert_chart(base, 4, chart)
 
 

@@ -117,5 +117,13 @@ def write_header(wb_ws, fmt: Formats, title: str, subtitle: str, headers: list[s
         wb_ws.write_string(HEADER_ROW, c, h, fmt.header)
 
 
+def value_width(value: Any, col: Column) -> float:
+    """Characters a number takes as the master formats it (thousands separators, the column's decimals)."""
+    if not isinstance(value, (int, float)) or isinstance(value, bool):
+        return 0.0
+    decimals = col.decimals if col.decimals is not None else (0 if col.type == "integer" else 2)
+    return float(len(f"{value:,.{decimals}f}"))
+
+
 def value_columns(table: Table) -> list[Column]:
     return [c for c in table.columns if c.type != "key"]

@@ -8,8 +8,18 @@ from typing import Any
 from qtables.template.layout import a1, quote_sheet
 from qtables.spec.model import Table
 from qtables.status import STATUS_TEXT
-from qtables.merge.figures import derive_row, iter_units, total_row
-from qtables.merge.sheetkit import HEADER_ROW, SheetWriter, cached, write_header, write_num, print_setup, write_text, value_columns
+from qtables.merge.figures import derive_row, iter_units, total_row, unit_row
+from qtables.merge.sheetkit import (
+    HEADER_ROW,
+    SheetWriter,
+    cached,
+    print_setup,
+    value_columns,
+    value_width,
+    write_header,
+    write_num,
+    write_text,
+)
 
 
 def keyed_summary(wb, fmt, table: Table, name: str, ledger, registry, period, scope):
@@ -18,7 +28,10 @@ def keyed_summary(wb, fmt, table: Table, name: str, ledger, registry, period, sc
     cols = value_columns(table)
     sheet = SheetWriter(table, 2, cols)
     headers = ["序号", "单位"] + [c.label for c in cols] + ["报送状态"]
-    write_header(ws, fmt, f"{table.title}（{scope}汇总）", f"报告期：{period.label}", headers, [5, 14] + [9] * len(cols) + [12])
+    # Columns as wide as the widest figure they will show (the 合计), so no total prints as ###.
+    totals_first = total_row(table, [r for d in iter_units(ledger, registry, period) if (r := unit_row(table, d.tables))])
+    widths = [max(9.0, value_width(totals_first.get(c.id), c) + 2) for c in cols]
+    write_header(ws, fmt, f"{table.title}（{scope}汇总）", f"报告期：{period.label}", headers, [5, 14] + widths + [12])
     first = HEADER_ROW + 1
     n = len(registry.units)
     last = first + n - 1
@@ -26,8 +39,9 @@ def keyed_summary(wb, fmt, table: Table, name: str, ledger, registry, period, sc
     labels: list[str] = []
     for i, data in enumerate(iter_units(ledger, registry, period)):
         r = first + i
-        unit_rows = [v for k, v in data.tables.get(table.id, {}).items() if k != "_total"]
-        row = total_row(table, unit_rows) if unit_rows else {}
+        found = unit_row(table, data.tables)  # county rows, or the total an imported master gave
+        unit_rows = [found] if found is not None else []
+        row = found or {}
         ws.write_number(r, 0, i + 1, fmt.int)
         write_text(ws, r, 1, data.unit.name, fmt.text)
         for col in cols:

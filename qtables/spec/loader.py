@@ -139,6 +139,8 @@ def _load(root: Path) -> Spec:
         warnings=[],
         raw_digest=digest.hexdigest(),
         continuity=index.get("continuity"),
+        deadlines=index.get("deadlines", {}),
+        form=index.get("form", {}),
     )
     resolve_all(spec, raw_tables, str(index_path))
     check_continuity(spec, str(index_path))

@@ -176,6 +176,8 @@ class Spec:
     warnings: list[str]
     raw_digest: str = ""
     continuity: dict[str, Any] | None = None  # project continuity across periods (spec.json "continuity")
+    deadlines: dict[str, Any] = field(default_factory=dict)  # the 办法's dates (spec.json "deadlines")
+    form: dict[str, Any] = field(default_factory=dict)  # 表号, 制定机关 … printed above each table (spec.json "form")
 
     def table(self, table_id: str) -> Table:
         return self.tables[table_id]

@@ -87,6 +87,8 @@ def to_excel(
             return f"SUMPRODUCT(--(LEN(TRIM({rng(a[0])}))>0))"
         if n.name == "sumproduct":
             return f"SUMPRODUCT({rng(a[0])},{rng(a[1])})"
+        if n.name == "filledweight":
+            return f'SUMIF({rng(a[0])},"<>",{rng(a[1])})'
         if n.name == "counteq":
             r, key = rng(a[0]), c(a[1])
             return f"IF(LEN(TRIM({key}))=0,0,SUMPRODUCT(--(TRIM({r})=TRIM({key}))))"

@@ -149,12 +149,17 @@ def _call(node: Call, env: Env) -> Any:
             return False
         wanted = _text_key(value)
         return any(_text_key(v) == wanted for v in env.choice_values(list_name.value))
-    if name in ("sum", "count", "sumproduct", "counteq", "countbetween"):
+    if name in ("sum", "count", "sumproduct", "filledweight", "counteq", "countbetween"):
         first = _range(args[0], env)
         if name == "sum":
             return sum(v for v in first if isinstance(v, (int, float)) and not isinstance(v, bool))
         if name == "count":
             return float(sum(1 for v in first if not _blank(v)))
+        if name == "filledweight":
+            second = _range(args[1], env)
+            if len(first) != len(second):
+                raise EvalError("区域大小不一致")
+            return sum(_sp(b) for a, b in zip(first, second) if not _blank(a))
         if name == "sumproduct":
             second = _range(args[1], env)
             if len(first) != len(second):

@@ -67,6 +67,7 @@ FUNCTIONS: dict[str, tuple[int, int, tuple[int, ...]]] = {
     "sum": (1, 1, (0,)),
     "count": (1, 1, (0,)),
     "sumproduct": (2, 2, (0, 1)),
+    "filledweight": (2, 2, (0, 1)),  # sum of the second range where the first is not blank
     "counteq": (2, 2, (0,)),
     "countbetween": (3, 3, (0,)),
     "abs": (1, 1, ()),

@@ -1,0 +1,102 @@
+"""Look at the pages: print workbooks through LibreOffice to PDF, then PNG, and flag what reads wrong.
+
+    python -m qtables.devtools pages FILE... [--out DIR]
+
+Every page becomes ``DIR/<file>-NN.png`` for a person to look at.  The text of each page (pdftotext) is
+checked for what a clerk would see as broken: ``###`` (a column too narrow for its number), an empty page
+(a sheet with nothing on it), and a page whose text runs past the right margin (cut text).  Needs
+LibreOffice (soffice) and poppler (pdftoppm, pdftotext), as the test command installs.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+_REGISTRY = """<?xml version="1.0" encoding="UTF-8"?>
+<oor:items xmlns:oor="http://openoffice.org/2001/registry" xmlns:xs="http://www.w3.org/2001/XMLSchema" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance">
+<item oor:path="/org.openoffice.Office.Common/Misc"><prop oor:name="FirstRun" oor:op="fuse"><value>false</value></prop></item>
+</oor:items>
+"""
+
+
+@dataclass
+class PageReport:
+    file: Path
+    pdf: Path
+    pages: int
+    pngs: list[Path] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+
+
+def to_pdf(path: Path, out_dir: Path) -> Path:
+    soffice = shutil.which("soffice") or shutil.which("libreoffice")
+    if soffice is None:
+        raise RuntimeError("LibreOffice (soffice) is needed to print the pages")
+    with tempfile.TemporaryDirectory() as profile:
+        (Path(profile) / "user").mkdir()
+        (Path(profile) / "user" / "registrymodifications.xcu").write_text(_REGISTRY, encoding="utf-8")
+        env = dict(os.environ, SAL_USE_VCLPLUGIN="svp", HOME=profile)
+        subprocess.run([soffice, f"-env:UserInstallation={Path(profile).as_uri()}", "--headless", "--norestore",
+                        "--convert-to", "pdf", "--outdir", str(out_dir), str(path)], env=env, capture_output=True, timeout=600)
+    pdf = out_dir / (path.stem + ".pdf")
+    if not pdf.exists():
+        raise RuntimeError(f"LibreOffice did not print {path.name}")
+    return pdf
+
+
+def _page_count(pdf: Path) -> int:
+    info = subprocess.run(["pdfinfo", str(pdf)], capture_output=True, text=True).stdout
+    m = re.search(r"^Pages:\s+(\d+)", info, re.M)
+    return int(m.group(1)) if m else 0
+
+
+def review(path: Path, out_dir: Path, *, png: bool = True, dpi: int = 60) -> PageReport:
+    out_dir.mkdir(parents=True, exist_ok=True)
+    pdf = to_pdf(path, out_dir)
+    report = PageReport(path, pdf, _page_count(pdf))
+    for n in range(1, report.pages + 1):
+        text = subprocess.run(["pdftotext", "-f", str(n), "-l", str(n), "-layout", str(pdf), "-"],
+                              capture_output=True, text=True).stdout
+        body = "\n".join(line for line in text.splitlines() if not re.fullmatch(r"\s*第\s*\d+\s*页.*", line))
+        if "###" in text:
+            report.problems.append(f"第{n}页：有 ### （列宽不够，数字显示不出来）")
+        if not body.strip():
+            report.problems.append(f"第{n}页：空白页")
+        bbox = subprocess.run(["pdftotext", "-f", str(n), "-l", str(n), "-bbox", str(pdf), "-"], capture_output=True, text=True).stdout
+        page = re.search(r'<page width="([\d.]+)"', bbox)
+        if page:
+            width = float(page.group(1))
+            beyond = [float(x) for x in re.findall(r'xMax="([\d.]+)"', bbox) if float(x) > width - 5]
+            if beyond:
+                report.problems.append(f"第{n}页：文字超出页面右边缘（{len(beyond)} 处）")
+    if png:
+        prefix = out_dir / path.stem
+        subprocess.run(["pdftoppm", "-png", "-r", str(dpi), str(pdf), str(prefix)], check=True, capture_output=True)
+        report.pngs = sorted(out_dir.glob(f"{path.stem}-*.png"))
+    return report
+
+
+def main(argv: list[str]) -> int:
+    out = Path("pages")
+    if "--out" in argv:
+        i = argv.index("--out")
+        out = Path(argv[i + 1])
+        argv = argv[:i] + argv[i + 2:]
+    if not argv:
+        print("usage: python -m qtables.devtools pages FILE... [--out DIR]", file=sys.stderr)
+        return 2
+    bad = 0
+    for name in argv:
+        report = review(Path(name), out)
+        print(f"{report.file.name}: {report.pages} 页，PNG 在 {out}")
+        for problem in report.problems:
+            print(f"  {problem}")
+        bad += bool(report.problems)
+    return 1 if bad else 0
