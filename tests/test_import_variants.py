@@ -128,3 +128,55 @@ def test_an_imported_period_is_shown_as_imported_never_late(spec, tmp_path):
     import_master(ws, spec, path, Period.parse("2025Q2"))
     summary = period_status(ws, spec, Period.parse("2025Q2"))
     assert summary["late"] == 0 and all(u["imported"] and u["on_time"] is None for u in summary["units"])
+
+
+@pytest.mark.libreoffice
+@pytest.mark.parametrize("engine, fmt", [("libreoffice", "xls"), ("libreoffice", "ods"), ("gnumeric", "xls"), ("gnumeric", "ods")])
+def test_the_official_layout_saved_by_another_program_imports_exactly(spec, tmp_path, lo_profile, engine, fmt):
+    import gnumeric
+    import libreoffice
+
+    def resave(path):
+        if engine == "libreoffice":
+            return libreoffice.convert([path], tmp_path / "lo", fmt, lo_profile)[0]
+        return gnumeric.recalc([path], tmp_path / "gn", fmt)[0]
+
+    [variant] = [v for v in variants(spec.table("t5")) if v.name == "两组对调"]
+    plan = check_variant(spec, tmp_path, "t5", "2025Q2", variant, fmt_path=resave)
+    assert plan.file.suffix == f".{fmt}"
+
+
+def test_a_units_own_old_format_table_is_taken_in_only_on_request_with_its_findings(spec, tmp_path):
+    """import-master --unit: the clerk's decision; recorded as 导入 with every finding the table's rules find."""
+    from click.testing import CliRunner
+
+    from qtables.cli import main
+    from qtables.status import period_status
+
+    table = spec.table("t5")
+    ws = init_workspace(tmp_path / "ws", signing_key=TEST_KEY)
+    unit = ws.registry.unit("411729")  # 新蔡县: one row
+    values = {c.id: 1 for c in table.columns if c.type != "key"}
+    values.update(satisfaction_rate=120.0)  # T5-01
+    path = write_official(tmp_path / "新蔡县自制附表5.xlsx", table, [(unit.name, values)], Variant("办法原样", total="none"))
+    result = CliRunner().invoke(main, ["import-master", "--workspace", str(ws.path), str(path), "--period", "2025Q3",
+                                       "--unit", unit.code])
+    assert result.exit_code == 0, result.output
+    ledger = Ledger(ws.path)
+    [sub] = ledger.db.execute("SELECT * FROM submissions").fetchall()
+    codes = [r["code"] for r in ledger.findings_of(sub["id"])]
+    ledger.close()
+    assert sub["status"] == "rejected" and "T5-01" in codes and sub["filename"].startswith("导入：")
+    st = next(u for u in period_status(ws, spec, Period.parse("2025Q3"))["units"] if u["code"] == unit.code)
+    assert st["imported"] and st["status"] == "rejected"
+
+
+def test_a_citys_own_table_with_county_rows_is_matched_to_its_counties(spec, tmp_path):
+    table = spec.table("t5")
+    ws = init_workspace(tmp_path / "ws", signing_key=TEST_KEY)
+    city = ws.registry.unit("410300")
+    rows = [(rk.label, {c.id: i + 1 for c in table.columns if c.type == "integer"}) for i, rk in enumerate(city.rows())]
+    path = write_official(tmp_path / "洛阳自制.xlsx", table, rows, Variant("办法原样"))
+    plan = import_master(ws, spec, path, Period.parse("2025Q3"), unit_code=city.code)
+    assert plan.problems == [] and set(plan.rows[city.code]) == {rk.code for rk in city.rows()}
+    assert plan.rows[city.code][city.rows()[2].code]["ucon_count"] == 3

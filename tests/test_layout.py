@@ -121,3 +121,14 @@ def test_readme_layout_lists_exactly_the_files_of_the_package():
             listed.add(folder + name)
     actual = {p.relative_to(PKG).as_posix() for p in PKG.rglob("*.py")}
     assert sorted(listed) == sorted(actual)
+
+
+def test_single_commands_do_not_load_pandas_or_openpyxl():
+    """Checking and intake stay fast: pandas (analysis only) and openpyxl (receipts only) load lazily."""
+    import subprocess
+    import sys
+
+    code = ("import sys, qtables, qtables.cli, qtables.check.checker, qtables.intake.run, qtables.status\n"
+            "print(sorted(m for m in ('pandas', 'openpyxl', 'numpy') if m in sys.modules))")
+    shown = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert shown.stdout.strip() == "[]", shown.stdout

@@ -155,6 +155,26 @@ def _write_results(ws: Worksheet, report: Report, annotated: bool) -> None:
         if f.severity in FILLS:
             ws.cell(row=r, column=2).fill = FILLS[f.severity]
         ws.cell(row=r, column=5).alignment = Alignment(wrap_text=True, vertical="top")
-    for col, width in zip("ABCDEFGH", (6, 8, 8, 16, 70, 12, 16, 30)):
+        for c in (4, 6, 7, 8):
+            ws.cell(row=r, column=c).alignment = Alignment(wrap_text=True, vertical="top")
+        # As tall as the wrapped problem text, so printed rows never overlap.
+        lines = max(_lines(f.message, 54), _lines(str(f.note or ""), 22), _lines(str(f.expected or ""), 10),
+                    _lines(str(f.found or ""), 12))
+        ws.row_dimensions[r].height = 15 * lines + 3
+    for col, width in zip("ABCDEFGH", (5, 7, 7, 14, 56, 12, 14, 24)):
         ws.column_dimensions[col].width = width
     ws.freeze_panes = "A7"
+    # One landscape A4 page wide, problems first: the submitter reads page 1 and knows what to fix.
+    ws.page_setup.orientation = "landscape"
+    ws.page_setup.paperSize = ws.PAPERSIZE_A4
+    ws.page_setup.fitToWidth = 1
+    ws.page_setup.fitToHeight = 0
+    ws.sheet_properties.pageSetUpPr.fitToPage = True
+    ws.print_title_rows = "6:6"
+    for r in (2, 3, 4):
+        ws.merge_cells(start_row=r, start_column=1, end_row=r, end_column=8)
+
+
+def _lines(text: str, width: float) -> int:
+    per_line = max(1.0, width / 2.0)  # CJK characters take two width units
+    return sum(max(1, -(-len(part) // int(per_line))) for part in text.split("\n"))

@@ -15,6 +15,7 @@ from qtables.template.rules import WorkbookData, run_rules
 from qtables.spec.model import Rule, Spec
 from qtables.check.context import Report
 from qtables.figures import Previous
+from qtables.period import from_excel_serial
 
 
 # A 说明 that explains nothing.
@@ -94,6 +95,8 @@ def rule_findings(rules: list[Rule], data: WorkbookData, notes: dict[tuple[str, 
             td = data.tables[rule.table]
             found = td.total.get(rule.target) if res.at_total else td.rows[res.row or 0].get(rule.target)
         source = sources.get("previous" if "previous" in rule.needs else "quarters" if "quarters" in rule.needs else "", "")
+        column_id = rule.target.split(".")[-1]
+        target_column = layout.table.column(column_id) if layout.table.has_column(column_id) else None
         finding = Finding(
             code=rule.code,
             severity=rule.severity,
@@ -101,8 +104,8 @@ def rule_findings(rules: list[Rule], data: WorkbookData, notes: dict[tuple[str, 
             table=layout.table.name,
             sheet=layout.sheet,
             cell=a1(r, c, abs_row=False, abs_col=False),
-            expected=_round(res.expected),
-            found=_round(found),
+            expected=_as_shown(res.expected, target_column),
+            found=_as_shown(found, target_column),
             source=source,
         )
         if rule.severity == "W":
@@ -118,6 +121,13 @@ def rule_findings(rules: list[Rule], data: WorkbookData, notes: dict[tuple[str, 
                 else:
                     finding.explained = True
         report.findings.append(finding)
+
+
+def _as_shown(v: Any, column) -> Any:
+    """A value as the submitter reads it: dates as 2025-09-30, not Excel serials (45930)."""
+    if column is not None and column.type == "date" and isinstance(v, (int, float)) and not isinstance(v, bool) and 1 < v < 2958466:
+        return from_excel_serial(v).isoformat()
+    return _round(v)
 
 
 def _round(v: Any) -> Any:

@@ -261,7 +261,8 @@ def demo_cmd(out_dir: Path, samples_dir: Path | None) -> None:
     for code in SAMPLE_PERIODS[:-1]:
         take("1", code)
     click.echo(f"2. 下发模板：为 {len(ws.registry.units)} 个单位生成 {last.label} 模板（接转按上期预填并锁定）→ {templates}")
-    issue_templates(ws, period=last, out_dir=templates, spec=spec)
+    with click.progressbar(length=len(ws.registry.units), label="   生成模板", file=sys.stderr) as bar:
+        issue_templates(ws, period=last, out_dir=templates, spec=spec, progress=lambda _u: bar.update(1))
     take("3", last.code)
     click.echo("4. 报送情况：")
     click.echo("\n".join("   " + line for line in render(period_status(ws, spec, last)).splitlines()[:2]))

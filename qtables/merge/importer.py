@@ -135,6 +135,10 @@ def _read_rows(plan: ImportPlan, grid, expected: list[Unit], all_units) -> None:
     table, match = plan.table, plan.match
     index = UnitIndex.of(list(all_units))
     wanted = {u.code for u in expected}
+    # One city taken in on its own (--unit): its rows are its counties (and its 本级 row).
+    city = expected[0] if len(expected) == 1 and expected[0].children else None
+    county_index = UnitIndex.of(list(city.children)) if city else None
+    own_row = fold(city.own_row) if city and city.own_row else None
     cols = [c for c in table.columns if c.id in match.columns]
     seen: dict[tuple[str, str], int] = {}
     total_line: dict[str, Any] | None = None
@@ -161,11 +165,19 @@ def _read_rows(plan: ImportPlan, grid, expected: list[Unit], all_units) -> None:
             if kind == "total":
                 total_line = raw
                 continue
-            unit = next((u for u in (index.find(v) for v in labels) if u), None) or index.find(label_text)
-            if unit is None:
-                plan.unmatched.append((r + 1, label_text or "（空）"))
-                continue
-            key = TOTAL_KEY if unit.children else unit.code
+            if city is not None:
+                county = next((u for u in (county_index.find(v) for v in labels) if u), None) or county_index.find(label_text)
+                is_own = own_row is not None and any(fold(v) == own_row for v in labels)
+                if county is None and not is_own:
+                    plan.unmatched.append((r + 1, label_text or "（空）"))
+                    continue
+                unit, key = city, (county.code if county else city.code)
+            else:
+                unit = next((u for u in (index.find(v) for v in labels) if u), None) or index.find(label_text)
+                if unit is None:
+                    plan.unmatched.append((r + 1, label_text or "（空）"))
+                    continue
+                key = TOTAL_KEY if unit.children else unit.code
         if unit.code not in wanted:
             plan.unmatched.append((r + 1, f"{label_text}（{unit.name}不是本次导入的单位）"))
             continue
@@ -209,11 +221,33 @@ def import_master(ws: Workspace, spec: Spec, path: str | Path, period: Period, *
         raise UsageError(f"{path} 中没有找到与单位名录对应的行", code="U015")
     if dry_run:
         return plan
-    _record(ws, plan, period, skip=plan.broken_units)
+    verdicts = _unit_findings(spec, plan, ws.registry.unit(unit_code), period) if unit_code and unit_code in plan.rows else {}
+    _record(ws, plan, period, skip=plan.broken_units, verdicts=verdicts)
     return plan
 
 
-def _record(ws: Workspace, plan: ImportPlan, period: Period, *, skip: set[str]) -> None:
+def _unit_findings(spec: Spec, plan: ImportPlan, unit: Unit, period: Period) -> dict[str, tuple[str, list[dict[str, Any]]]]:
+    """A unit's own old-format 附表 taken in on the clerk's decision: every rule of the table runs on it."""
+    from qtables.check.context import Report
+    from qtables.check.verdicts import rule_findings
+    from qtables.template.layout import TableLayout
+    from qtables.template.rules import TableData, WorkbookData, compute_derived
+
+    layout = TableLayout.for_unit(plan.table, unit)
+    rows = plan.rows[unit.code]
+    values = [dict(rows.get(r.key) or (rows.get(TOTAL_KEY) if len(layout.rows) == 1 else None) or {}) for r in layout.rows]
+    for r, row in zip(layout.rows, values):
+        row.setdefault("area_name", r.label)
+    data = WorkbookData(spec, period, {plan.table.id: TableData(layout, values)})
+    compute_derived(data)
+    rules = [r for r in spec.rules_for([period.kind], [plan.table.id]) if not r.needs and r.table == plan.table.id]
+    report = Report(file=str(plan.file))
+    rule_findings(rules, data, {}, report)
+    return {unit.code: (report.status, [f.as_json() for f in report.findings])}
+
+
+def _record(ws: Workspace, plan: ImportPlan, period: Period, *, skip: set[str],
+            verdicts: dict[str, tuple[str, list[dict[str, Any]]]] | None = None) -> None:
     data = plan.file.read_bytes()
     table = plan.table
     ledger = Ledger(ws.path)
@@ -230,9 +264,11 @@ def _record(ws: Workspace, plan: ImportPlan, period: Period, *, skip: set[str]) 
                        "filename": f"导入：{plan.file.name}", "size": len(data), "kind": "workbook", "source": str(plan.file),
                        "message_id": None, "sender": None, "subject": None, "received_at": received, "unit_code": code,
                        "period": period.code, "note": "由 import-master 导入", "status": "accepted"}
+            status, findings = (verdicts or {}).get(code, ("accepted", []))
+            arrival["status"] = status
             submission = {"sha256": sha, "unit_code": code, "period": period.code, "tables": table.id, "template_id": None,
-                          "status": "accepted", "received_at": received, "sender": None, "filename": arrival["filename"]}
-            submission_id, _ = ledger.record(arrival=arrival, submission=submission, findings=[], cells=cells)
+                          "status": status, "received_at": received, "sender": None, "filename": arrival["filename"]}
+            submission_id, _ = ledger.record(arrival=arrival, submission=submission, findings=findings, cells=cells)
             if submission_id is not None:
                 ledger.set_outputs(submission_id, receipt_path="", reply_path="")
         with ledger.transaction() as db:
