@@ -295,3 +295,32 @@ def test_detail_capacity_follows_the_previous_size_and_check_reads_it(spec, tmp_
     assert problems(report) == [], [(f.code, f.message) for f in report.findings if f.severity in "EW"]
     guide = " ".join(str(c.value) for c in openpyxl.load_workbook(path)["填表说明"]["A"] if c.value)
     assert "各预留 1000 行" in guide
+
+
+@pytest.mark.libreoffice
+def test_an_annual_templates_selfcheck_checks_the_quarters_live_in_libreoffice(spec, chained, tmp_path, lo_profile):
+    """Issued when the four quarters are in the ledger, the annual template carries them on a hidden sheet:
+    LibreOffice's 自查 shows every T7-A identity ✓ on a consistent filling and ✗ on the one broken, as check does."""
+    import libreoffice
+    from filling import fill_with_openpyxl, selfcheck_verdicts
+
+    ws, fillings, _files, _root = chained
+    unit = ws.registry.unit(UNIT)
+    period = Period.parse("2025")
+    [issued] = issue_templates(ws, period=period, out_dir=tmp_path / "issued", unit_codes=[UNIT], spec=spec)
+    assert "_quarters_t7" in openpyxl.load_workbook(issued.path).sheetnames
+    _s, _t, layouts = layouts_for(spec, unit, period)
+    annual = fillings["2025"]
+    broken = copy.deepcopy(annual.values)
+    broken["t7"][1]["new_count"] += 1
+    files = [fill_with_openpyxl(issued.path, tmp_path / f"{n}.xlsx", layouts, v, annual.line_values)
+             for n, v in (("clean", annual.values), ("broken", broken))]
+    clean, bad = libreoffice.convert(files, tmp_path / "lo", "xlsx", lo_profile)
+    shown = {k: v for k, v in selfcheck_verdicts(clean).items() if k[0].startswith("T7-A")}
+    assert len(shown) == 6 and all(mark == "✓" for mark, _n, _c in shown.values()), shown
+    wrong = {k[0]: v for k, v in selfcheck_verdicts(bad).items() if k[0].startswith("T7-A") and v[0] == "✗"}
+    assert set(wrong) == {"T7-A1"} and wrong["T7-A1"][1] == 1
+    ledger = Ledger(ws.path)
+    report = check_file(bad, make_context(ws, spec, ledger))
+    ledger.close()
+    assert sorted({f.code for f in report.findings if f.code.startswith("T7-A")}) == ["T7-A1"]

@@ -48,4 +48,5 @@ class IssueRequest:
     previous: dict[str, dict[str, dict[str, Any]]] | None = None
     capacity: dict[str, int] = field(default_factory=dict)  # detail tables with more rows than the spec's
     form: dict[str, str] = field(default_factory=dict)  # workspace [form]: authority, approval, valid_until, t5 = "…"
+    quarters: dict[str, dict[str, Any]] | None = None  # annual: row key -> q.* values of the four quarters
     prefill_note: str = ""  # what the 填表说明 says about 接转 (pre-filled from where, or why not)

@@ -34,6 +34,21 @@ def no_previous(unit: Unit, period: Period, table_id: str) -> tuple[None, str, f
     return None, "", 0
 
 
+def quarters_for(workspace: Workspace, unit: Unit, period: Period, table_id: str) -> dict[str, dict[str, Any]] | None:
+    """An annual template carries the four quarters from the ledger (every row of the unit), so its own 自查
+    checks 年报＝四季之和 live; None when any quarter or row is missing (then the 自查 says it is checked centrally)."""
+    if period.kind != "year" or not (workspace.path / LEDGER_FILE).exists():
+        return None
+    ledger = Ledger(workspace.path)
+    try:
+        q = ledger.quarters(unit.code, period.year)
+    finally:
+        ledger.close()
+    rows = (q.tables or {}).get(table_id, {})
+    keys = [r.code for r in unit.rows()]
+    return {k: rows[k] for k in keys} if rows and all(k in rows for k in keys) else None
+
+
 def detail_capacity(spec_rows: int, previous_ucon: float) -> int:
     """Rows for 附表3/附表4: the previous 在建 count with a margin (×1.25 + 50, in steps of 50), never below the spec's."""
     wanted = math.ceil((previous_ucon * 1.25 + 50) / 50) * 50
@@ -107,8 +122,9 @@ def issue_templates(
         rows, note, ucon = provider(unit, period, keyed) if keyed else (None, "", 0)
         capacity = {t: max(rows_per_detail or 0, detail_capacity(spec.table(t).capacity, ucon))
                     for t in table_ids if t in DETAIL_TABLES}
+        quarters = quarters_for(workspace, unit, period, keyed) if previous is None and keyed else None
         request = IssueRequest(unit=unit, period=period, table_ids=table_ids, set_names=set_names,
-                               previous={keyed: rows} if rows else None, prefill_note=note, capacity=capacity,
+                               previous={keyed: rows} if rows else None, prefill_note=note, capacity=capacity, quarters=quarters,
                                form={k: str(v) for k, v in workspace.config.get("form", {}).items()})
         path = out / template_filename(unit, period, scoring)
         # Write beside the target and rename, so an interrupted run never leaves half a workbook.

@@ -28,12 +28,17 @@ def prev_sheet(table_id: str) -> str:
     return f"_prev_{table_id}"
 
 
+def quarters_sheet(table_id: str) -> str:
+    return f"_quarters_{table_id}"
+
+
 @dataclass
 class ExcelContext:
     layouts: dict[str, TableLayout]
     period: Period
     has_previous: bool
     known_tables: frozenset[str] = frozenset()  # every table id of the spec
+    quarter_names: tuple[str, ...] = ()  # q.* values carried on the hidden _quarters_ sheet (annual templates)
 
     def resolver(self, table_id: str, row: int | None, mode: str, home: str | None = None) -> expr.Resolver:
         """Reference resolver for formulas about ``table_id`` at sheet ``row``.
@@ -67,7 +72,9 @@ class ExcelContext:
                     raise expr.ExpressionError("没有上期数据")
                 return f"{quote_sheet(prev_sheet(table_id))}!{a1(row, own.col(p[1]))}"  # type: ignore[arg-type]
             if p[0] == "q":
-                raise expr.ExpressionError("各季度数据只在省级审核时可用")
+                if mode != "row" or p[1] not in self.quarter_names:
+                    raise expr.ExpressionError("各季度数据只在省级审核时可用")
+                return f"{quote_sheet(quarters_sheet(table_id))}!{a1(row, self.quarter_names.index(p[1]) + 1)}"  # type: ignore[arg-type]
             other = self.layouts.get(p[0])
             if other is None:
                 raise expr.ExpressionError(f"本工作簿没有表 {p[0]}")
@@ -107,7 +114,7 @@ class ExcelContext:
 
     def compilable(self, rule: Rule) -> str | None:
         """None if Excel can evaluate the rule here, else why not (in Chinese)."""
-        if "quarters" in rule.needs:
+        if "quarters" in rule.needs and not self.quarter_names:
             return "需要四个季度的数据，由汇总单位审核"
         if "previous" in rule.needs and not self.has_previous:
             return "本模板未预填上期数据，由汇总单位审核时核对"

@@ -7,7 +7,7 @@ from typing import Any
 
 from qtables import __version__
 from qtables.template.identity import Identity
-from qtables.issue.selfcheck import CheckColumn, ExcelContext, prev_sheet, rule_key, summarize
+from qtables.issue.selfcheck import CheckColumn, ExcelContext, prev_sheet, quarters_sheet, rule_key, summarize
 from qtables.template.names import (
     LISTS_SHEET,
     NOTE_COL,
@@ -153,6 +153,22 @@ def write_prev(wb, layout: TableLayout, prev_rows: dict[str, dict[str, Any]], pa
         for col in layout.table.columns:
             if col.is_numeric and col.id in prev_rows.get(row.key, {}):
                 ws.write_number(r, layout.col(col.id), prev_rows[row.key][col.id] or 0)
+    ws.hide()
+    ws.protect(password, PROTECT_OPTIONS)
+
+
+def write_quarters(wb, layout: TableLayout, rows: dict[str, dict[str, Any]], names: tuple[str, ...], password: str) -> None:
+    """The four quarters' figures an annual template's 自查 compares with (T7-A…), one column per q.* name."""
+    ws = wb.add_worksheet(quarters_sheet(layout.table.id))
+    for j, name in enumerate(names, start=1):
+        ws.write_string(0, j, name)
+    for i, row in enumerate(layout.rows):
+        r = layout.first_data + i
+        ws.write_string(r, 0, row.key)
+        for j, name in enumerate(names, start=1):
+            value = rows.get(row.key, {}).get(name)
+            if isinstance(value, (int, float)) and not isinstance(value, bool):
+                ws.write_number(r, j, value)
     ws.hide()
     ws.protect(password, PROTECT_OPTIONS)
 

@@ -30,7 +30,7 @@ from qtables.spec.model import Spec
 from qtables.issue.request import FIXED_TIME, PROTECT_OPTIONS, IssueRequest
 from qtables.issue.formats import FormulaWorksheet, Formats
 from qtables.issue.tables import conditional_formats, write_table
-from qtables.issue.sheets import write_checks, write_guide, write_identity, write_lists, write_prev, write_selfcheck
+from qtables.issue.sheets import write_checks, write_guide, write_identity, write_lists, write_prev, write_quarters, write_selfcheck
 
 
 
@@ -48,10 +48,16 @@ def build_workbook(
     data = blank_data(spec, request.period, layouts)
     _apply_values(data, request)
     data.previous = request.previous
+    keyed = next((lay.table.id for lay in layouts if lay.table.kind == "keyed"), None)
+    quarter_names: tuple[str, ...] = ()
+    if request.quarters and keyed:
+        data.quarters = {keyed: request.quarters}
+        quarter_names = tuple(sorted({name for values in request.quarters.values() for name in values}))
     compute_derived(data)
     rules = spec.rules_for(request.set_names, request.table_ids)
     results = run_rules(rules, data)
-    ctx = ExcelContext(by_id, request.period, has_previous=bool(request.previous), known_tables=frozenset(spec.tables))
+    ctx = ExcelContext(by_id, request.period, has_previous=bool(request.previous), known_tables=frozenset(spec.tables),
+                       quarter_names=quarter_names)
     identity = Identity.create(
         unit_code=request.unit.code,
         unit_name=request.unit.name,
@@ -99,6 +105,8 @@ def build_workbook(
         for lay in layouts:
             if lay.table.kind == "keyed" and request.previous.get(lay.table.id):
                 write_prev(wb, lay, request.previous[lay.table.id], password)
+    if quarter_names:
+        write_quarters(wb, by_id[keyed], request.quarters, quarter_names, password)
     for lay in layouts:
         write_table(sheets[lay.table.id], lay, data.tables[lay.table.id].rows, data.tables[lay.table.id].total, ctx, fmt, request,
                     spec.form)
