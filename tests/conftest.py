@@ -44,3 +44,14 @@ def lo_profile(tmp_path_factory):
     if libreoffice.SOFFICE is None:
         pytest.fail("LibreOffice is required: run the README test command, which installs it")
     return libreoffice.make_profile(tmp_path_factory.mktemp("lo"))
+
+
+# The longest modules first: with two workers and whole modules per worker (--dist loadfile), a long module
+# scheduled last would leave one worker idle while the other finishes it.
+_LONGEST_FIRST = ["test_check_libreoffice.py", "test_libreoffice.py", "test_gnumeric.py", "test_fuzz_and_properties.py",
+                  "test_merge.py", "test_intake.py", "test_hostile.py", "test_periods.py"]
+
+
+def pytest_collection_modifyitems(session, config, items):
+    rank = {name: i for i, name in enumerate(_LONGEST_FIRST)}
+    items.sort(key=lambda item: rank.get(item.path.name, len(rank)))

@@ -11,14 +11,12 @@ import copy
 import subprocess
 from datetime import timedelta
 
-import openpyxl
 import pytest
-from python_calamine import CalamineWorkbook
 
 import libreoffice
 from filling import fill_with_openpyxl, python_verdicts, selfcheck_verdicts
 from qtables.devtools import samplegen
-from qtables.template.identity import IDENTITY_SHEET, PROPERTY_PREFIX, Identity
+from qtables.template.identity import IDENTITY_SHEET
 from qtables.issue.run import issue_templates
 from qtables.template.names import tables_for
 from qtables.template.layout import TableLayout
@@ -137,20 +135,31 @@ def test_libreoffice_and_python_agree_rule_by_rule(differential):
 
 
 def test_every_issued_workbook_reopens_and_keeps_its_identity(quarter_templates, annual_templates, workspace, tmp_path, lo_profile):
+    """All 56 workbooks (28 units × quarter and year) re-saved by LibreOffice keep identity, signature, hidden
+    identity sheet and sheet protection; read with qtables' own reader and the package XML (no openpyxl load)."""
+    import re
+    import zipfile
+
+    from qtables.check.checker import read_identity
+    from qtables.check.read import read_workbook
+
     sources = [i.path for i in quarter_templates + annual_templates]
     resaved = libreoffice.convert(sources, tmp_path / "resaved", "xlsx", lo_profile)
     assert len(resaved) == len(sources) == 56
     for original, path in zip(quarter_templates + annual_templates, resaved):
-        wb = openpyxl.load_workbook(path, read_only=False)
-        props = {p.name: p.value for p in wb.custom_doc_props.props}
-        from_props = Identity.from_pairs({k[len(PROPERTY_PREFIX):]: v for k, v in props.items() if k.startswith(PROPERTY_PREFIX)})
-        sheet = CalamineWorkbook.from_path(str(path)).get_sheet_by_name(IDENTITY_SHEET).to_python()
-        from_sheet = Identity.from_pairs({row[0]: row[1] for row in sheet[1:] if len(row) > 1})
-        assert from_props == from_sheet
+        book = read_workbook(path)
+        from_sheet, from_props = read_identity(book)
+        assert from_props is not None and from_props == from_sheet
         assert from_props.verify(workspace.signing_key)
         assert from_props.unit_code == original.unit.code
-        assert wb[IDENTITY_SHEET].sheet_state == "hidden"
-        assert wb["附表6"].protection.sheet
+        assert book.visible[IDENTITY_SHEET] is False
+        with zipfile.ZipFile(path) as zf:
+            workbook_xml = zf.read("xl/workbook.xml").decode()
+            rels = zf.read("xl/_rels/workbook.xml.rels").decode()
+            rid = re.search(r'<sheet[^>]*name="附表6"[^>]*r:id="([^"]+)"', workbook_xml).group(1)
+            target = re.search(rf'Id="{rid}"[^>]*Target="([^"]+)"|Target="([^"]+)"[^>]*Id="{rid}"', rels)
+            part = "xl/" + (target.group(1) or target.group(2)).lstrip("/").removeprefix("xl/")
+            assert "<sheetProtection" in zf.read(part).decode()
 
 
 def test_blank_template_selfcheck_evaluates_in_libreoffice(quarter_templates, tmp_path, lo_profile):

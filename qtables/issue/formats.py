@@ -88,9 +88,13 @@ class FormulaWorksheet(Worksheet):
 _RANGE_FUNCTION = re.compile(r"\b(LEN|TRIM|ISNUMBER)\([^()]*:")
 
 
+def needs_array(formula: str) -> bool:
+    return _RANGE_FUNCTION.search(formula) is not None
+
+
 def write_formula(ws, row: int, col: int, formula: str, cell_format: Any = None, value: Any = 0) -> None:
     """write_formula, as an array formula where another engine would otherwise reduce a range to one value."""
-    if _RANGE_FUNCTION.search(formula):
+    if needs_array(formula):
         body = formula[1:] if formula.startswith("=") else formula
         ws.write_array_formula(row, col, row, col, "{=" + body + "}", cell_format, value)
     else:

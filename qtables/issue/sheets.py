@@ -20,7 +20,7 @@ from qtables.template.rules import WorkbookData
 from qtables.spec.expr import list_name
 from qtables.spec.model import Rule, Spec
 from qtables.issue.request import PROTECT_OPTIONS, IssueRequest
-from qtables.issue.formats import Formats, write_formula
+from qtables.issue.formats import Formats, needs_array, write_formula
 from qtables.issue.tables import lines_needed
 
 
@@ -37,9 +37,16 @@ def write_checks(ws, ctx: ExcelContext, rules: list[Rule], results, data: Workbo
         ws.write_string(0, col, f"{rule.table}:{rule.code}:{rule.target}")
         if rule.scope == "row":
             rows = range(layout.first_data, layout.last_data + 1)
-            for i, (r, formula) in enumerate(zip(rows, ctx.rule_cell_formulas(rule, rows))):
-                ok = outcome.get((rule_key(rule), i), True)
-                write_formula(ws, r, col, formula, None, 1 if ok else 0)
+            formulas = ctx.rule_cell_formulas(rule, rows)
+            # Every row of a rule has the same shape: decide once whether it must be an array formula.
+            array = bool(formulas) and needs_array(formulas[0])
+            key = rule_key(rule)
+            for i, (r, formula) in enumerate(zip(rows, formulas)):
+                value = 1 if outcome.get((key, i), True) else 0
+                if array:
+                    ws.write_array_formula(r, col, r, col, "{" + formula + "}", None, value)
+                else:
+                    ws.write_formula(r, col, formula, None, value)
             out.append(CheckColumn(rule, col, layout.first_data, layout.last_data))
         else:
             ok = outcome.get((rule_key(rule), None), True)
