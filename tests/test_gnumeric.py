@@ -2,43 +2,25 @@
 
 from __future__ import annotations
 
-import copy
 
 import pytest
 
 import gnumeric
-from filling import fill_with_openpyxl, python_verdicts, selfcheck_verdicts
+from filling import selfcheck_verdicts
 from qtables.check.checker import check_file
 from qtables.check.context import CheckContext
-from qtables.devtools import samplegen
-from qtables.issue.run import issue_templates
-from qtables.period import Period
-from qtables.template.layout import TableLayout
-from qtables.template.names import tables_for
-from test_libreoffice import PERIOD, UNIT, _mutations, _rule_key
+from test_libreoffice import _rule_key, differential_fillings
 
 pytestmark = pytest.mark.gnumeric
 
 
 @pytest.fixture(scope="module")
 def recalculated(spec, workspace, tmp_path_factory):
+    """The same differential fillings as the LibreOffice tests, recalculated by Gnumeric."""
     root = tmp_path_factory.mktemp("gnumeric")
-    period = Period.parse(PERIOD)
-    unit = workspace.registry.unit(UNIT)
-    [issued] = issue_templates(workspace, period=period, out_dir=root / "blank", unit_codes=[UNIT])
-    set_names, table_ids = tables_for(spec, period)
-    layouts = [TableLayout.for_unit(spec.table(t), unit) for t in table_ids]
-    good = samplegen.generate(layouts, unit, period, seed=7)
-    cases = [("正确填报", None, None, None, good.values)]
-    for name, code, table, target, mutate in _mutations(good.values):
-        values = copy.deepcopy(good.values)
-        mutate(values)
-        cases.append((name, code, table, target, values))
-    (root / "filled").mkdir()
-    files = [fill_with_openpyxl(issued.path, root / "filled" / f"case{i:02d}.xlsx", layouts, case[4], good.line_values)
-             for i, case in enumerate(cases)]
-    out = gnumeric.recalc(files, root / "gn")
-    return [(case, path, python_verdicts(spec, unit, period, set_names, table_ids, case[4])) for case, path in zip(cases, out)]
+    cases = differential_fillings(spec, workspace, root)
+    out = gnumeric.recalc([path for _c, path, _p in cases], root / "gn")
+    return [(case, path, py) for (case, _f, py), path in zip(cases, out)]
 
 
 def test_gnumeric_and_python_agree_rule_by_rule_on_every_filling(recalculated, spec):

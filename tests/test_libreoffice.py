@@ -76,10 +76,9 @@ def _mutations(values):
     ]
 
 
-@pytest.fixture(scope="module")
-def differential(spec, workspace, tmp_path_factory, lo_profile):
-    """Fill one template correctly and in each wrong way, then recalculate all in LibreOffice."""
-    root = tmp_path_factory.mktemp("diff")
+def differential_fillings(spec, workspace, root):
+    """One issued template filled correctly and in each wrong way by another program (openpyxl, no cached
+    values): [(case, file, Python verdicts)].  LibreOffice and Gnumeric recalculate the same files."""
     period = Period.parse(PERIOD)
     unit = workspace.registry.unit(UNIT)
     [issued] = issue_templates(workspace, period=period, out_dir=root / "blank", unit_codes=[UNIT])
@@ -97,8 +96,16 @@ def differential(spec, workspace, tmp_path_factory, lo_profile):
         fill_with_openpyxl(issued.path, filled / f"case{i:02d}.xlsx", layouts, case[4], good.line_values)
         for i, case in enumerate(cases)
     ]
-    resaved = libreoffice.convert(files, root / "lo", "xlsx", lo_profile)
-    return [(case, path, python_verdicts(spec, unit, period, set_names, table_ids, case[4])) for case, path in zip(cases, resaved)]
+    return [(case, path, python_verdicts(spec, unit, period, set_names, table_ids, case[4])) for case, path in zip(cases, files)]
+
+
+@pytest.fixture(scope="module")
+def differential(spec, workspace, tmp_path_factory, lo_profile):
+    """The differential fillings, recalculated by LibreOffice."""
+    root = tmp_path_factory.mktemp("diff")
+    cases = differential_fillings(spec, workspace, root)
+    resaved = libreoffice.convert([path for _c, path, _p in cases], root / "lo", "xlsx", lo_profile)
+    return [(case, path, py) for (case, _f, py), path in zip(cases, resaved)]
 
 
 def test_correct_filling_is_all_ticks_in_libreoffice(differential):
