@@ -4,4 +4,6 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/env.sh
 "$PY" -m pip install -q --disable-pip-version-check .
-exec "$PY" -m qtables.cli demo --out "${1:-演示}"
+# The installed console script, not "python -m": run from the checkout, -m would import the source tree
+# (where the spec is not yet the qtables.schemas package) instead of what was installed.
+exec "$(dirname "$PY")/qtables" demo --out "${1:-演示}"
