@@ -13,7 +13,7 @@ from qtables.status import OK_STATUSES as OK
 from qtables.status import STATUS_TEXT
 from qtables.ledger.queries import decode
 from qtables.ledger.store import Ledger
-from qtables.merge.sheetkit import HEADER_ROW, SheetWriter, write_header, write_num, print_setup, write_text
+from qtables.merge.sheetkit import row_height, HEADER_ROW, SheetWriter, write_header, write_num, print_setup, write_text
 
 
 def status_sheet(wb, fmt, spec: Spec, status: dict[str, Any], table_ids: list[str], set_names) -> None:
@@ -24,6 +24,8 @@ def status_sheet(wb, fmt, spec: Spec, status: dict[str, Any], table_ids: list[st
             f"通过 {status['accepted']}，逾期 {status['late']}", headers, [9, 12, 12, 5, 24, 6] + [8] * len(due) + [30])
     for i, u in enumerate(status["units"]):
         r = HEADER_ROW + 1 + i
+        materials = "、".join(u["attachments"] + u.get("unreadable", []))
+        ws.set_row(r, row_height((materials, 28)))
         state = u["status"]
         cell = fmt.status.get(state, fmt.text)
         write_text(ws, r, 0, u["code"], fmt.text)
@@ -31,13 +33,13 @@ def status_sheet(wb, fmt, spec: Spec, status: dict[str, Any], table_ids: list[st
         write_text(ws, r, 2, STATUS_TEXT.get(state, state), cell)
         write_num(ws, r, 3, u["version"], fmt.int)
         write_text(ws, r, 4, u["received_at"], fmt.text)
-        timing = "—" if u["on_time"] is None else ("按时" if u["on_time"] else "逾期")
+        timing = "导入" if u.get("imported") else "—" if u["on_time"] is None else ("按时" if u["on_time"] else "逾期")
         write_text(ws, r, 5, timing, fmt.status["late"] if u["on_time"] is False else fmt.text)
         for j, name in enumerate(due):
             have = name in u["tables_received"]
             write_text(ws, r, 6 + j, ("已报" if have else "未报") if state != "missing" else "未报",
                   cell if have else fmt.status["missing"])
-        write_text(ws, r, 6 + len(due), "、".join(u["attachments"]), fmt.text)
+        write_text(ws, r, 6 + len(due), materials, fmt.wrap)
     print_setup(ws, len(headers) - 1)
 
 
@@ -52,13 +54,14 @@ def findings_sheet(wb, fmt, ledger: Ledger, registry: Registry, period: Period) 
         for f in ledger.findings_of(sub["id"]):
             if f["severity"] == "I":
                 continue
+            ws.set_row(r, row_height((f["message"], 68), (f["note"], 38)))
             write_text(ws, r, 0, names.get(sub["unit_code"], sub["unit_code"]), fmt.text)
             ws.write_number(r, 1, sub["version"], fmt.int)
             write_text(ws, r, 2, {"E": "强制性", "W": "核实性", "F": "无法审核"}.get(f["severity"], f["severity"]), fmt.text)
             write_text(ws, r, 3, f["code"], fmt.text)
             write_text(ws, r, 4, f"{f['sheet']}!{f['cell']}" if f["cell"] else (f["sheet"] or ""), fmt.text)
-            write_text(ws, r, 5, f["message"], fmt.text)
-            write_text(ws, r, 6, f["note"], fmt.text)
+            write_text(ws, r, 5, f["message"], fmt.wrap)
+            write_text(ws, r, 6, f["note"], fmt.wrap)
             write_text(ws, r, 7, ("是" if f["explained"] else "否") if f["severity"] == "W" else "", fmt.text)
             r += 1
     print_setup(ws, len(headers) - 1)

@@ -51,6 +51,7 @@ class Formats:
         self.plain = wb.add_format({"font_name": "宋体", "font_size": 10})
         self.header = wb.add_format(dict(base, bold=True, align="center", text_wrap=True, bg_color="#D9E1F2"))
         self.text = wb.add_format(dict(base, text_wrap=False))
+        self.wrap = wb.add_format(dict(base, text_wrap=True, valign="top"))
         self.int = wb.add_format(dict(base, num_format="0"))
         self.dec = wb.add_format(dict(base, num_format="0.00"))
         self.total_text = wb.add_format(dict(base, bold=True, bg_color="#E2EFDA"))
@@ -115,6 +116,15 @@ def write_header(wb_ws, fmt: Formats, title: str, subtitle: str, headers: list[s
     wb_ws.set_row(HEADER_ROW, 48)
     for c, h in enumerate(headers):
         wb_ws.write_string(HEADER_ROW, c, h, fmt.header)
+
+
+def row_height(*cells: tuple[Any, float]) -> float:
+    """Height of a streamed row (LibreOffice does not fit those) for (text, column width) pairs that wrap."""
+    lines = 1
+    for text, width in cells:
+        per_line = max(1, int(width / 2))  # CJK characters take two width units
+        lines = max(lines, sum(max(1, -(-len(part) // per_line)) for part in str(text or "").split("\n")))
+    return 14.0 * lines + 3
 
 
 def value_width(value: Any, col: Column) -> float:
