@@ -144,8 +144,12 @@ def _one(ws: Workspace, ledger: Ledger, ctx: CheckContext, item: Item, group_uni
     outcome = Outcome(name=item.name, source=item.source, sha256=sha, status="already-recorded", sender=item.sender,
                       received_at=item.received_at)
     if ledger.has_arrival(key):
-        row = ledger.db.execute("SELECT status, unit_code, period FROM arrivals WHERE arrival_key = ?", (key,)).fetchone()
+        row = ledger.db.execute("SELECT status, unit_code, period, submission_id FROM arrivals WHERE arrival_key = ?",
+                                (key,)).fetchone()
         outcome.unit, outcome.period = row["unit_code"], row["period"]
+        if row["submission_id"] is not None and row["unit_code"] and row["period"]:
+            # A rerun after an interruption: the message's other attachments still belong to this workbook's unit.
+            group_unit.setdefault(item.group, (row["unit_code"], row["period"]))
         outcome.message = f"已于此前收取（{row['status']}）"
         return outcome
     ledger.store_original(sha, item.data)
