@@ -60,8 +60,6 @@ def _typed(df: pd.DataFrame, table: Table, columns: list[Column]) -> pd.DataFram
             df[col.id] = pd.to_numeric(df[col.id], errors="coerce").astype("float64")
         else:
             df[col.id] = df[col.id].astype("string")
-    df.attrs["table"] = table.id
-    df.attrs["columns"] = {c.id: {"header": c.label, "unit": c.unit or ""} for c in columns}
     return df
 
 
@@ -178,9 +176,7 @@ class AnalysisWorkspace:
         table = self.spec.table("t7" if p.kind == "year" else "t5")
         df = self.frame(table.id, p).reset_index()
         kinds = {u.code: u.kind_text for u in self.workspace.registry.units}
-        if by == "unit":
-            df["group"] = df["unit_name"]
-        elif by == "city":
+        if by in ("unit", "city"):  # a province's reporting units are its cities and 省直管县 already
             df["group"] = df["unit_name"]
         elif by == "kind":
             df["group"] = df["unit_code"].map(kinds)

@@ -38,10 +38,11 @@ def other_period_notes(report: Report, data: WorkbookData, keyed: str | None, pr
         known = previous.tables.get(keyed, {})
         row_keys = {r.key for r in layout.rows}
         if known.keys() & row_keys:
+            filled = set(td.split_rows()[0])
+            col = next(c for c in layout.table.columns if c.carry_from)
             for i, r in enumerate(layout.rows):
-                if r.key not in known and i in td.split_rows()[0]:
+                if r.key not in known and i in filled:
                     row = layout.first_data + i
-                    col = next(c for c in layout.table.columns if c.carry_from)
                     report.findings.append(Finding(
                         code="P01", severity="W", table=name, sheet=layout.sheet, cell=a1(row, layout.col(col.id), abs_row=False, abs_col=False),
                         message=make("P01", name=r.label, source=previous.source).message, source=previous.source))

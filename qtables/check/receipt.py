@@ -23,6 +23,7 @@ from qtables.check.context import Report
 from qtables.fsutil import atomic_path
 from qtables.check.findings import SEVERITY_TEXT
 from qtables.check.report import STATUS_TEXT
+from qtables.template.layout import lines_needed
 
 RESULT_SHEET = "审核结果"
 FILLS = {
@@ -158,8 +159,8 @@ def _write_results(ws: Worksheet, report: Report, annotated: bool) -> None:
         for c in (4, 6, 7, 8):
             ws.cell(row=r, column=c).alignment = Alignment(wrap_text=True, vertical="top")
         # As tall as the wrapped problem text, so printed rows never overlap.
-        lines = max(_lines(f.message, 54), _lines(str(f.note or ""), 22), _lines(str(f.expected or ""), 10),
-                    _lines(str(f.found or ""), 12))
+        lines = max(lines_needed(f.message, 54), lines_needed(str(f.note or ""), 22), lines_needed(str(f.expected or ""), 10),
+                    lines_needed(str(f.found or ""), 12))
         ws.row_dimensions[r].height = 15 * lines + 3
     for col, width in zip("ABCDEFGH", (5, 7, 7, 14, 56, 12, 14, 24)):
         ws.column_dimensions[col].width = width
@@ -174,7 +175,3 @@ def _write_results(ws: Worksheet, report: Report, annotated: bool) -> None:
     for r in (2, 3, 4):
         ws.merge_cells(start_row=r, start_column=1, end_row=r, end_column=8)
 
-
-def _lines(text: str, width: float) -> int:
-    per_line = max(1.0, width / 2.0)  # CJK characters take two width units
-    return sum(max(1, -(-len(part) // int(per_line))) for part in text.split("\n"))

@@ -34,16 +34,12 @@ def no_previous(unit: Unit, period: Period, table_id: str) -> tuple[None, str, f
     return None, "", 0
 
 
-def quarters_for(workspace: Workspace, unit: Unit, period: Period, table_id: str) -> dict[str, dict[str, Any]] | None:
+def quarters_for(ledger: Ledger | None, unit: Unit, period: Period, table_id: str) -> dict[str, dict[str, Any]] | None:
     """An annual template carries the four quarters from the ledger (every row of the unit), so its own 自查
     checks 年报＝四季之和 live; None when any quarter or row is missing (then the 自查 says it is checked centrally)."""
-    if period.kind != "year" or not (workspace.path / LEDGER_FILE).exists():
+    if period.kind != "year" or ledger is None:
         return None
-    ledger = Ledger(workspace.path)
-    try:
-        q = ledger.quarters(unit.code, period.year)
-    finally:
-        ledger.close()
+    q = ledger.quarters(unit.code, period.year)
     rows = (q.tables or {}).get(table_id, {})
     keys = [r.code for r in unit.rows()]
     return {k: rows[k] for k in keys} if rows and all(k in rows for k in keys) else None
@@ -55,9 +51,8 @@ def detail_capacity(spec_rows: int, previous_ucon: float) -> int:
     return max(spec_rows, int(wanted))
 
 
-def ledger_previous(workspace: Workspace) -> PreviousProvider:
+def ledger_previous(ledger: Ledger | None) -> PreviousProvider:
     """Pre-fill 接转 from the workspace's ledger, when every row of the unit is known there."""
-    ledger = Ledger(workspace.path) if (workspace.path / LEDGER_FILE).exists() else None
 
     def provider(unit: Unit, period: Period, table_id: str) -> tuple[dict[str, dict[str, Any]] | None, str, float]:
         prev = ledger.previous(unit.code, period, table_id) if ledger else None
@@ -115,17 +110,29 @@ def issue_templates(
         out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise UsageError(f"无法创建输出目录 {out}：{exc.strerror or exc}", code="U006") from None
-    provider = previous or ledger_previous(workspace)
+    # One ledger connection for the whole run (pre-fill and the annual quarters), closed at the end.
+    ledger = Ledger(workspace.path) if previous is None and (workspace.path / LEDGER_FILE).exists() else None
+    try:
+        return _issue_all(workspace, spec, period, units, table_ids, set_names, out, scoring, previous or ledger_previous(ledger),
+                          ledger, progress, rows_per_detail)
+    finally:
+        if ledger is not None:
+            ledger.close()
+
+
+def _issue_all(workspace, spec, period, units, table_ids, set_names, out, scoring, provider, ledger, progress,
+               rows_per_detail) -> list[Issued]:
     keyed = next((t for t in table_ids if spec.table(t).kind == "keyed"), None)
+    form = {k: str(v) for k, v in workspace.config.get("form", {}).items()}
     issued: list[Issued] = []
     for unit in units:
         rows, note, ucon = provider(unit, period, keyed) if keyed else (None, "", 0)
         capacity = {t: max(rows_per_detail or 0, detail_capacity(spec.table(t).capacity, ucon))
                     for t in table_ids if t in DETAIL_TABLES}
-        quarters = quarters_for(workspace, unit, period, keyed) if previous is None and keyed else None
+        quarters = quarters_for(ledger, unit, period, keyed) if keyed else None
         request = IssueRequest(unit=unit, period=period, table_ids=table_ids, set_names=set_names,
                                previous={keyed: rows} if rows else None, prefill_note=note, capacity=capacity, quarters=quarters,
-                               form={k: str(v) for k, v in workspace.config.get("form", {}).items()})
+                               form=form)
         path = out / template_filename(unit, period, scoring)
         # Write beside the target and rename, so an interrupted run never leaves half a workbook.
         with atomic_path(path) as tmp:

@@ -15,13 +15,12 @@ from qtables.template.names import (
     SELF_CHECK_COLUMNS,
     SELF_CHECK_HEADER_ROW,
 )
-from qtables.template.layout import TableLayout, a1, quote_sheet
+from qtables.template.layout import lines_needed, TableLayout, a1, quote_sheet
 from qtables.template.rules import WorkbookData
 from qtables.spec.expr import list_name
 from qtables.spec.model import Rule, Spec
 from qtables.issue.request import PROTECT_OPTIONS, IssueRequest
 from qtables.issue.formats import Formats, needs_array, write_formula
-from qtables.issue.tables import lines_needed
 
 
 def write_checks(ws, ctx: ExcelContext, rules: list[Rule], results, data: WorkbookData) -> list[CheckColumn]:

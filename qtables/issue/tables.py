@@ -11,7 +11,7 @@ from qtables.issue.selfcheck import CheckColumn, ExcelContext
 from qtables.template.names import (
     CHECK_SHEET,
 )
-from qtables.template.layout import HEADER_TOP, TITLE_ROW, TOP_LINE_ROW, TableLayout, a1, quote_sheet
+from qtables.template.layout import HEADER_TOP, TITLE_ROW, TOP_LINE_ROW, TableLayout, a1, lines_needed, quote_sheet
 from qtables.period import excel_serial
 from qtables.spec.expr import list_name
 from qtables.spec.model import Column
@@ -46,11 +46,6 @@ def write_value(ws, row: int, col: int, value: Any, cell_format: Any, column: Co
 
 def column_width(col: Column) -> float:
     return col.width or DEFAULT_WIDTH.get(col.type, 10)
-
-
-def lines_needed(text: str, width_chars: float) -> int:
-    per_line = max(1.0, width_chars / 2.0)  # CJK characters are two width units
-    return sum(max(1, math.ceil(len(part) / per_line)) for part in text.split("\n"))
 
 
 def form_text(spec_form: dict, override: dict, table_id: str) -> str:

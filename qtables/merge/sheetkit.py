@@ -7,7 +7,7 @@ from typing import Any
 
 import xlsxwriter
 
-from qtables.template.layout import a1
+from qtables.template.layout import a1, lines_needed
 from qtables.spec import expr
 from qtables.spec.expr import Ref
 from qtables.spec.model import Column, Table
@@ -120,11 +120,7 @@ def write_header(wb_ws, fmt: Formats, title: str, subtitle: str, headers: list[s
 
 def row_height(*cells: tuple[Any, float]) -> float:
     """Height of a streamed row (LibreOffice does not fit those) for (text, column width) pairs that wrap."""
-    lines = 1
-    for text, width in cells:
-        per_line = max(1, int(width / 2))  # CJK characters take two width units
-        lines = max(lines, sum(max(1, -(-len(part) // per_line)) for part in str(text or "").split("\n")))
-    return 14.0 * lines + 3
+    return 14.0 * max([1] + [lines_needed(text, width) for text, width in cells]) + 3
 
 
 def value_width(value: Any, col: Column) -> float:

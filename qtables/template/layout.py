@@ -8,6 +8,7 @@ is structural tampering.  Rows and columns are 0-based here (as in xlsxwriter);
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from functools import cached_property
 
@@ -172,3 +173,9 @@ def describe_cell(layout: TableLayout, row: int, column: Column) -> str:
         label = layout.table.total_label or "合计"
     cell = a1(row, layout.col(column.id), abs_row=False, abs_col=False)
     return f"{layout.sheet}!{cell}（{label} {column.label}）" if label else f"{layout.sheet}!{cell}"
+
+
+def lines_needed(text: str, width_chars: float) -> int:
+    """Printed lines a wrapped text takes in a column ``width_chars`` wide (CJK characters take two units)."""
+    per_line = max(1.0, width_chars / 2.0)
+    return sum(max(1, math.ceil(len(part) / per_line)) for part in str(text or "").split("\n"))
