@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
+from qtables.check import materials
 from qtables.check.report import escape_text
 from qtables.template.names import tables_for
 from qtables.period import Period
@@ -69,6 +70,8 @@ class UnitStatus:
     # stand-in (P03), as "code 标题"; never silent.
     notes: list[str] = field(default_factory=list)
     unreadable: list[str] = field(default_factory=list)  # "name [code]" of items received that could not be checked
+    materials: dict[str, str] = field(default_factory=dict)  # required material -> 已收 / 未收
+    missing_materials: list[str] = field(default_factory=list)
 
     def as_json(self) -> dict[str, Any]:
         return dict(self.__dict__)
@@ -80,7 +83,8 @@ def period_status(ws: Workspace, spec: Spec, period: Period, *, scoring: bool = 
         _sets, due = tables_for(spec, period, scoring=scoring)
         due_names = [spec.table(t).name for t in due]
         limit = deadline(ws, period, spec)
-        current = {row["unit_code"]: row for row in ledger.current_submissions(period.code)}
+        # The submission that holds the tables due (a year's 考核评分表 come from the 考核组, as their own submission).
+        current = {row["unit_code"]: row for row in ledger.current_submissions(period.code, tables=due)}
         units = []
         for unit in ws.registry.units:
             st = UnitStatus(unit.code, unit.name, due_names)
@@ -99,11 +103,13 @@ def period_status(ws: Workspace, spec: Spec, period: Period, *, scoring: bool = 
                 ).fetchone()
                 st.errors, st.warnings = int(counts[0] or 0), int(counts[1] or 0)
             # Other materials of this period, each file once (the same PDF sent twice is one material).
-            st.attachments = [
-                r["filename"] for r in ledger.db.execute(
-                    "SELECT filename, MIN(id) AS first FROM arrivals WHERE unit_code = ? AND kind = 'attachment' AND period = ?"
-                    " GROUP BY sha256 ORDER BY first", (unit.code, period.code))
-            ]
+            files = ledger.db.execute(
+                "SELECT filename, sha256, MIN(id) AS first FROM arrivals WHERE unit_code = ? AND kind = 'attachment' AND period = ?"
+                " GROUP BY sha256 ORDER BY first", (unit.code, period.code)).fetchall()
+            st.attachments = [escape_text(r["filename"]) for r in files]
+            got = materials.received(spec, period, [(r["filename"], ledger.archive_path(r["sha256"])) for r in files])
+            st.materials = {name: "已收" if found else "未收" for name, found in got.items()}
+            st.missing_materials = [name for name, found in got.items() if not found]
             st.unreadable = [
                 f"{escape_text(r['filename'])} [{r['code']}]" for r in ledger.db.execute(
                     "SELECT filename, code, MIN(id) AS first FROM arrivals WHERE unit_code = ? AND status = 'unreadable' AND period = ?"
@@ -112,7 +118,8 @@ def period_status(ws: Workspace, spec: Spec, period: Period, *, scoring: bool = 
             if row is None and st.unreadable:
                 st.status = "unreadable"
             units.append(st)
-        chase = [u for u in units if u.status not in OK_STATUSES]
+        # Units to chase: nothing accepted yet, or a required material (the 分析报告) not received.
+        chase = [u for u in units if u.status not in OK_STATUSES or u.missing_materials]
         return {
             "period": period.code,
             "label": period.label,
@@ -122,7 +129,9 @@ def period_status(ws: Workspace, spec: Spec, period: Period, *, scoring: bool = 
             "accepted": sum(1 for u in units if u.status in OK_STATUSES),
             "late": sum(1 for u in units if u.on_time is False),
             "units": [u.as_json() for u in units],
-            "chase": [{"code": u.code, "name": u.name, "status": u.status, "unreadable": u.unreadable} for u in chase],
+            "chase": [{"code": u.code, "name": u.name, "status": u.status, "unreadable": u.unreadable,
+                       "missing_materials": u.missing_materials} for u in chase],
+            "materials": [{"name": m["name"], "source": m["source"], "quote": m["quote"]} for m in materials.due(spec, period)],
         }
     finally:
         ledger.close()
@@ -159,19 +168,23 @@ def render(summary: dict[str, Any]) -> str:
         f"{summary['label']} 报送情况（截止日期 {summary['deadline']}）",
         f"应报 {summary['expected']} 个单位，已收 {summary['received']} 个，通过 {summary['accepted']} 个，逾期 {summary['late']} 个",
         "",
-        "".join(_cell(name, w) for name, w in columns) + "其他材料　未核对事项",
+        "".join(_cell(name, w) for name, w in columns) + "分析报告　其他材料　未核对事项",
     ]
     for u in summary["units"]:
         timing = "导入" if u.get("imported") else "—" if u["on_time"] is None else ("按时" if u["on_time"] else "逾期")
         values = [u["code"], u["name"], STATUS_TEXT.get(u["status"], u["status"]), u["version"] or "", u["received_at"] or "",
                   timing, u["errors"], u["warnings"]]
         extra = "、".join(u["attachments"] + u.get("unreadable", []))
-        lines.append("".join(_cell(v, w) for v, (_n, w) in zip(values, columns)) + extra
+        report = "、".join(u.get("materials", {}).values()) or "—"
+        lines.append("".join(_cell(v, w) for v, (_n, w) in zip(values, columns)) + _cell(report, 10) + extra
                      + (f"　{'；'.join(u['notes'])}" if u.get("notes") else ""))
     if summary["chase"]:
         lines += ["", f"催报名单（{len(summary['chase'])} 个）：" + "、".join(
             f"{c['name']}（{STATUS_TEXT.get(c['status'], c['status'])}" + (f"：{'、'.join(c['unreadable'])}" if c.get("unreadable") else "")
+            + (f"；未收{'、'.join('《' + m + '》' for m in c['missing_materials'])}" if c.get("missing_materials") else "")
             + "）" for c in summary["chase"])]
+        if summary.get("materials"):
+            lines += ["应随附表报送：" + "；".join(f"《{m['name']}》（{m['source']}）" for m in summary["materials"])]
     else:
         lines += ["", "全部单位均已报送并通过审核。"]
     return "\n".join(lines)

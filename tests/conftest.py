@@ -34,7 +34,15 @@ def quarter_templates(workspace, tmp_path_factory):
 @pytest.fixture(scope="session")
 def annual_templates(workspace, tmp_path_factory):
     out = tmp_path_factory.mktemp("issued-2025")
-    return issue_templates(workspace, period=Period.parse("2025"), out_dir=out, scoring=True)
+    return issue_templates(workspace, period=Period.parse("2025"), out_dir=out)
+
+
+@pytest.fixture(scope="session")
+def scoring_templates(workspace, tmp_path_factory):
+    """The 考核评分表 for three assessed units, as the 省厅考核组 receives them."""
+    out = tmp_path_factory.mktemp("issued-scoring")
+    return issue_templates(workspace, period=Period.parse("2025"), out_dir=out, scoring=True,
+                           unit_codes=["410100", "410300", "419001"])
 
 
 @pytest.fixture(scope="session")

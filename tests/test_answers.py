@@ -102,7 +102,8 @@ def test_a_reply_threads_and_numbers_its_sections_from_one(spec, tmp_path, books
     reply = email.message_from_bytes(reply_path.read_bytes(), policy=email.policy.default)
     assert reply["In-Reply-To"] == "<q3-ly@lyjs.gov.cn>" and reply["Subject"].startswith("Re: 洛阳市三季度附表")
     body = reply.get_body(("plain",)).get_content()
-    assert "一、需要核实的问题" in body and "二、" not in body
+    # Sections numbered in order: the warnings, then the missing 分析报告 (none was attached), nothing more.
+    assert "一、需要核实的问题" in body and "二、尚未收到的报送材料" in body and "三、" not in body
 
 
 def test_random_bytes_named_eml_are_unreadable_not_other_material(spec, tmp_path):

@@ -1,8 +1,9 @@
-"""qtables check against a real client's verdicts and file formats.
+"""qtables check against two real clients' verdicts and file formats.
 
 * 54 filled workbooks (correct ones, and ones wrong in each rule) are recalculated
-  and re-saved by LibreOffice; for every rule both runtimes evaluate, the 自查
-  verdict in the re-saved file and ``qtables check`` of that file agree.
+  and re-saved by LibreOffice, and again by Gnumeric (``ssconvert --recalc``);
+  for every rule both runtimes evaluate, the 自查 verdict in each re-saved file
+  and ``qtables check`` of that file agree.
 * One filling written four ways — qtables' builder, openpyxl, and LibreOffice
   re-saving as .xlsx, .xls and .ods — gives the same findings.
 """
@@ -14,6 +15,7 @@ from datetime import timedelta
 
 import pytest
 
+import gnumeric
 import libreoffice
 from builders import build_filled
 from filling import fill_with_openpyxl, selfcheck_verdicts
@@ -42,7 +44,8 @@ def _extra_mutations(values):
 
 
 @pytest.fixture(scope="module")
-def resaved(spec, workspace, tmp_path_factory, lo_profile):
+def corpus(spec, workspace, tmp_path_factory):
+    """The ≥ 50 differential fillings, written by qtables' builder (no spreadsheet has opened them)."""
     root = tmp_path_factory.mktemp("check-diff")
     files = []
     for u, unit_code in enumerate(UNITS):
@@ -60,7 +63,19 @@ def resaved(spec, workspace, tmp_path_factory, lo_profile):
             path, _ = build_filled(root / f"{unit_code}_{i:02d}.xlsx", spec, workspace, unit_code, "2025Q3", seed=11 + u, mutate=apply)
             files.append(path)
     assert len(files) >= 50
+    return root, files
+
+
+@pytest.fixture(scope="module")
+def resaved(corpus, lo_profile):
+    root, files = corpus
     return libreoffice.convert(files, root / "lo", "xlsx", lo_profile)
+
+
+@pytest.fixture(scope="module")
+def gnumeric_resaved(corpus):
+    root, files = corpus
+    return gnumeric.recalc(files, root / "gnumeric")
 
 
 def _check_counts(report, spec):
@@ -75,9 +90,20 @@ def _check_counts(report, spec):
 
 
 def test_selfcheck_and_qtables_check_agree_on_libreoffice_resaved_files(resaved, spec, workspace):
+    _agree(resaved, spec, workspace)
+
+
+@pytest.mark.gnumeric
+def test_selfcheck_and_qtables_check_agree_on_gnumeric_recalculated_files(gnumeric_resaved, spec, workspace):
+    """The same corpus opened, recalculated and saved by Gnumeric: its 自查 shows what qtables reports."""
+    assert len(gnumeric_resaved) >= 50
+    _agree(gnumeric_resaved, spec, workspace)
+
+
+def _agree(files, spec, workspace):
     ctx = CheckContext(spec, workspace.registry, workspace.signing_key)
     disagreements, crosses = [], 0
-    for path in resaved:
+    for path in files:
         shown = selfcheck_verdicts(path)
         report = check_file(path, ctx)
         assert not [f for f in report.findings if f.code in ("D01", "S03", "S04", "S05", "I01", "I05", "F03")], (path.name, report.findings)
@@ -123,3 +149,52 @@ def test_same_findings_whoever_wrote_the_file(spec, workspace, tmp_path, lo_prof
     for name, report in reports.items():
         assert report.format == (name.split(".")[-1] if "." in name else "xlsx")
         assert _signature(report) == expected, name
+
+
+def test_a_receipt_is_the_submission_edited_in_place_and_opens_in_libreoffice(spec, workspace, tmp_path, lo_profile):
+    """The annotated receipt keeps every value, formula and the template identity of the submission, adds fills,
+    notes and the 审核结果 sheet, and LibreOffice opens it and sees all of that."""
+    import zipfile
+
+    import openpyxl
+
+    from qtables.check.receipt import RESULT_SHEET, write_receipt
+
+    path, _ = build_filled(tmp_path / "提交.xlsx", spec, workspace, "410300", "2025Q3", seed=8,
+                           mutate=lambda v: (v["t5"][0].update(satisfaction_rate=120), v["t3"][1].update(area=2.5)))
+    ctx = CheckContext(spec, workspace.registry, workspace.signing_key)
+    report = check_file(path, ctx)
+    receipt = write_receipt(report, tmp_path / "回执")
+    original, edited = zipfile.ZipFile(path), zipfile.ZipFile(receipt)
+    assert set(original.namelist()) < set(edited.namelist())
+    changed = {n for n in original.namelist() if original.read(n) != edited.read(n)}
+    sheets = {n for n in changed if n.startswith("xl/worksheets/")}
+    assert changed - sheets == {"[Content_Types].xml", "xl/workbook.xml", "xl/_rels/workbook.xml.rels", "xl/styles.xml"}
+    # The two marked sheets (附表3, 附表5) and the one that was the selected tab; nothing else is rewritten —
+    # above all not the 15k-formula helper sheet, copied as its compressed bytes.
+    assert len(sheets) <= 3 and all(original.getinfo(n).file_size < 1_000_000 for n in sheets), sheets
+    before = openpyxl.load_workbook(path)
+    after = openpyxl.load_workbook(receipt)
+    assert after.sheetnames == [RESULT_SHEET] + before.sheetnames
+    for ws in before.worksheets:
+        other = after[ws.title]
+        assert _cells(ws) == _cells(other), ws.title
+        assert other.protection.sheet == ws.protection.sheet
+    marked = after["附表5"]["T6"]
+    assert marked.fill.fgColor.rgb.endswith("FFC7CE") and "T5-01" in marked.comment.text
+    assert marked.number_format == before["附表5"]["T6"].number_format
+    [resaved] = libreoffice.convert([receipt], tmp_path / "lo", "xlsx", lo_profile)
+    seen = openpyxl.load_workbook(resaved)
+    assert seen.sheetnames[0] == RESULT_SHEET
+    assert seen["附表5"]["T6"].comment is not None and "T5-01" in seen["附表5"]["T6"].comment.text
+    assert any(row[2] == "T5-01" for row in seen[RESULT_SHEET].iter_rows(min_row=7, values_only=True))
+    again = check_file(resaved, ctx)
+    assert again.identity == report.identity
+    assert {(f.code, f.cell) for f in again.findings if f.severity == "E"} == {(f.code, f.cell) for f in report.findings if f.severity == "E"}
+
+
+def _cells(ws):
+    """Every cell's value or formula text (array formulas by their text and range)."""
+    def shown(v):
+        return (v.ref, v.text) if hasattr(v, "text") and hasattr(v, "ref") else v
+    return [[shown(c.value) for c in row] for row in ws.iter_rows()]

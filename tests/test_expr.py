@@ -121,3 +121,102 @@ def test_runtime_only_ever_raises_evalerror(a, b):
             expr.evaluate(expr.parse(text), Env({"a": a, "b": b}))
         except EvalError:
             pass
+
+
+# -- the compiled runtime agrees with the reference interpreter ---------------
+
+from qtables.spec.expr import Binary, Call, Const, Num, Str, Unary  # noqa: E402
+from qtables.spec.expr.compiled import compile_node, empty_row_form  # noqa: E402
+
+cell_values = st.one_of(st.none(), st.just(""), st.just("  "), st.integers(-50, 50), st.floats(-1e3, 1e3, allow_nan=False),
+                        st.sampled_from([float("inf"), 0.0, -0.0, 1.5, "合格", "不合格", " 合格 ", "12", "x"]), st.booleans())
+leaves = st.one_of(
+    st.builds(Num, st.floats(-100, 100, allow_nan=False)),
+    st.builds(Str, st.sampled_from(["", "合格", "x"])),
+    st.builds(Const, st.sampled_from(["blank", "true", "false"])),
+    st.builds(Ref, st.sampled_from([("a",), ("b",), ("c",)])),
+)
+ranges = st.builds(Ref, st.sampled_from([("r",), ("s",)]))
+
+
+def _trees(children):
+    binary = st.builds(Binary, st.sampled_from(["+", "-", "*", "/", "=", "!=", "<", "<=", ">", ">=", "and", "or"]), children, children)
+    unary = st.builds(Unary, st.sampled_from(["-", "not"]), children)
+    calls = st.one_of(
+        st.builds(lambda a, b, c: Call("if", (a, b, c)), children, children, children),
+        st.builds(lambda name, a: Call(name, (a,)), st.sampled_from(["abs", "isblank", "isnumber", "isint"]), children),
+        st.builds(lambda a, b: Call("round", (a, b)), children, children),
+        st.builds(lambda name, a, b: Call(name, (a, b)), st.sampled_from(["min", "max"]), children, children),
+        st.builds(lambda a, b, c: Call("approx", (a, b, c)), children, children, children),
+        st.builds(lambda name, r: Call(name, (r,)), st.sampled_from(["sum", "count"]), ranges),
+        st.builds(lambda name, r, q: Call(name, (r, q)), st.sampled_from(["sumproduct", "filledweight"]), ranges, ranges),
+        st.builds(lambda r, k: Call("counteq", (r, k)), ranges, children),
+        st.builds(lambda r, lo, hi: Call("countbetween", (r, lo, hi)), ranges, children, children),
+        st.builds(lambda a: Call("oneof", (a, Str("结论"))), children),
+        st.just(Call("rowfilled", ())),
+        st.just(Call("rownum", ())),
+    )
+    return st.one_of(binary, unary, calls)
+
+
+trees = st.recursive(leaves, _trees, max_leaves=12)
+
+
+def _outcome(run):
+    try:
+        value = run()
+    except EvalError as exc:
+        return ("error", str(exc))
+    if isinstance(value, float) and value != value:
+        return ("value", "nan", float)  # NaN is not equal to itself; both runtimes giving it is agreement
+    return ("value", value, type(value))
+
+
+@given(tree=trees, a=cell_values, b=cell_values, c=cell_values,
+       r=st.lists(cell_values, max_size=4), s=st.lists(cell_values, max_size=4))
+def test_compiled_rules_give_what_the_reference_interpreter_gives(tree, a, b, c, r, s):
+    env = Env({"a": a, "b": b, "c": c}, {"r": r, "s": s}, row=[a, b, c])
+    assert _outcome(lambda: compile_node(tree)(env)) == _outcome(lambda: expr.evaluate(tree, env))
+
+
+@given(tree=trees, a=cell_values, b=cell_values)
+def test_the_empty_row_form_equals_the_tree_on_an_empty_row(tree, a, b):
+    env = Env({"a": a, "b": b}, {"r": [a], "s": [b]}, row=[None, "", "  "])
+    assert _outcome(lambda: expr.evaluate(empty_row_form(tree), env)) == _outcome(lambda: expr.evaluate(tree, env))
+
+
+def test_every_spec_expression_agrees_on_a_real_filling(spec, workspace):
+    """Each rule of the spec, on every row of a generated filling (with a few cells broken), in both runtimes."""
+    import copy
+
+    from qtables.devtools import samplegen
+    from qtables.issue.request import IssueRequest
+    from qtables.issue.workbook import _apply_values
+    from qtables.period import Period
+    from qtables.template.layout import TableLayout
+    from qtables.template.names import tables_for
+    from qtables.template.rules import _Env, blank_data, compute_derived
+
+    unit, period = workspace.registry.unit("410300"), Period.parse("2025Q3")
+    sets, tids = tables_for(spec, period)
+    layouts = [TableLayout.for_unit(spec.table(t), unit) for t in tids]
+    values = copy.deepcopy(samplegen.generate(layouts, unit, period, seed=5).values)
+    values["t5"][0]["satisfaction_rate"] = 130
+    values["t5"][1]["new_count"] = "十二"
+    values["t3"][0]["structure"] = "木屋"
+    data = blank_data(spec, period, layouts)
+    _apply_values(data, IssueRequest(unit, period, tids, sets, values=values))
+    compute_derived(data)
+    compared = fails = 0
+    for rule in spec.rules_for(sets, tids):
+        td = data.tables[rule.table]
+        envs = [_Env(data, rule.table, None, "table")] if rule.scope == "table" else \
+            [_Env(data, rule.table, i, "row") for i in range(len(td.rows))]
+        for env in envs:
+            for node in (rule.when, rule.assertion, rule.found, rule.expected):
+                if node is not None:
+                    got = _outcome(lambda: compile_node(node)(env))
+                    assert got == _outcome(lambda: expr.evaluate(node, env)), (rule.code, env.row)
+                    compared += 1
+                    fails += got[0] == "value" and node is rule.assertion and got[1] is False
+    assert compared > 2000 and fails >= 3

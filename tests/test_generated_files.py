@@ -85,3 +85,17 @@ def test_samples_are_reproducible_by_their_command(tmp_path):
     assert [p.relative_to(ROOT / "samples") for p in committed] == [p.relative_to(tmp_path) for p in fresh]
     stale = [p.name for p, q in zip(committed, fresh) if p.read_bytes() != q.read_bytes()]
     assert stale == [], "run: python -m qtables.devtools samples"
+
+
+def test_spec_reference_page_is_current():
+    """docs/spec.md: every table's columns with units, every rule, every deviation from the 办法 with its reason."""
+    from qtables.devtools.specpage import spec_page
+    from qtables.spec import load_spec
+
+    spec = load_spec()
+    page = (ROOT / "docs" / "spec.md").read_text(encoding="utf-8")
+    assert page == spec_page(spec), "run: python -m qtables.devtools spec"
+    for table in spec.tables.values():
+        assert f"### {table.name}" in page
+    assert all(d["why"] in page for d in spec.deviations) and len(spec.deviations) >= 8
+    assert "| 本年度备案工程 / 面积（万㎡） | 数值 | 万㎡ |" in page

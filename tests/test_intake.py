@@ -92,7 +92,10 @@ def test_intake_records_statuses_versions_duplicates_and_other_materials(ws, boo
     by = {u["code"]: u for u in summary["units"]}
     assert by["410100"]["status"] == "accepted" and by["410100"]["attachments"] == ["盖章件.pdf"]
     assert by["410181"]["version"] == 2 and by["410181"]["on_time"] is False  # resubmitted after the deadline
-    assert summary["accepted"] == 2 and len(summary["chase"]) == 26
+    # 26 units sent nothing; the two accepted ones sent no 分析报告 (a stamped PDF is not one): all 28 are chased.
+    assert summary["accepted"] == 2 and len(summary["chase"]) == 28
+    assert {c["code"]: c["missing_materials"] for c in summary["chase"] if c["status"] == "accepted"} == {
+        "410100": ["工程质量分析报告"], "410181": ["工程质量分析报告"]}
     receipts = sorted(p.name for p in (ws.path / "receipts" / "2025Q3" / "410181").iterdir())
     assert receipts == ["v1_巩义_审核回执.xlsx", "v2_巩义（改）_审核回执.xlsx"]
     reply = message_from_bytes(sorted((ws.path / "outbox").glob("*410181*v1.eml"))[0].read_bytes(), policy=policy.default)

@@ -74,9 +74,11 @@ def _assert_print_setup(wb, layout):
     assert ws.print_title_rows == f"$4:${layout.first_data}"
 
 
-def test_every_issued_workbook_is_locked_identified_validated_and_print_ready(quarter_templates, annual_templates, spec, workspace):
+def test_every_issued_workbook_is_locked_identified_validated_and_print_ready(quarter_templates, annual_templates, scoring_templates,
+                                                                             spec, workspace):
     checked = 0
-    for issued, period, scoring in [(i, "2025Q3", False) for i in quarter_templates] + [(i, "2025", True) for i in annual_templates]:
+    for issued, period, scoring in ([(i, "2025Q3", False) for i in quarter_templates] + [(i, "2025", False) for i in annual_templates]
+                                    + [(i, "2025", True) for i in scoring_templates]):
         p = Period.parse(period)
         wb = openpyxl.load_workbook(issued.path)
         expected = _expected_unlocked(spec, issued.unit, p, scoring=scoring)
@@ -96,21 +98,33 @@ def test_every_issued_workbook_is_locked_identified_validated_and_print_ready(qu
             _assert_validations(wb, layout)
             _assert_print_setup(wb, layout)
         checked += 1
-    assert checked == 56
+    assert checked == 59
 
 
-def test_annual_set_with_scoring_forms(annual_templates, spec):
-    issued = annual_templates[0]
+def test_scoring_forms_are_the_assessment_groups_not_in_the_units_annual_set(annual_templates, scoring_templates, spec):
+    """附件2 三：“各省辖市、省直管县（市）住房城乡建设主管部门……于11月30日前将全年活动情况书面上报……省厅成立考核组，
+    在12月份……按照《考核评分表》……计分”；附件3 五：“次年第一季度对本年度工作情况进行考核”。
+
+    The unit's annual workbook (due 12月20日) holds 附表6–7 only; the scoring forms are a workbook of their own per
+    assessed unit, carrying the 办法's dates, and the 带班制度 row says that its text reads 5 points where 分值 is 4."""
+    annual = openpyxl.load_workbook(annual_templates[0].path)
+    assert [ws.title for ws in annual.worksheets if ws.sheet_state == "visible"] == ["填表说明", "附表6", "附表7", "自查"]
+    issued = scoring_templates[0]
+    assert issued.path.name == f"2025_{issued.unit.code}_{issued.unit.name}_考核评分表.xlsx"
     wb = openpyxl.load_workbook(issued.path)
     assert [ws.title for ws in wb.worksheets if ws.sheet_state == "visible"] == [
-        "填表说明", "附表6", "附表7", "考核评分表（附件2）", "考核评分表（附件3）", "自查"]
+        "填表说明", "考核评分表（附件2）", "考核评分表（附件3）", "自查"]
     expected = _expected_unlocked(spec, issued.unit, Period.parse("2025"), scoring=True)
     for ws in wb.worksheets:
         assert _unlocked(ws) == expected.get(ws.title, set()), ws.title
     scoring = wb["考核评分表（附件2）"]
     assert scoring["E6"].value == 5  # 总体工作 分值
-    texts = [c.value for row in wb["填表说明"].iter_rows() for c in row if c.value]
-    assert any("带班制度" in t and "记5分" in t for t in texts), "the seed's own 5-vs-4 inconsistency is pointed out"
+    cells = [str(c.value) for row in scoring.iter_rows() for c in row if c.value]
+    on_duty = next(t for t in cells if t.startswith("企业负责人、项目负责人落实带班制度"))
+    assert "记5分" in on_duty and "分值栏为4分" in on_duty and "按分值栏4分评分" in on_duty
+    assert any("11月30日前" in t and "12月份" in t for t in cells)
+    s3_cells = [str(c.value) for row in wb["考核评分表（附件3）"].iter_rows() for c in row if c.value]
+    assert any("次年第一季度" in t for t in s3_cells)
 
 
 def test_a_forged_or_foreign_identity_does_not_verify(quarter_templates, workspace):

@@ -19,7 +19,7 @@ from qtables.template.layout import TableLayout
 from qtables.period import Period
 from qtables.spec.model import Spec, Table
 from qtables.check.read import RawWorkbook, ReadProblem, read_workbook
-from qtables.template.rules import TableData, WorkbookData, compute_derived
+from qtables.template.rules import TableData, WorkbookData, compute_derived, derived_reads_other_period
 from qtables.check.context import CheckContext, Report
 from qtables.check.headers import find_header
 from qtables.check.periods import continuity_findings, other_period_notes
@@ -142,14 +142,16 @@ def _check_book(book: RawWorkbook, ctx: CheckContext, report: Report) -> None:
     tables: dict[str, TableData] = {}
     raw_tables: dict[str, TableData] = {}
     cached: dict[str, tuple[list[dict[str, Any]], dict[str, Any]]] = {}
+    retyped = False
     for tid, layout in layouts.items():
         if tid in broken:
             continue
         sheet = book.sheet(layout.sheet)
-        rows, raw_rows, derived_rows, total = read_table(sheet, layout, spec, report)
-        tables[tid] = TableData(layout, rows)
-        raw_tables[tid] = TableData(layout, raw_rows)
-        cached[tid] = (derived_rows, total)
+        got = read_table(sheet, layout, spec, report)
+        tables[tid] = TableData(layout, got.rows, known_empty=got.empty)
+        raw_tables[tid] = TableData(layout, got.raw_rows, known_empty=got.empty)
+        cached[tid] = (got.derived_rows, got.total)
+        retyped = retyped or got.retyped
     if tables and not broken and not any(_typed_anything(book.sheet(lay.sheet).rows, lay) for lay in layouts.values()):
         report.findings.append(make("N00"))
         report.data = WorkbookData(spec, period, tables)
@@ -159,13 +161,19 @@ def _check_book(book: RawWorkbook, ctx: CheckContext, report: Report) -> None:
     quarters = ctx.quarters_for(unit, period) if keyed else None
     prev_tables = previous.tables if previous else None
     data = WorkbookData(spec, period, tables, previous=prev_tables, quarters=quarters.tables if quarters else None)
-    compute_derived(data)
     # Formula cells are compared with what the template's formulas give on the
     # file's own raw values (Excel ignores text in SUM); the rules use the
-    # leniently normalized values.
-    as_typed = WorkbookData(spec, period, raw_tables, previous=prev_tables)
-    compute_derived(as_typed)
-    check_derived(as_typed, cached, report)
+    # leniently normalized values.  Rows normalization left alone are shared by
+    # the two, so the as-typed pass runs first.  (Where normalization changed
+    # nothing and no formula reads another period, the two are one computation.)
+    if retyped or derived_reads_other_period(spec):
+        as_typed = WorkbookData(spec, period, raw_tables, previous=prev_tables)
+        compute_derived(as_typed)
+        check_derived(as_typed, cached, report)
+        compute_derived(data)
+    else:
+        compute_derived(data)
+        check_derived(data, cached, report)
     report.data = data
     report.previous = previous
 

@@ -12,6 +12,7 @@ a finding code, never as a library's exception.
 
 from __future__ import annotations
 
+import contextlib
 import io
 import re
 import zipfile
@@ -75,34 +76,34 @@ def _col_number(letters: bytes) -> int:
     return n
 
 
-def prescan_package(data: bytes, kind: str, limits: ReadLimits) -> dict[str, str]:
+def prescan_package(data: bytes, kind: str, limits: ReadLimits, zf: zipfile.ZipFile | None = None) -> dict[str, str]:
     """Check a zip-based workbook before any parser sees it: sizes, ratio, members, entity declarations.
 
     Returns the worksheet part of each sheet name (xlsx), so a sheet's extent can
     be checked just before it is loaded (see ``check_extent``).
     """
     try:
-        zf = zipfile.ZipFile(io.BytesIO(data))
+        zf = zf or zipfile.ZipFile(io.BytesIO(data))
         infos = zf.infolist()
     except ZIP_ERRORS:
         raise ReadProblem("F03", detail="压缩结构损坏") from None
-    with zf:
-        if len(infos) > limits.zip_members:
-            raise ReadProblem("L02", detail=f"工作簿内含 {len(infos)} 个部件，超过限制 {limits.zip_members}")
-        declared = sum(i.file_size for i in infos)
-        if declared > limits.decompressed_bytes:
-            raise ReadProblem("L03", detail=f"工作簿解压后共 {declared} 字节，超过限制 {limits.decompressed_bytes}")
-        for info in infos:
-            if info.file_size > 1024 * 1024 and info.file_size / max(1, info.compress_size) > limits.compression_ratio:
-                raise ReadProblem("L04", detail=f"部件 {info.filename} 的压缩比超过限制 {limits.compression_ratio}")
-        for info in infos:
-            if info.filename.endswith((".xml", ".rels")):
-                # A DTD (and so any entity) can only stand in the prolog, before the root element.
-                if _DTD.search(_head(zf, info)):
-                    raise ReadProblem("X01", detail=info.filename)
-        if kind == "ods":
-            return {"": "content.xml"}
-        return _sheet_parts(zf)
+    # The caller owns the package (read_workbook keeps it open for the extent checks).
+    if len(infos) > limits.zip_members:
+        raise ReadProblem("L02", detail=f"工作簿内含 {len(infos)} 个部件，超过限制 {limits.zip_members}")
+    declared = sum(i.file_size for i in infos)
+    if declared > limits.decompressed_bytes:
+        raise ReadProblem("L03", detail=f"工作簿解压后共 {declared} 字节，超过限制 {limits.decompressed_bytes}")
+    for info in infos:
+        if info.file_size > 1024 * 1024 and info.file_size / max(1, info.compress_size) > limits.compression_ratio:
+            raise ReadProblem("L04", detail=f"部件 {info.filename} 的压缩比超过限制 {limits.compression_ratio}")
+    for info in infos:
+        if info.filename.endswith((".xml", ".rels")):
+            # A DTD (and so any entity) can only stand in the prolog, before the root element.
+            if _DTD.search(_head(zf, info)):
+                raise ReadProblem("X01", detail=info.filename)
+    if kind == "ods":
+        return {"": "content.xml"}
+    return _sheet_parts(zf)
 
 
 def _head(zf: zipfile.ZipFile, info: zipfile.ZipInfo, size: int = 2048) -> bytes:
@@ -135,13 +136,24 @@ def _sheet_parts(zf: zipfile.ZipFile) -> dict[str, str]:
     return out
 
 
-def check_extent(data: bytes, part: str, limits: ReadLimits) -> None:
+def check_extent(data: bytes | zipfile.ZipFile, part: str, limits: ReadLimits) -> None:
     """Refuse a sheet with cells beyond the row/column limits before a reader allocates it."""
     try:
-        with zipfile.ZipFile(io.BytesIO(data)) as zf, zf.open(part) as fh:
-            blob = fh.read(limits.decompressed_bytes + 1)
+        if isinstance(data, zipfile.ZipFile):
+            with data.open(part) as fh:
+                blob = fh.read(limits.decompressed_bytes + 1)
+        else:
+            with zipfile.ZipFile(io.BytesIO(data)) as zf, zf.open(part) as fh:
+                blob = fh.read(limits.decompressed_bytes + 1)
     except ZIP_ERRORS:
         return  # the reader reports a missing or damaged part itself
+    # One scan for a row number or column with more digits/letters than the limits allow;
+    # only a sheet that has one is scanned in full, to name the exact row or column.
+    rows_limit, cols_limit = str(limits.sheet_rows), _col_letters(limits.sheet_columns)
+    row_digits = len(rows_limit) + (set(rows_limit) == {"9"})  # 99999: only a longer number exceeds it
+    col_letters = len(cols_limit) + (set(cols_limit) == {"Z"})  # ZZ: only a longer column exceeds it
+    if _wide_pattern(row_digits, col_letters).search(blob) is None:
+        return
     rows = _ROW.findall(blob)
     if rows:
         last = max(int(r) for r in rows)
@@ -152,6 +164,27 @@ def check_extent(data: bytes, part: str, limits: ReadLimits) -> None:
         widest = max(_col_number(c) for c in cols)
         if widest > limits.sheet_columns:
             raise ReadProblem("L08", detail=f"工作表有第 {widest} 列，超过限制 {limits.sheet_columns} 列")
+
+
+def _col_letters(n: int) -> str:
+    out = ""
+    while n > 0:
+        n, rem = divmod(n - 1, 26)
+        out = chr(65 + rem) + out
+    return out
+
+
+_WIDE: dict[tuple[int, int], "re.Pattern[bytes]"] = {}
+
+
+def _wide_pattern(row_digits: int, col_letters: int) -> "re.Pattern[bytes]":
+    """A reference that may exceed the limits: a row number with as many digits as the row limit
+    (or more), or a column with as many letters as the column limit (or more)."""
+    key = (row_digits, col_letters)
+    if key not in _WIDE:
+        # A literal start lets the regex engine skip ahead; a false start (``ar="``) only costs the full scan.
+        _WIDE[key] = re.compile(rb'r="(?:[A-Z]*\d{%d,}|[A-Z]{%d,}\d*)"' % (row_digits, col_letters))
+    return _WIDE[key]
 
 
 class ReadProblem(Exception):
@@ -190,16 +223,26 @@ class RawWorkbook:
     _data: bytes = field(default=b"", repr=False)
     _parts: dict[str, str] = field(default_factory=dict, repr=False)
     _limits: "ReadLimits | None" = field(default=None, repr=False)
+    _zip: "zipfile.ZipFile | None" = field(default=None, repr=False)
 
     def has_sheet(self, name: str) -> bool:
         return name in self.visible
+
+    def _package(self) -> "zipfile.ZipFile | bytes":
+        """The zip package, opened once for every sheet's extent check."""
+        if self._zip is None:
+            try:
+                self._zip = zipfile.ZipFile(io.BytesIO(self._data))
+            except ZIP_ERRORS:
+                return self._data
+        return self._zip
 
     def sheet(self, name: str) -> Sheet:
         if name not in self._cache:
             part = self._parts.get(name) or self._parts.get("")
             if part and self._limits is not None:
                 try:
-                    check_extent(self._data, part, self._limits)
+                    check_extent(self._package(), part, self._limits)
                 except ReadProblem as problem:
                     problem.details["name"] = f"{self.name}（工作表“{name}”）"
                     raise
@@ -286,9 +329,14 @@ def read_workbook(path: str | Path, *, data: bytes | None = None, limits: ReadLi
         raise ReadProblem("F01", name=name, kind=_KIND_TEXT.get(kind, _KIND_TEXT["unknown"]))
     limits = limits or ReadLimits()
     parts: dict[str, str] = {}
+    package: zipfile.ZipFile | None = None
     if kind in ("xlsx", "xlsm", "ods"):
         try:
-            parts = prescan_package(data, kind, limits)
+            package = zipfile.ZipFile(io.BytesIO(data))
+        except ZIP_ERRORS:
+            raise ReadProblem("F03", name=name, detail="压缩结构损坏") from None
+        try:
+            parts = prescan_package(data, kind, limits, package)
         except ReadProblem as problem:
             problem.details.setdefault("name", name)
             raise
@@ -313,20 +361,21 @@ def read_workbook(path: str | Path, *, data: bytes | None = None, limits: ReadLi
         format=kind,
         sheet_names=[m.name for m in metadata],
         visible=visible,
-        properties=_properties(data, kind),
+        properties=_properties(data, kind, package),
         has_macros=kind == "xlsm",
         _book=book,
         _data=data,
         _parts=parts,
         _limits=limits,
+        _zip=package,
     )
 
 
-def _properties(data: bytes, kind: str) -> dict[str, str]:
+def _properties(data: bytes, kind: str, package: zipfile.ZipFile | None = None) -> dict[str, str]:
     """Custom document properties (xlsx: docProps/custom.xml; ods: meta.xml user-defined)."""
     out: dict[str, str] = {}
     try:
-        with zipfile.ZipFile(io.BytesIO(data)) as zf:
+        with contextlib.nullcontext(package) if package is not None else zipfile.ZipFile(io.BytesIO(data)) as zf:
             if kind in ("xlsx", "xlsm") and "docProps/custom.xml" in zf.namelist():
                 root = ElementTree.fromstring(zf.read("docProps/custom.xml"))
                 for prop in root.findall(f"{_CUSTOM_NS}property"):

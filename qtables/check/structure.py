@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import unicodedata
+from functools import lru_cache
 from typing import Any
 
 from qtables.check import normalize
@@ -16,12 +17,18 @@ from qtables.check.context import Report
 
 
 def same(a: Any, b: Any) -> bool:
-    return fold(a) == fold(b)
+    return fold(a) == _fold_expected(b)
 
 
 def fold(v: Any) -> str:
     text = normalize.clean_text(v) or ""
     return unicodedata.normalize("NFKC", text).replace(" ", "")
+
+
+@lru_cache(maxsize=4096)
+def _fold_expected(text: str) -> str:
+    """A header or label the layout expects, folded once."""
+    return fold(text)
 
 
 def check_structure(book: RawWorkbook, layouts: dict[str, TableLayout], report: Report) -> set[str]:
@@ -86,9 +93,9 @@ def check_row_labels(sheet: Sheet, layout: TableLayout, report: Report) -> None:
                 add = make("S04", table=table.name, sheet=layout.sheet, cell=cell, expected=fold(label), found=fold(found), row=row + 1)
             report.findings.append(add)
             return
-    if table.notes and table.kind == "records":
+    if table.printed_notes and table.kind == "records":
         found = sheet.get(layout.notes_row, 0)
-        if not same(found, table.notes):
+        if not same(found, table.printed_notes):
             report.findings.append(make("S05", table=table.name, sheet=layout.sheet, cell=a1(layout.notes_row, 0, abs_row=False, abs_col=False),
                                         detail=f"表尾说明不在第 {layout.notes_row + 1} 行（插入或删除了行）"))
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, NamedTuple
 
 from qtables.check import normalize
 from qtables.check.findings import make
@@ -13,55 +13,80 @@ from qtables.spec.model import Spec
 from qtables.check.context import Report
 
 
-def read_table(sheet: Sheet, layout: TableLayout, spec: Spec, report: Report):
+class TableRead(NamedTuple):
+    rows: list[dict[str, Any]]  # the values the rules see (leniently normalized)
+    # The values as typed, for recomputing the template's own formulas.  A row that normalization left
+    # alone is the same dict in both lists: compute the as-typed formulas first, then the normalized ones.
+    raw_rows: list[dict[str, Any]]
+    derived_rows: list[dict[str, Any]]  # the cached values of the formula cells
+    total: dict[str, Any]  # the cached 合计 row
+    empty: frozenset[int]  # rows with nothing typed
+    retyped: bool  # whether normalization changed any value (rows differ from raw_rows)
+
+
+def read_table(sheet: Sheet, layout: TableLayout, spec: Spec, report: Report) -> TableRead:
     table = layout.table
+    retyped = False
     rows: list[dict[str, Any]] = []
     raw_rows: list[dict[str, Any]] = []
     derived_rows: list[dict[str, Any]] = []
+    empty: set[int] = set()  # rows with nothing in the input span: empty however they normalize
     lo, hi = layout.input_span
     empty_values = {c.id: normalize.cell(None, c).value for c in table.input_columns}
+    blank_when_empty = all(v is None or v == "" for v in empty_values.values())
+    derived_at = [(c.id, layout.col(c.id)) for c in table.columns if c.is_derived]
+    # What each column of a typed row is: its label, a formula cell (cached value kept), or an input.
+    plan = [(col.id, layout.col(col.id), "label" if col.role == "label" else "derived" if col.is_derived else "input", col,
+             spec.choices[col.choices].values if col.choices else ())
+            for col in table.columns if col.role == "label" or col.type != "key"]
     for i, row_spec in enumerate(layout.rows):
         r = layout.first_data + i
         line = sheet.rows[r] if r < len(sheet.rows) else []
-        if table.kind == "records" and all(v == "" or v is None for v in line[lo:hi + 1]):
+        span = line[lo:hi + 1]
+        if table.kind == "records" and span.count("") + span.count(None) == len(span):
             # Most detail rows are empty: no need to look at each cell.
-            rows.append(dict(empty_values))
-            raw_rows.append(dict(empty_values))
-            derived_rows.append({c.id: (line[layout.col(c.id)] if layout.col(c.id) < len(line) else None) or None
-                                 for c in table.columns if c.is_derived})
+            if blank_when_empty:
+                empty.add(i)
+            row_values = dict(empty_values)
+            rows.append(row_values)
+            raw_rows.append(row_values)  # the same dict: see TableRead
+            width = len(line)
+            derived_rows.append({cid: (line[c] if c < width else None) or None for cid, c in derived_at})
             continue
         values: dict[str, Any] = {}
         raw_values: dict[str, Any] = {}
         derived: dict[str, Any] = {}
-        for col in table.columns:
-            c = layout.col(col.id)
-            raw = sheet.get(r, c)
-            if col.role == "label":
-                values[col.id] = raw_values[col.id] = row_spec.label
-            elif col.type == "key":
-                continue
-            elif col.is_derived:
-                derived[col.id] = raw
+        row_retyped = False
+        width = len(line)
+        for cid, c, what, col, choices in plan:
+            raw = line[c] if c < width else None
+            if raw == "":
+                raw = None
+            if what == "label":
+                values[cid] = raw_values[cid] = row_spec.label
+            elif what == "derived":
+                derived[cid] = raw
             else:
-                choices = spec.choices[col.choices].values if col.choices else ()
                 v = normalize.cell(raw, col, choices)
-                values[col.id] = v.value if v.problem is None else v.original
-                raw_values[col.id] = v.value if v.note is None and v.problem is None else raw
+                values[cid] = v.value if v.problem is None else v.original
+                raw_values[cid] = v.value if v.note is None and v.problem is None else raw
+                row_retyped = row_retyped or raw_values[cid] is not values[cid]
                 if v.problem:
                     report.findings.append(make(v.problem, table=table.name, sheet=layout.sheet, cell=a1(r, c, abs_row=False, abs_col=False),
                                                 found=v.original))
                 elif v.note:
                     report.findings.append(make(v.note, table=table.name, sheet=layout.sheet, cell=a1(r, c, abs_row=False, abs_col=False),
                                                 found=v.original, expected=v.value))
+        retyped = retyped or row_retyped
         rows.append(values)
-        raw_rows.append(raw_values)
+        raw_rows.append(raw_values if row_retyped else values)
         derived_rows.append(derived)
     total: dict[str, Any] = {}
     if layout.total_row is not None:
         for col in table.columns:
             if col.type != "key":
                 total[col.id] = sheet.get(layout.total_row, layout.col(col.id))
-    return rows, raw_rows, derived_rows, total
+    return TableRead(rows, raw_rows, derived_rows, total, frozenset(empty), retyped)
 
 
 def _num(v: Any) -> float | None:

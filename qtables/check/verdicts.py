@@ -28,7 +28,18 @@ BOILERPLATE = {
 _PUNCT = re.compile(r"[\s\W_]+", re.UNICODE)
 
 
-def rule_tables(rule: Rule, spec: Spec) -> set[str]:
+_RULE_TABLES: dict[int, tuple[Rule, Spec, frozenset[str]]] = {}
+
+
+def rule_tables(rule: Rule, spec: Spec) -> frozenset[str]:
+    """The tables a rule reads (worked out once per rule)."""
+    hit = _RULE_TABLES.get(id(rule))
+    if hit is None or hit[0] is not rule or hit[1] is not spec:
+        hit = _RULE_TABLES[id(rule)] = (rule, spec, frozenset(_rule_tables(rule, spec)))
+    return hit[2]
+
+
+def _rule_tables(rule: Rule, spec: Spec) -> set[str]:
     from qtables.spec import expr
 
     out = {rule.table}

@@ -40,7 +40,7 @@ def init_cmd(directory: Path, root_unit: str) -> None:
 @click.option("--period", required=True, metavar="报告期", help="报告期：季报如 2025Q3，年报如 2025。")
 @click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False, path_type=Path), help="模板输出目录。")
 @click.option("--unit", "units", multiple=True, metavar="单位代码", help="只为这些单位生成（6位行政区划代码，可重复）。")
-@click.option("--scoring", is_flag=True, help="同时生成考核评分表（附件2、附件3；仅年度）。")
+@click.option("--scoring", is_flag=True, help="只生成考核评分表（附件2、附件3），供省厅考核组对每个被考核单位填写；仅年度，不含附表。")
 @click.option("--spec", "spec_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="使用另一份规格目录（默认使用随程序发布的规格）。")
 @click.option("--no-prefill", is_flag=True, help="不按台账中的上期数据预填“接转”（默认预填并锁定）。")
@@ -71,7 +71,13 @@ def issue_cmd(workspace: Path | None, period: str, out_dir: Path, units: tuple[s
         issued = issue_templates(ws, period=p, out_dir=out_dir, unit_codes=list(units) or None, scoring=scoring, spec=spec,
                                  progress=lambda _u: bar.update(1), previous=no_previous if no_prefill else None,
                                  rows_per_detail=rows)
-    click.echo(f"已生成 {len(issued)} 个模板，保存在 {out_dir}")
+    if scoring:
+        click.echo(f"已生成 {len(issued)} 份考核评分表（附件2、附件3），供省厅考核组对各被考核单位填写，保存在 {out_dir}")
+        for table in (spec.table(t) for t in ("s2", "s3") if t in spec.tables):
+            if table.schedule:
+                click.echo(f"  {table.schedule}")
+    else:
+        click.echo(f"已生成 {len(issued)} 个模板，保存在 {out_dir}")
     for item in issued:
         click.echo(f"  {item.unit.code} {item.unit.name}：{item.path.name}")
     for warning in spec.warnings if scoring else []:
@@ -107,7 +113,6 @@ def check_cmd(workspace, files, previous, expected_unit, expected_period, as_jso
     from qtables.ledger.store import LEDGER_FILE, Ledger
     from qtables.errors import UsageError
     from qtables.period import Period
-    from qtables.check.receipt import write_receipt
     from qtables.check.report import render
     from qtables.spec import load_spec
     from qtables.ledger.workspace import open_workspace
@@ -133,6 +138,8 @@ def check_cmd(workspace, files, previous, expected_unit, expected_period, as_jso
         report = check_file(path, ctx)
         reports.append(report)
         if not no_receipts:
+            from qtables.check.receipt import write_receipt
+
             report_receipt = write_receipt(report, out_dir)
             report.receipt = str(report_receipt)
     if as_json:

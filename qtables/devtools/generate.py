@@ -237,11 +237,20 @@ def main(argv: list[str]) -> int:
         target.write_text(findings_page(), encoding="utf-8")
         print(f"wrote {target}")
         return 0
+    if argv[:1] == ["spec"]:
+        from qtables.devtools.specpage import spec_page
+        from qtables.spec import load_spec
+
+        target = root / "docs" / "spec.md"
+        target.parent.mkdir(exist_ok=True)
+        target.write_text(spec_page(load_spec()), encoding="utf-8")
+        print(f"wrote {target}")
+        return 0
     if argv[:1] == ["pages"]:
         from qtables.devtools.pages import main as pages
 
         return pages(argv[1:])
-    print("usage: python -m qtables.devtools templates [DIR] | samples [DIR] | findings | pages FILE...", file=sys.stderr)
+    print("usage: python -m qtables.devtools templates [DIR] | samples [DIR] | findings | spec | pages FILE...", file=sys.stderr)
     return 2
 
 

@@ -38,7 +38,7 @@ def _thread(msg: EmailMessage, original_id: str | None, original_subject: str | 
 
 
 def build_reply(ws: Workspace, sub: sqlite3.Row, report: Report, receipt: Path | None,
-                original: tuple[str | None, str | None] = (None, None)) -> EmailMessage:
+                original: tuple[str | None, str | None] = (None, None), missing: list[str] | None = None) -> EmailMessage:
     msg = EmailMessage()
     who = report.identity.unit_name if report.identity else sub["unit_code"]
     period = report.period.label if report.period else sub["period"]
@@ -64,8 +64,12 @@ def build_reply(ws: Workspace, sub: sqlite3.Row, report: Report, receipt: Path |
             lines.append(f"{next(section)}、需要核实的问题（{len(warnings)} 项）：如数据无误，请在模板“自查”表的“说明”栏写明具体原因后重新报送：")
             lines += [f"  {i}. [{f.code}] {(f.sheet + '!' + f.cell + ' ') if f.cell else ''}{f.message}" for i, f in enumerate(warnings, 1)]
             lines.append("")
+        if missing:
+            lines.append(f"{next(section)}、尚未收到的报送材料（请随附表一并报送）：")
+            lines += [f"  {i}. {text}" for i, text in enumerate(missing, 1)]
+            lines.append("")
         if not errors and not warnings:
-            lines += ["报表已通过审核，谢谢！", ""]
+            lines += ["报表已通过审核" + ("，请补报上述材料。" if missing else "，谢谢！"), ""]
         if receipt is not None:
             lines.append("附件为标注了问题位置的审核回执（红色为必须改正，黄色为需要核实）。")
     lines += ["", "（本邮件由 qtables 自动生成。）"]
@@ -78,8 +82,8 @@ def build_reply(ws: Workspace, sub: sqlite3.Row, report: Report, receipt: Path |
 
 
 def write_reply(ws: Workspace, sub: sqlite3.Row, report: Report, receipt: Path | None,
-                original: tuple[str | None, str | None] = (None, None)) -> Path:
-    msg = build_reply(ws, sub, report, receipt, original)
+                original: tuple[str | None, str | None] = (None, None), missing: list[str] | None = None) -> Path:
+    msg = build_reply(ws, sub, report, receipt, original, missing)
     out = ws.path / "outbox" / f"{sub['id']:06d}_{sub['unit_code']}_{sub['period']}_v{sub['version']}.eml"
     with atomic_path(out) as tmp:
         tmp.write_bytes(bytes(msg))

@@ -17,6 +17,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Callable, Iterable
 
+from qtables.check import materials
 from qtables.check.checker import check_file
 from qtables.check.context import CheckContext, Report
 from qtables.check.findings import CATALOGUE, Finding, make
@@ -282,10 +283,22 @@ def produce_outputs(ws: Workspace, ledger: Ledger, ctx: CheckContext, reports: d
         mail = ledger.db.execute("SELECT message_id, subject FROM arrivals WHERE submission_id = ? ORDER BY id LIMIT 1",
                                  (sub["id"],)).fetchone()
         thread = (mail["message_id"], mail["subject"]) if mail else (None, None)
-        reply = write_reply(ws, sub, report, final, thread) if sub["sender"] else None
+        reply = write_reply(ws, sub, report, final, thread, missing=_missing_materials(ledger, ctx.spec, sub)) if sub["sender"] else None
         ledger.set_outputs(sub["id"], receipt_path=str(final.relative_to(ws.path)),
                            reply_path=str(reply.relative_to(ws.path)) if reply else "")
     produce_notices(ws, ledger, ctx.spec)
+
+
+def _missing_materials(ledger: Ledger, spec: Spec, sub) -> list[str]:
+    """The required materials (the 分析报告) not yet received from the submission's unit for its period."""
+    try:
+        period = Period.parse(sub["period"])
+    except Exception:  # noqa: BLE001 - a period the ledger holds always parses; nothing to say otherwise
+        return []
+    files = ledger.db.execute("SELECT filename, sha256 FROM arrivals WHERE unit_code = ? AND period = ? AND kind = 'attachment'",
+                              (sub["unit_code"], sub["period"])).fetchall()
+    got = materials.received(spec, period, [(r["filename"], ledger.archive_path(r["sha256"])) for r in files])
+    return materials.missing_text(spec, period, got)
 
 
 def produce_notices(ws: Workspace, ledger: Ledger, spec: Spec) -> None:

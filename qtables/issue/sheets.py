@@ -196,6 +196,7 @@ def write_guide(ws, spec: Spec, request: IssueRequest, layouts: list[TableLayout
     lines = [
         ("填表说明", fmt.title),
         (f"{request.unit.name}　{request.period.label}　建设工程质量分析报告附表", fmt.ok_big),
+        ("填报须知（qtables）", fmt.ok_big),
         ("一、本工作簿包含：" + "、".join(f"{lay.table.name}《{lay.table.title.replace(chr(10), '')}》" for lay in layouts), fmt.wrap),
         ("二、只能在浅黄色单元格中填写；灰色单元格（表头、单位、报告期、合计、比率）已锁定并自动计算，请勿改动表格结构（不要插入、删除行列或重命名工作表）。", fmt.wrap),
         ("三、数字栏没有发生的填 0；面积栏注意单位：附表3、附表4 为“平方米”，附表5–7 为“万㎡”；造价、经济损失为“万元”；百分比只填数字，不带 % 号。", fmt.wrap),
@@ -206,11 +207,15 @@ def write_guide(ws, spec: Spec, request: IssueRequest, layouts: list[TableLayout
             + f"各预留 {max(request.capacity.values())} 行（按上期在建项数留有余量）。行数不够时请联系汇总单位重新下发行数更多的模板，"
             "不要自行插入行。", fmt.wrap)] if any(n != spec.table(t).capacity for t, n in request.capacity.items()) else []),
         ("", fmt.plain),
-        ("附：制度原文的填表说明", fmt.ok_big),
+        ("附一：制度原文的填表说明（《办法》附表原文照录）", fmt.ok_big),
     ]
-    for lay in layouts:
-        if lay.table.notes:
-            lines.append((f"{lay.table.name}：{lay.table.notes}", fmt.wrap))
+    verbatim = [lay.table for lay in layouts if lay.table.notes]
+    lines += [(f"{t.name}：{t.notes}", fmt.wrap) for t in verbatim] or [("（本工作簿各表在《办法》中没有填表说明。）", fmt.wrap)]
+    own = [lay.table for lay in layouts if lay.table.instructions or lay.table.schedule]
+    if own:
+        lines += [("", fmt.plain), ("附二：qtables 的填报提示（不是制度原文，是汇总单位为便于审核所加）", fmt.ok_big)]
+        lines += [(f"{t.name}：{t.instructions}", fmt.wrap) for t in own if t.instructions]
+        lines += [(f"{t.name}：{t.schedule}", fmt.wrap) for t in own if t.schedule]
     if any(lay.table.kind == "scoring" for lay in layouts):
         for w in spec.warnings:
             lines.append((f"提示：{w}", fmt.wrap))

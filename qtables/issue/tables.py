@@ -48,6 +48,14 @@ def column_width(col: Column) -> float:
     return col.width or DEFAULT_WIDTH.get(col.type, 10)
 
 
+def points_note(item) -> str:
+    """The visible note beside a standard whose text states other points than its 分值 column (带班制度: 5 vs 4)."""
+    if item.stated_points is None or abs(item.stated_points - item.points) < 1e-9:
+        return ""
+    return (f"〔注：办法原文此处写“记{item.stated_points:g}分”，分值栏为{item.points:g}分，二者不一致；"
+            f"本表按分值栏{item.points:g}分评分，得分不超过{item.points:g}分。〕")
+
+
 def form_text(spec_form: dict, override: dict, table_id: str) -> str:
     """表号：豫建质统5表　制定机关：…　批准文号：…　有效期至：… (empty parts left out)."""
     numbers = dict(spec_form.get("numbers", {}))
@@ -158,9 +166,10 @@ def write_table(ws, layout: TableLayout, rows, total, ctx: ExcelContext, fmt: Fo
         _validations(ws, layout, request)
 
     notes_row = layout.notes_row
-    if table.notes:
-        ws.merge_range(notes_row, 0, notes_row, last_col, table.notes, fmt.wrap)
-        ws.set_row(notes_row, 14 * lines_needed(table.notes, sum(widths)) + 4)
+    notes = table.printed_notes
+    if notes:
+        ws.merge_range(notes_row, 0, notes_row, last_col, notes, fmt.wrap)
+        ws.set_row(notes_row, 14 * lines_needed(notes, sum(widths)) + 4)
     if table.bottom_line:
         write_line(ws, layout.bottom_row, layout, table.bottom_line, request, fmt, top=False)
 
@@ -218,7 +227,8 @@ def _write_scoring_rows(ws, layout: TableLayout, rows, total, ctx: ExcelContext,
             r = layout.row_of(item.key)
             values = rows[r - layout.first_data]
             ws.write_string(r, cols["item"], item.label, fmt.label_left)
-            ws.write_string(r, cols["standard"], item.standard, fmt.label_left)
+            standard = item.standard + (f"\n{points_note(item)}" if points_note(item) else "")
+            ws.write_string(r, cols["standard"], standard, fmt.label_left)
             ws.write_number(r, cols["points"], item.points, fmt.number("decimal", 1, locked=True))
             write_value(ws, r, score_col, values.get("score"), fmt.number("decimal", 1, locked=False), table.column("score"))
             ws.data_validation(
@@ -229,7 +239,7 @@ def _write_scoring_rows(ws, layout: TableLayout, rows, total, ctx: ExcelContext,
                     "error_title": "得分超出范围", "error_message": f"本项分值为{item.points:g}分，得分应在0至{item.points:g}之间。",
                 },
             )
-            ws.set_row(r, 14 * lines_needed(item.standard, standard_width) + 4)
+            ws.set_row(r, 14 * lines_needed(standard, standard_width) + 4)
     r = layout.total_row
     ws.merge_range(r, 0, r, cols["standard"], table.total_label or "合计", fmt.header)
     total_fmt = fmt.number("decimal", 1, locked=True, total=True)

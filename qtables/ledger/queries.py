@@ -20,23 +20,32 @@ class LedgerQueries:
     def submission_by_sha(self, sha256: str) -> sqlite3.Row | None:
         return self.db.execute("SELECT * FROM submissions WHERE sha256 = ?", (sha256,)).fetchone()
 
-    def current_submissions(self, period: str) -> list[sqlite3.Row]:
-        return self.db.execute(
-            "SELECT * FROM submissions WHERE period = ? AND is_current = 1 ORDER BY unit_code", (period,)
+    def current_submissions(self, period: str, *, tables: list[str] | None = None) -> list[sqlite3.Row]:
+        """The current version of every submission of a period.  A unit can have more than one: its 附表 and,
+        for a year, the 考核评分表 the 考核组 returns (a different set of tables).  ``tables``: only the
+        submissions holding one of these."""
+        rows = self.db.execute(
+            "SELECT * FROM submissions WHERE period = ? AND is_current = 1 ORDER BY unit_code, id", (period,)
         ).fetchall()
+        if tables is None:
+            return rows
+        wanted = set(tables)
+        return [r for r in rows if wanted & set(r["tables"].split(","))]
 
     def accepted_values(self, unit_code: str, period: str) -> dict[str, dict[str, dict[str, Any]]] | None:
-        """The values of the current accepted submission of a unit and period: table -> row key -> column -> value."""
-        row = self.db.execute(
+        """The values of the current accepted submissions of a unit and period (its 附表 and, for a year,
+        its 考核评分表: different tables): table -> row key -> column -> value."""
+        rows = self.db.execute(
             "SELECT id FROM submissions WHERE unit_code = ? AND period = ? AND is_current = 1"
-            " AND status IN ('accepted', 'accepted_with_warnings')",
+            " AND status IN ('accepted', 'accepted_with_warnings') ORDER BY id",
             (unit_code, period),
-        ).fetchone()
-        if row is None:
+        ).fetchall()
+        if not rows:
             return None
         out: dict[str, dict[str, dict[str, Any]]] = {}
-        for c in self.db.execute("SELECT table_id, row_key, column_id, value FROM cells WHERE submission_id = ?", (row["id"],)):
-            out.setdefault(c["table_id"], {}).setdefault(c["row_key"], {})[c["column_id"]] = decode(c["value"])
+        for row in rows:
+            for c in self.db.execute("SELECT table_id, row_key, column_id, value FROM cells WHERE submission_id = ?", (row["id"],)):
+                out.setdefault(c["table_id"], {}).setdefault(c["row_key"], {})[c["column_id"]] = decode(c["value"])
         return out
 
     def snapshot(self) -> dict[str, list[tuple]]:

@@ -53,6 +53,13 @@ year_grace_days = 0
 # valid_until = "2027年12月"
 # t5 = "豫建质统5表"
 
+# 功能区（航空港区、高新区、经开区等不是行政区划，不在名录中）：作为所在市附表5/7的一行报送。
+# 代码用其统计用区划代码（6位）或自编8位。每个功能区一段，例如：
+# [[zones]]
+# city = "410100"
+# code = "410173"
+# name = "郑州航空港经济综合实验区"
+
 [senders]
 # 各单位允许的发件邮箱，例如：
 # "410100" = ["zzjszl@example.gov.cn"]
@@ -142,6 +149,10 @@ def open_workspace(path: str | os.PathLike[str] | None) -> Workspace:
             f"工作区配置 {cfg} 的 [template] signing_key 缺失或不是至少32位的十六进制串", code="W003"
         ) from None
     registry = load_registry(root / config.get("workspace", {}).get("registry", REGISTRY_FILE))
+    zones = config.get("zones", [])
+    if not isinstance(zones, list) or not all(isinstance(z, dict) for z in zones):
+        raise WorkspaceError(f"工作区配置 {cfg} 的 zones 应写成 [[zones]] 表（city、code、name）", code="W003")
+    registry = registry.with_zones(zones)
     root_unit = str(config.get("workspace", {}).get("root_unit", registry.root.code))
     if root_unit != registry.root.code:
         registry = registry.for_city(root_unit)

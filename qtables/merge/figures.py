@@ -94,7 +94,15 @@ class UnitData:
 
 
 def current_submissions(ledger: Ledger, period: Period) -> dict[str, dict[str, Any]]:
-    return {r["unit_code"]: dict(r) for r in ledger.current_submissions(period.code)}
+    """Per unit, its current submission of the period's 附表 (a 考核评分表 alone only where there is no other)."""
+    out: dict[str, dict[str, Any]] = {}
+    for r in ledger.current_submissions(period.code):
+        if r["unit_code"] not in out or out[r["unit_code"]]["tables"] in _SCORING_ONLY:
+            out[r["unit_code"]] = dict(r)
+    return out
+
+
+_SCORING_ONLY = ("s2", "s3", "s2,s3", "s3,s2")
 
 
 def unit_values(ledger: Ledger, submission_id: int) -> dict[str, dict[str, dict[str, Any]]]:
@@ -109,7 +117,9 @@ def iter_units(ledger: Ledger, registry: Registry, period: Period) -> Iterable[U
     current = current_submissions(ledger, period)
     for unit in registry.units:
         sub = current.get(unit.code)
+        # Every current accepted submission of the unit (附表, and the 考核组's 考核评分表) gives its tables.
+        values = ledger.accepted_values(unit.code, period.code) or {}
         if sub is not None and sub["status"] in OK:
-            yield UnitData(unit, sub, unit_values(ledger, sub["id"]))
+            yield UnitData(unit, sub, values)
         else:
-            yield UnitData(unit, sub, {})
+            yield UnitData(unit, sub, {t: v for t, v in values.items() if t in ("s2", "s3")})

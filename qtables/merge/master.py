@@ -70,8 +70,11 @@ def merge(ws: Workspace, spec: Spec, period: Period, out: str | Path | None = No
 
 def _write(path: str, ws: Workspace, spec: Spec, period: Period, ledger: Ledger) -> None:
     registry = ws.registry
-    # The 考核评分表 are annual: a quarter's master has none (no empty sheets).
-    set_names, table_ids = tables_for(spec, period, scoring=period.kind == "year")
+    # The 考核评分表 are annual (filled by the 考核组, received as their own workbooks): a quarter's master
+    # has none (no empty sheets).
+    set_names, table_ids = tables_for(spec, period)
+    if period.kind == "year":
+        set_names, table_ids = set_names + ["scoring"], table_ids + tables_for(spec, period, scoring=True)[1]
     keyed = next(spec.table(t) for t in table_ids if spec.table(t).kind == "keyed")
     wb = xlsxwriter.Workbook(path, {"constant_memory": True, "strings_to_formulas": False, "strings_to_urls": False,
                                     "strings_to_numbers": False})

@@ -111,6 +111,8 @@ def build_table(data: dict[str, Any], file: str, choices: dict[str, Choice]) -> 
         top_line=tuple(data.get("top_line", [])),
         bottom_line=tuple(data.get("bottom_line", [])),
         notes=data.get("notes", ""),
+        schedule=data.get("schedule", ""),
+        instructions=data.get("instructions", ""),
         source_file=file,
     )
     table.rules.extend(generic_rules(table))

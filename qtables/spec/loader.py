@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
+import pickle
+import sys
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
 from typing import Any
-
-import jsonschema
 
 from qtables.errors import SpecError
 from qtables.spec.model import (
@@ -56,6 +57,8 @@ class _Validator:
         self.schema = schema
 
     def check(self, data: Any, definition: str, file: str) -> None:
+        import jsonschema  # only when validating: a cached spec needs none of it
+
         schema = {k: v for k, v in self.schema.items() if k != "anyOf"}
         schema["$ref"] = f"#/$defs/{definition}"
         validator = jsonschema.Draft202012Validator(schema)
@@ -65,7 +68,8 @@ class _Validator:
             raise SpecError(_schema_message(err), file=file, pointer=pointer(err.absolute_path), code="S005")
 
 
-def _schema_message(err: jsonschema.ValidationError) -> str:
+def _schema_message(err: Any) -> str:
+    """A jsonschema ValidationError in Chinese."""
     v = err.validator
     if v == "required":
         missing = [p for p in err.validator_value if isinstance(err.instance, dict) and p not in err.instance]
@@ -95,7 +99,60 @@ def _load_default() -> Spec:
     return _load(default_spec_dir())
 
 
+def cache_dir() -> Path | None:
+    """Where a validated spec is kept between runs: $QTABLES_CACHE, else the user's cache folder
+    (%LOCALAPPDATA%\\qtables on Windows, $XDG_CACHE_HOME/qtables or ~/.cache/qtables elsewhere).
+    ``QTABLES_CACHE=off`` turns the cache off."""
+    env = os.environ.get("QTABLES_CACHE")
+    if env:
+        return None if env.lower() in ("off", "0", "no") else Path(env)
+    if os.name == "nt" and os.environ.get("LOCALAPPDATA"):
+        return Path(os.environ["LOCALAPPDATA"]) / "qtables" / "cache"
+    base = os.environ.get("XDG_CACHE_HOME")
+    return (Path(base) if base else Path.home() / ".cache") / "qtables"
+
+
 def _load(root: Path) -> Spec:
+    """The spec under ``root``: from the cache when its files are byte-identical to a validated load."""
+    key = _cache_key(root)
+    folder = cache_dir()
+    target = folder / f"spec-{key}.pickle" if folder is not None and key else None
+    if target is not None and target.is_file():
+        try:
+            cached = pickle.loads(target.read_bytes())
+            if isinstance(cached, Spec):
+                return cached
+        except Exception:  # noqa: BLE001 - a damaged or foreign cache file is ignored and rewritten
+            pass
+    spec = _validate_and_build(root)
+    if target is not None:
+        try:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            tmp = target.with_name(f"{target.name}.{os.getpid()}.tmp")
+            tmp.write_bytes(pickle.dumps(spec, protocol=pickle.HIGHEST_PROTOCOL))
+            os.replace(tmp, target)
+        except OSError:
+            pass  # no writable cache: the next run validates again
+    return spec
+
+
+def _cache_key(root: Path) -> str | None:
+    """A digest of every spec file, the schema and the qtables and Python versions (None: cannot read them)."""
+    from qtables import __version__
+
+    digest = hashlib.sha256(f"{__version__}|{sys.version}|{_CACHE_FORMAT}".encode())
+    try:
+        for path in sorted([root / SCHEMA_FILE, root / INDEX_FILE, *(root / "tables").glob("*.json")]):
+            digest.update(path.name.encode() + b"\0" + path.read_bytes())
+    except OSError:
+        return None
+    return digest.hexdigest()[:32]
+
+
+_CACHE_FORMAT = 1  # bump when the Spec classes change shape
+
+
+def _validate_and_build(root: Path) -> Spec:
     schema = _read_json(root / SCHEMA_FILE)
     validator = _Validator(schema)
     index_path = root / INDEX_FILE
@@ -140,6 +197,8 @@ def _load(root: Path) -> Spec:
         raw_digest=digest.hexdigest(),
         continuity=index.get("continuity"),
         deadlines=index.get("deadlines", {}),
+        materials=list(index.get("materials", [])),
+        deviations=list(index.get("deviations", [])),
         form=index.get("form", {}),
     )
     resolve_all(spec, raw_tables, str(index_path))

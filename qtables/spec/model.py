@@ -114,6 +114,9 @@ class FixedRow:
     label: str
 
 
+INSTRUCTIONS_LABEL = "填报提示（qtables，非制度原文）："
+
+
 @dataclass
 class Table:
     id: str
@@ -131,7 +134,15 @@ class Table:
     total_label: str | None = None
     top_line: tuple[str, ...] = ()
     bottom_line: tuple[str, ...] = ()
-    notes: str = ""
+    notes: str = ""  # the 办法's own notes under the table, verbatim
+    schedule: str = ""  # when and by whom the form is filled, quoted from the 办法 (scoring forms)
+    instructions: str = ""  # qtables' own instructions (not the 办法's text)
+
+    @property
+    def printed_notes(self) -> str:
+        """The text under the table: the 办法's notes, then qtables' instructions marked as such, then the schedule."""
+        parts = [self.notes, f"{INSTRUCTIONS_LABEL}{self.instructions}" if self.instructions else "", self.schedule]
+        return "\n".join(p for p in parts if p)
     source_file: str = ""
     _by_id: dict[str, Column] = field(default_factory=dict, repr=False)
 
@@ -152,7 +163,7 @@ class Table:
     def input_ids(self) -> tuple[str, ...]:
         return tuple(c.id for c in self.input_columns)
 
-    @property
+    @cached_property
     def header_depth(self) -> int:
         return max(len(c.header) for c in self.columns)
 
@@ -177,6 +188,8 @@ class Spec:
     raw_digest: str = ""
     continuity: dict[str, Any] | None = None  # project continuity across periods (spec.json "continuity")
     deadlines: dict[str, Any] = field(default_factory=dict)  # the 办法's dates (spec.json "deadlines")
+    materials: list[dict[str, Any]] = field(default_factory=list)  # required beside the tables (the 分析报告)
+    deviations: list[dict[str, str]] = field(default_factory=list)  # where the spec departs from the 办法, and why
     form: dict[str, Any] = field(default_factory=dict)  # 表号, 制定机关 … printed above each table (spec.json "form")
 
     def table(self, table_id: str) -> Table:

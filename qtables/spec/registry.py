@@ -8,17 +8,17 @@ so the same code runs one level down.
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import jsonschema
-
-from qtables.errors import SpecError, UsageError
+from qtables.errors import SpecError, UsageError, WorkspaceError
 from qtables.spec.build import pointer
-from qtables.spec.loader import default_spec_dir
+from qtables.spec.loader import cache_dir, default_spec_dir
 
-KIND_TEXT = {"province": "省", "city": "省辖市", "direct_county": "省直管县（市）", "county": "县（市、区）"}
+KIND_TEXT = {"province": "省", "city": "省辖市", "direct_county": "省直管县（市）", "county": "县（市、区）", "zone": "功能区"}
 
 
 @dataclass(frozen=True)
@@ -54,7 +54,33 @@ class Unit:
 class Registry:
     root: Unit
     units: tuple[Unit, ...]
-    source: str
+    source: str  # the file it was read from
+    vintage: str = ""  # which state of the administrative divisions it describes
+    origin: str = ""  # where its codes come from
+
+    def with_zones(self, zones: list[dict]) -> "Registry":
+        """The registry with functional zones (航空港区、高新区、经开区 …) added as rows of their city.
+
+        A zone is not an administrative division, so it is not in the bundled registry; a workspace adds
+        it (config ``[[zones]]``: city, code, name) and it reports as a row of its city's 附表5/7 — and
+        as a reporting unit in that city's own workspace — instead of falling into 市本级."""
+        if not zones:
+            return self
+        known = {u.code for u in self.units} | {c.code for u in self.units for c in u.children} | {self.root.code}
+        added: dict[str, list[Unit]] = {}
+        for i, zone in enumerate(zones):
+            where = f"[[zones]] 第 {i + 1} 项"
+            city, code, name = str(zone.get("city", "")), str(zone.get("code", "")), str(zone.get("name", "")).strip()
+            if not name or not (code.isdigit() and len(code) in (6, 8)):
+                raise WorkspaceError(f"{where}：功能区须有名称和6位或8位数字代码（code）", code="W005")
+            if city not in {u.code for u in self.units if u.children}:
+                raise WorkspaceError(f"{where}：所在市 city = “{city}” 不是名录中有下级的省辖市", code="W005")
+            if code in known:
+                raise WorkspaceError(f"{where}：代码 {code} 与名录中已有的单位重复", code="W005")
+            known.add(code)
+            added.setdefault(city, []).append(Unit(code, name, "zone"))
+        units = tuple(dataclasses.replace(u, children=u.children + tuple(added.get(u.code, ()))) for u in self.units)
+        return dataclasses.replace(self, units=units)
 
     def unit(self, code: str) -> Unit:
         for u in self.units:
@@ -72,8 +98,8 @@ class Registry:
         city = self.unit(code)
         if not city.children:
             raise UsageError(f"{city.name} 没有下级单位，不能作为市级工作区", code="U004")
-        units = tuple(Unit(c.code, c.name, "county") for c in city.children)
-        return Registry(root=city, units=units, source=self.source)
+        units = tuple(Unit(c.code, c.name, "zone" if c.kind == "zone" else "county") for c in city.children)
+        return Registry(root=city, units=units, source=self.source, vintage=self.vintage, origin=self.origin)
 
 
 def _unit(data: dict) -> Unit:
@@ -87,6 +113,33 @@ def _unit(data: dict) -> Unit:
     )
 
 
+def _valid_marker(file: Path, schema_text: bytes) -> Path | None:
+    folder = cache_dir()
+    if folder is None:
+        return None
+    try:
+        digest = hashlib.sha256(schema_text + b"\0" + file.read_bytes()).hexdigest()[:32]
+    except OSError:
+        return None
+    return folder / f"registry-{digest}.valid"
+
+
+def _validated_before(file: Path, schema_text: bytes) -> bool:
+    """Whether this exact registry file passed the schema before (the check costs a jsonschema import)."""
+    marker = _valid_marker(file, schema_text)
+    return marker is not None and marker.is_file()
+
+
+def _remember_valid(file: Path, schema_text: bytes) -> None:
+    marker = _valid_marker(file, schema_text)
+    if marker is not None:
+        try:
+            marker.parent.mkdir(parents=True, exist_ok=True)
+            marker.write_bytes(b"")
+        except OSError:
+            pass
+
+
 def load_registry(path: str | Path | None = None) -> Registry:
     """Load and validate a registry file (default: the bundled Henan registry)."""
     reg_dir = default_spec_dir() / "registry"
@@ -97,11 +150,15 @@ def load_registry(path: str | Path | None = None) -> Registry:
         raise SpecError("单位名录文件不存在", file=str(file), code="S003") from None
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise SpecError(f"单位名录无法读取：{exc}", file=str(file), code="S004") from None
-    schema = json.loads((reg_dir / "registry.schema.json").read_text(encoding="utf-8"))
-    errors = list(jsonschema.Draft202012Validator(schema).iter_errors(data))
-    if errors:
-        err = jsonschema.exceptions.best_match(errors)
-        raise SpecError(f"单位名录不符合格式：{err.message[:200]}", file=str(file), pointer=pointer(err.absolute_path), code="S005")
+    schema_text = (reg_dir / "registry.schema.json").read_bytes()
+    if not _validated_before(file, schema_text):
+        import jsonschema  # only for a registry not validated before
+
+        errors = list(jsonschema.Draft202012Validator(json.loads(schema_text)).iter_errors(data))
+        if errors:
+            err = jsonschema.exceptions.best_match(errors)
+            raise SpecError(f"单位名录不符合格式：{err.message[:200]}", file=str(file), pointer=pointer(err.absolute_path), code="S005")
+        _remember_valid(file, schema_text)
     units = tuple(_unit(u) for u in data["units"])
     seen: dict[str, str] = {}
     for i, u in enumerate(units):
@@ -109,4 +166,5 @@ def load_registry(path: str | Path | None = None) -> Registry:
             if code in seen:
                 raise SpecError(f"行政区划代码 {code} 重复", file=str(file), pointer=f"/units/{i}", code="S007")
             seen[code] = u.name
-    return Registry(root=_unit(data["root"]), units=units, source=str(file))
+    return Registry(root=_unit(data["root"]), units=units, source=str(file), vintage=data.get("vintage", ""),
+                    origin=data.get("source", ""))

@@ -40,6 +40,9 @@ def a1(row: int, col: int, *, abs_row: bool = True, abs_col: bool = True) -> str
     return xl_rowcol_to_cell(row, col, row_abs=abs_row, col_abs=abs_col)
 
 
+_LAYOUTS: dict[tuple, tuple] = {}
+
+
 @dataclass(frozen=True)
 class TableLayout:
     table: Table
@@ -47,6 +50,18 @@ class TableLayout:
 
     @classmethod
     def for_unit(cls, table: Table, unit: Unit | None, capacity: int | None = None) -> "TableLayout":
+        """The layout of a table for a unit (built once per table, unit and capacity, then shared)."""
+        key = (id(table), unit.code if table.kind == "keyed" and unit is not None else None,
+               capacity if table.kind == "records" else None)
+        hit = _LAYOUTS.get(key)
+        if hit is not None and hit[0] is table and (table.kind != "keyed" or hit[1] == unit):
+            return hit[2]
+        layout = cls._build(table, unit, capacity)
+        _LAYOUTS[key] = (table, unit, layout)
+        return layout
+
+    @classmethod
+    def _build(cls, table: Table, unit: Unit | None, capacity: int | None) -> "TableLayout":
         if table.kind == "keyed":
             if unit is None:
                 raise ValueError("keyed tables need a unit")
@@ -71,23 +86,23 @@ class TableLayout:
     def ncols(self) -> int:
         return len(self.table.columns)
 
-    @property
+    @cached_property
     def depth(self) -> int:
         return self.table.header_depth
 
-    @property
+    @cached_property
     def first_data(self) -> int:
         return HEADER_TOP + self.depth
 
-    @property
+    @cached_property
     def last_data(self) -> int:
         return self.first_data + len(self.rows) - 1
 
-    @property
+    @cached_property
     def total_row(self) -> int | None:
         return self.last_data + 1 if self.table.has_total else None
 
-    @property
+    @cached_property
     def notes_row(self) -> int:
         return (self.total_row if self.total_row is not None else self.last_data) + 1
 
@@ -138,6 +153,13 @@ class TableLayout:
 
     def header_cells(self) -> list[tuple[int, int, int, int, str]]:
         """Merged header blocks as (first_row, first_col, last_row, last_col, text)."""
+        return list(self._header_cells)
+
+    @cached_property
+    def _header_cells(self) -> tuple[tuple[int, int, int, int, str], ...]:
+        return tuple(self._merge_headers())
+
+    def _merge_headers(self) -> list[tuple[int, int, int, int, str]]:
         cols = self.table.columns
         out: list[tuple[int, int, int, int, str]] = []
         for level in range(self.depth):

@@ -20,6 +20,9 @@ NOTE_COL = 8
 
 
 def tables_for(spec: Spec, period: Period, *, scoring: bool = False) -> tuple[list[str], list[str]]:
-    """The sets and tables due for a period (a quarter: 附表1–6; a year: 附表6–7)."""
-    sets = [period.kind] + (["scoring"] if scoring else [])
+    """The sets and tables due for a period (a quarter: 附表1–6; a year: 附表6–7).
+
+    ``scoring``: the two 考核评分表 alone — filled by the 省厅考核组 for each assessed unit (附件2 三、附件3 五),
+    not by the unit in its annual workbook."""
+    sets = ["scoring"] if scoring else [period.kind]
     return sets, [t.id for t in spec.tables_in(sets)]

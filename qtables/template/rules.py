@@ -18,6 +18,7 @@ from qtables.template.layout import TableLayout
 from qtables.period import Period, excel_serial
 from qtables.spec import expr
 from qtables.spec.expr import EvalError, Ref
+from qtables.spec.expr.compiled import compile_node, empty_row_form
 from qtables.spec.model import Rule, Spec
 
 
@@ -26,6 +27,7 @@ class TableData:
     layout: TableLayout
     rows: list[dict[str, Any]]
     total: dict[str, Any] = field(default_factory=dict)
+    known_empty: frozenset[int] = frozenset()  # rows the reader already saw empty (a hint, not re-examined)
     _split: tuple[list[int], list[int]] | None = field(default=None, repr=False)
 
     @property
@@ -40,8 +42,12 @@ class TableData:
         if self._split is not None:
             return self._split
         inputs = self.table.input_ids
+        known = self.known_empty
         filled, empty = [], []
         for i, row in enumerate(self.rows):
+            if i in known:
+                empty.append(i)
+                continue
             (filled if any(not expr._blank(row.get(c)) for c in inputs) else empty).append(i)
         self._split = (filled, empty)
         return self._split
@@ -66,25 +72,39 @@ class WorkbookData:
 
 
 class _Env:
-    """Resolves references for one table, in a row, the total row, or table scope."""
+    """Resolves references for one table, in a row, the total row, or table scope.
 
-    def __init__(self, data: WorkbookData, table_id: str, row: int | None, mode: str):
+    One environment serves every row of a table: ``at(i)`` moves it (rules and
+    derived cells are evaluated row after row without building a new object).
+    """
+
+    __slots__ = ("data", "td", "row", "mode", "own", "columns")
+
+    def __init__(self, data: WorkbookData, table_id: str, row: int | None, mode: str,
+                 columns: dict[tuple[str, str], list[Any]] | None = None):
         self.data = data
         self.td = data.tables[table_id]
+        self.columns = columns  # a cache of whole columns, valid while the values do not change
         self.row = row
         self.mode = mode  # "row", "total" or "table"
+        self.own: dict[str, Any] | None = None
+        if mode == "row":
+            self.own = self.td.rows[row]  # type: ignore[index]
+        elif mode == "total":
+            self.own = self.td.total
 
-    def _own(self) -> dict[str, Any]:
-        if self.mode == "row":
-            return self.td.rows[self.row]  # type: ignore[index]
-        if self.mode == "total":
-            return self.td.total
-        raise EvalError("表级规则不能直接引用逐行的列")
+    def at(self, row: int) -> "_Env":
+        self.row = row
+        self.own = self.td.rows[row]
+        return self
 
     def value(self, ref: Ref) -> Any:
         p = ref.parts
         if len(p) == 1:
-            return self._own().get(p[0])
+            own = self.own
+            if own is None:
+                raise EvalError("表级规则不能直接引用逐行的列")
+            return own.get(p[0])
         if p[0] == "total":
             return self.td.total.get(p[1])
         if p[0] == "period":
@@ -111,15 +131,22 @@ class _Env:
 
     def range(self, ref: Ref) -> Sequence[Any]:
         p = ref.parts
-        if len(p) == 1:
-            return self.td.column(p[0])
-        other = self.data.tables.get(p[0])
-        if other is None:
+        td = self.td if len(p) == 1 else self.data.tables.get(p[0])
+        if td is None:
             raise EvalError(f"本工作簿没有表 {p[0]}")
-        return other.column(p[1])
+        column_id = p[0] if len(p) == 1 else p[1]
+        if self.columns is None:
+            return td.column(column_id)
+        key = (td.table.id, column_id)
+        got = self.columns.get(key)
+        if got is None:
+            got = self.columns[key] = td.column(column_id)
+        return got
 
     def row_values(self) -> Sequence[Any]:
-        own = self._own()
+        if self.own is None:
+            raise EvalError("表级规则不能直接引用逐行的列")
+        own = self.own
         return [own.get(c) for c in self.td.table.input_ids]
 
     def row_number(self) -> int:
@@ -133,7 +160,7 @@ def _safe(node: expr.Node | None, env: _Env) -> Any:
     if node is None:
         return None
     try:
-        return expr.evaluate(node, env)
+        return compile_node(node)(env)
     except EvalError:
         return None
 
@@ -142,10 +169,25 @@ def compute_derived(data: WorkbookData) -> None:
     """Fill every formula cell (derived columns, totals, subtotals) in place."""
     for td in data.tables.values():
         table = td.table
-        for i, row in enumerate(td.rows):
-            for col in table.columns:
-                if col.formula is not None:
-                    row[col.id] = _safe(col.formula, _Env(data, table.id, i, "row"))
+        formulas = [(col.id, compile_node(col.formula)) for col in table.columns if col.formula is not None]
+        if formulas and td.rows:
+            env = _Env(data, table.id, 0, "row")
+            same_empty = table.kind == "records" and not any(_row_dependent(empty_row_form(col.formula))
+                                                              for col in table.columns if col.formula is not None)
+            empty = set(td.split_rows()[1]) if same_empty else set()
+            first_empty: dict[str, Any] | None = None
+            for i, row in enumerate(td.rows):
+                if i in empty and first_empty is not None:
+                    row.update(first_empty)  # every empty row computes the same
+                    continue
+                env.at(i)
+                for cid, fn in formulas:
+                    try:
+                        row[cid] = fn(env)
+                    except EvalError:
+                        row[cid] = None
+                if i in empty:
+                    first_empty = {cid: row[cid] for cid, _fn in formulas}
         if table.kind == "scoring":
             _scoring_totals(td)
             continue
@@ -158,10 +200,24 @@ def compute_derived(data: WorkbookData) -> None:
                 total[col.id] = sum(
                     v for v in td.column(col.id) if isinstance(v, (int, float)) and not isinstance(v, bool)
                 )
+        env = _Env(data, table.id, None, "total")
         for col in table.columns:
             node = col.total_formula or col.formula
             if node is not None:
-                total[col.id] = _safe(node, _Env(data, table.id, None, "total"))
+                total[col.id] = _safe(node, env)
+
+
+_OTHER_PERIOD: dict[int, tuple[Spec, bool]] = {}
+
+
+def derived_reads_other_period(spec: Spec) -> bool:
+    """Whether any formula cell of the spec reads the previous period or the quarters."""
+    hit = _OTHER_PERIOD.get(id(spec))
+    if hit is None or hit[0] is not spec:
+        nodes = [n for t in spec.tables.values() for c in t.columns for n in (c.formula, c.total_formula) if n is not None]
+        reads = any(ref.parts[0] in ("prev", "q") for n in nodes for ref, _ in expr.refs(n))
+        hit = _OTHER_PERIOD[id(spec)] = (spec, reads)
+    return hit[1]
 
 
 def _scoring_totals(td: TableData) -> None:
@@ -187,7 +243,7 @@ def _num0(v: Any) -> float:
     return float(v) if isinstance(v, (int, float)) and not isinstance(v, bool) else 0.0
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class Result:
     rule: Rule
     status: str  # "pass", "fail" or "na" (needs data the workbook does not have)
@@ -198,14 +254,15 @@ class Result:
     at_total: bool = False  # a row rule evaluated on the 合计 row (the other period is known only in total)
 
 
-def run_rule(rule: Rule, data: WorkbookData) -> list[Result]:
+def run_rule(rule: Rule, data: WorkbookData, columns: dict | None = None) -> list[Result]:
     if rule.table not in data.tables:
         return []
     if set(rule.needs) - data.available:
         return [Result(rule, "na")]
     td = data.tables[rule.table]
     if rule.scope == "table":
-        return [_one(rule, _Env(data, rule.table, None, "table"), None)]
+        return [_one(rule, _Env(data, rule.table, None, "table", columns), None)]
+    env = _Env(data, rule.table, None, "table", columns)
     other_period = "previous" if "previous" in rule.needs else "quarters" if "quarters" in rule.needs else None
     if other_period:
         # Row by row where the other period has the rows; on the 合计 row where it has only the total
@@ -214,34 +271,62 @@ def run_rule(rule: Rule, data: WorkbookData) -> list[Result]:
         known = (source or {}).get(rule.table, {})
         rows = [i for i, r in enumerate(td.layout.rows) if r.key in known]
         if rows:
-            return [_one(rule, _Env(data, rule.table, i, "row"), i) for i in rows]
+            env.mode = "row"
+            return _rows(rule, env, rows)
         if TOTAL_KEY in known and td.table.has_total:
-            return [dataclasses.replace(_one(rule, _Env(data, rule.table, None, "total"), None), at_total=True)]
+            return [dataclasses.replace(_one(rule, _Env(data, rule.table, None, "total", columns), None), at_total=True)]
         return [Result(rule, "na")]
-    if td.table.kind != "records" or _uses_rownum(rule):
-        return [_one(rule, _Env(data, rule.table, i, "row"), i) for i in range(len(td.rows))]
+    env.mode = "row"
+    if td.table.kind != "records" or _uses_rownum(rule.assertion) or _uses_rownum(rule.when):
+        return _rows(rule, env, range(len(td.rows)))
     # Detail tables are mostly empty rows, and every empty row gets the same
     # verdict: evaluate the filled rows and one empty row; only if that one
     # fails are the other empty rows reported too (passes are not listed).
     filled, empty = td.split_rows()
-    out = [_one(rule, _Env(data, rule.table, i, "row"), i) for i in filled]
+    out = _rows(rule, env, filled)
     if empty:
-        first = _one(rule, _Env(data, rule.table, empty[0], "row"), empty[0])
+        first = _one(rule, env.at(empty[0]), empty[0])
         out.append(first)
         if first.status == "fail":
             out.extend(dataclasses.replace(first, row=i) for i in empty[1:])
     return out
 
 
-def _uses_rownum(rule: Rule) -> bool:
-    return any(expr.uses_function(n, "rownum") for n in (rule.assertion, rule.when) if n is not None)
+_ROW_DEPENDENT: dict[int, tuple[expr.Node, bool]] = {}
+
+
+def _row_dependent(node: expr.Node) -> bool:
+    """Whether a formula can differ between two rows with the same values (row number, other periods)."""
+    hit = _ROW_DEPENDENT.get(id(node))
+    if hit is None or hit[0] is not node:
+        dependent = _uses_rownum(node) or any(ref.parts[0] in ("prev", "q") for ref, _ in expr.refs(node))
+        hit = _ROW_DEPENDENT[id(node)] = (node, dependent)
+    return hit[1]
+
+
+_ROWNUM: dict[int, tuple[expr.Node, bool]] = {}
+
+
+def _uses_rownum(node: expr.Node | None) -> bool:
+    if node is None:
+        return False
+    hit = _ROWNUM.get(id(node))
+    if hit is None or hit[0] is not node:
+        hit = _ROWNUM[id(node)] = (node, expr.uses_function(node, "rownum"))
+    return hit[1]
 
 
 def _one(rule: Rule, env: _Env, row: int | None) -> Result:
+    when = compile_node(rule.when) if rule.when is not None else None
+    return _verdict(rule, when, compile_node(rule.assertion), env, row)
+
+
+def _verdict(rule: Rule, when: Any, assertion: Any, env: _Env, row: int | None) -> Result:
+    truth = expr.truth
     try:
-        if rule.when is not None and not expr.truth(expr.evaluate(rule.when, env)):
+        if when is not None and not truth(when(env)):
             return Result(rule, "pass", row)
-        ok = expr.truth(expr.evaluate(rule.assertion, env))
+        ok = truth(assertion(env))
         error = None
     except EvalError as exc:
         ok, error = False, str(exc)
@@ -250,10 +335,18 @@ def _one(rule: Rule, env: _Env, row: int | None) -> Result:
     return Result(rule, "fail", row, _safe(rule.found, env), _safe(rule.expected, env), error)
 
 
+def _rows(rule: Rule, env: _Env, rows: Any) -> list[Result]:
+    """The rule on each of the given rows, the compiled expressions looked up once."""
+    when = compile_node(rule.when) if rule.when is not None else None
+    assertion = compile_node(rule.assertion)
+    return [_verdict(rule, when, assertion, env.at(i), i) for i in rows]
+
+
 def run_rules(rules: list[Rule], data: WorkbookData) -> list[Result]:
     out: list[Result] = []
+    columns: dict = {}  # whole columns, read once for every rule of this run
     for rule in rules:
-        out.extend(run_rule(rule, data))
+        out.extend(run_rule(rule, data, columns))
     return out
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any, Protocol, Sequence
 
 from qtables.spec.expr.tree import COMPARISONS, Binary, Call, Const, Node, Num, Ref, Str, Unary
@@ -31,7 +31,10 @@ class Env(Protocol):
 def excel_round(x: float, digits: int) -> float:
     """ROUND as Excel does it: half away from zero, on the decimal value shown."""
     q = Decimal(1).scaleb(-int(digits))
-    return float(Decimal(repr(float(x))).quantize(q, rounding=ROUND_HALF_UP))
+    try:
+        return float(Decimal(repr(float(x))).quantize(q, rounding=ROUND_HALF_UP))
+    except InvalidOperation:
+        return float(x)  # more digits than the value has (found by the property test): nothing to round
 
 
 def _blank(v: Any) -> bool:
@@ -61,9 +64,9 @@ def truth(v: Any) -> bool:
     raise EvalError(f"“{v}” 不是逻辑值")
 
 
-def _compare(op: str, a: Any, b: Any) -> bool:
-    # Excel: blank takes the type of the other side; text compares without case;
-    # any text is greater than any number.
+def comparable(a: Any, b: Any) -> tuple[Any, Any]:
+    """Two values made comparable as Excel compares them: blank takes the type of the other side; text
+    compares without case; any text is greater than any number."""
     if _blank(a) and _blank(b):
         a, b = 0.0, 0.0
     elif _blank(a):
@@ -72,11 +75,14 @@ def _compare(op: str, a: Any, b: Any) -> bool:
         b = "" if isinstance(a, str) else 0.0
     a_text, b_text = isinstance(a, str), isinstance(b, str)
     if a_text and b_text:
-        a, b = a.strip().casefold(), b.strip().casefold()
-    elif a_text != b_text:
-        a, b = (1, 0) if a_text else (0, 1)
-    else:
-        a, b = _num(a), _num(b)
+        return a.strip().casefold(), b.strip().casefold()
+    if a_text != b_text:
+        return (1, 0) if a_text else (0, 1)
+    return _num(a), _num(b)
+
+
+def _compare(op: str, a: Any, b: Any) -> bool:
+    a, b = comparable(a, b)
     return {
         "=": a == b,
         "!=": a != b,
