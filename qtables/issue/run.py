@@ -124,8 +124,8 @@ def _issue_all(workspace, spec, period, units, table_ids, set_names, out, scorin
                rows_per_detail) -> list[Issued]:
     keyed = next((t for t in table_ids if spec.table(t).kind == "keyed"), None)
     form = {k: str(v) for k, v in workspace.config.get("form", {}).items()}
-    issued: list[Issued] = []
-    for unit in units:
+    jobs: list[tuple[Unit, Path, IssueRequest]] = []
+    for unit in units:  # what each workbook needs from the ledger is read here, in one process
         rows, note, ucon = provider(unit, period, keyed) if keyed else (None, "", 0)
         capacity = {t: max(rows_per_detail or 0, detail_capacity(spec.table(t).capacity, ucon))
                     for t in table_ids if t in DETAIL_TABLES}
@@ -133,12 +133,56 @@ def _issue_all(workspace, spec, period, units, table_ids, set_names, out, scorin
         request = IssueRequest(unit=unit, period=period, table_ids=table_ids, set_names=set_names,
                                previous={keyed: rows} if rows else None, prefill_note=note, capacity=capacity, quarters=quarters,
                                form=form)
-        path = out / template_filename(unit, period, scoring)
-        # Write beside the target and rename, so an interrupted run never leaves half a workbook.
-        with atomic_path(path) as tmp:
-            identity = build_workbook(str(tmp), spec=spec, request=request, key=workspace.signing_key,
-                                      password=workspace.protection_password)
-        issued.append(Issued(unit, path, identity.template_id))
-        if progress:
-            progress(unit)
-    return issued
+        jobs.append((unit, out / template_filename(unit, period, scoring), request))
+    key, password = workspace.signing_key, workspace.protection_password
+    issued: dict[str, Issued] = {}
+    workers = issue_workers(len(jobs))
+    if workers <= 1:
+        for unit, path, request in jobs:
+            issued[unit.code] = Issued(unit, path, _write(path, spec, request, key, password))
+            if progress:
+                progress(unit)
+        return [issued[u.code] for u, _p, _r in jobs]
+    # Writing a workbook is pure CPU (xlsxwriter): the units are shared out over processes.  Spawned, not
+    # forked, so it works the same on Windows; each worker receives the spec once.
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(workers, mp_context=context, initializer=_worker_init, initargs=(spec,)) as pool:
+        pending = {pool.submit(_write_in_worker, str(path), request, key, password): (unit, path) for unit, path, request in jobs}
+        for future in as_completed(pending):
+            unit, path = pending[future]
+            issued[unit.code] = Issued(unit, path, future.result())
+            if progress:
+                progress(unit)
+    return [issued[u.code] for u, _p, _r in jobs]
+
+
+def issue_workers(jobs: int) -> int:
+    """Processes to write ``jobs`` workbooks with: $QTABLES_WORKERS, else one per CPU (at most 4) for a batch
+    of 8 or more (below that, starting the processes costs more than it saves)."""
+    env = os.environ.get("QTABLES_WORKERS", "")
+    if env.isdigit():
+        return max(1, min(int(env), jobs))
+    return min(os.cpu_count() or 1, 4) if jobs >= 8 else 1
+
+
+def _write(path: Path, spec: Spec, request: IssueRequest, key: bytes, password: str) -> str:
+    # Write beside the target and rename, so an interrupted run never leaves half a workbook.
+    with atomic_path(path) as tmp:
+        identity = build_workbook(str(tmp), spec=spec, request=request, key=key, password=password)
+    return identity.template_id
+
+
+_WORKER_SPEC: Spec | None = None
+
+
+def _worker_init(spec: Spec) -> None:
+    global _WORKER_SPEC
+    _WORKER_SPEC = spec
+
+
+def _write_in_worker(path: str, request: IssueRequest, key: bytes, password: str) -> str:
+    assert _WORKER_SPEC is not None
+    return _write(Path(path), _WORKER_SPEC, request, key, password)
