@@ -106,7 +106,7 @@ def main() -> int:
     for o in outcomes:
         counts[o.status] = counts.get(o.status, 0) + 1
     print(f"  intake  {t_intake:8.2f} s  {counts}")
-    print(f"ratio intake / check = {t_intake / t_check:.2f}; per item: intake {1000 * t_intake / args.files:.1f} ms, "
+    print(f"ratio intake / check = {t_intake / t_check:.2f} (target <= 1.3); per item: intake {1000 * t_intake / args.files:.1f} ms, "
           f"check {1000 * t_check / args.files:.1f} ms")
     shutil.rmtree(root, ignore_errors=True)
     return 0
