@@ -20,7 +20,9 @@ def layouts_for(spec, unit, period, scoring=False):
 
 def build_filled(path: Path, spec, workspace, unit_code: str, period_code: str, *, seed: int = 1,
                  mutate: Callable[[dict[str, Any]], None] | None = None, notes: dict[str, str] | None = None,
-                 previous=None, key: bytes | None = None) -> tuple[Path, dict[str, Any]]:
+                 previous=None, key: bytes | None = None, tight: bool = False) -> tuple[Path, dict[str, Any]]:
+    """A template filled by qtables' own writer.  ``tight``: 附表3/附表4 with only as many rows as the filling needs
+    plus ten (a spreadsheet recalculates a fifth of the helper formulas; the checker reads the rows from the identity)."""
     unit = workspace.registry.unit(unit_code)
     period = Period.parse(period_code)
     set_names, table_ids, layouts = layouts_for(spec, unit, period)
@@ -28,7 +30,8 @@ def build_filled(path: Path, spec, workspace, unit_code: str, period_code: str, 
     values = copy.deepcopy(filling.values)
     if mutate:
         mutate(values)
+    capacity = {t: max(20, len(values.get(t, [])) + 10) for t in ("t3", "t4") if t in table_ids} if tight else {}
     request = IssueRequest(unit, period, table_ids, set_names, values=values, line_values=filling.line_values,
-                           notes=notes or {}, previous=previous)
+                           notes=notes or {}, previous=previous, capacity=capacity)
     build_workbook(path, spec=spec, request=request, key=key or workspace.signing_key, password="pw")
     return path, values

@@ -49,7 +49,7 @@ def corpus(spec, workspace, tmp_path_factory):
     root = tmp_path_factory.mktemp("check-diff")
     files = []
     for u, unit_code in enumerate(UNITS):
-        base, values = build_filled(root / f"{unit_code}_ok.xlsx", spec, workspace, unit_code, "2025Q3", seed=11 + u)
+        base, values = build_filled(root / f"{unit_code}_ok.xlsx", spec, workspace, unit_code, "2025Q3", seed=11 + u, tight=True)
         files.append(base)
         muts = [(n, m) for n, _c, _t, _g, m in _mutations(values) if n != "项数填成文字"] + _extra_mutations(values)
         for i, (name, mutate) in enumerate(muts):
@@ -60,7 +60,8 @@ def corpus(spec, workspace, tmp_path_factory):
                 apply(probe)
             except (StopIteration, IndexError):
                 continue  # this unit's filling has no row to break that way
-            path, _ = build_filled(root / f"{unit_code}_{i:02d}.xlsx", spec, workspace, unit_code, "2025Q3", seed=11 + u, mutate=apply)
+            path, _ = build_filled(root / f"{unit_code}_{i:02d}.xlsx", spec, workspace, unit_code, "2025Q3", seed=11 + u, mutate=apply,
+                                   tight=True)
             files.append(path)
     assert len(files) >= 50
     return root, files

@@ -86,6 +86,11 @@ def test_a_failed_acceptance_is_not_a_completed_project(spec, workspace, tmp_pat
     report, codes = _codes(path, spec, workspace)
     assert any(c == "T4-07" for c, _ in codes)
     assert report.status == "rejected"
+    # And the cross-table count follows the definition: 附表4 without its 不合格 row no longer matches 附表5's
+    # 竣工 count, which still counted it (X-04); the row would pass X-04 only once 附表5 stops counting it.
+    assert any(c == "X-04" for c, _ in codes)
+    clean, _ = build_filled(tmp_path / "ok.xlsx", spec, workspace, "410300", "2025Q3", seed=5)
+    assert not any(c == "X-04" for c, _ in _codes(clean, spec, workspace)[1])
 
 
 def test_deadlines_come_from_the_regulation_and_a_workspace_may_extend_them(spec, tmp_path):

@@ -112,3 +112,26 @@ def test_invalid_json_names_line_and_column(spec_copy):
     with pytest.raises(SpecError) as info:
         load_spec(spec_copy)
     assert info.value.code == "S004" and "第 2 行" in info.value.message
+
+
+def test_the_validated_spec_is_cached_by_content_and_a_change_or_a_damaged_cache_is_noticed(tmp_path, monkeypatch):
+    from qtables.spec.loader import default_spec_dir
+
+    monkeypatch.setenv("QTABLES_CACHE", str(tmp_path / "cache"))
+    root = tmp_path / "spec"
+    shutil.copytree(default_spec_dir(), root)
+    first = load_spec(root)
+    [cached] = (tmp_path / "cache").glob("spec-*.pickle")
+    again = load_spec(root)
+    assert again.raw_digest == first.raw_digest and again.table("t5").title == first.table("t5").title
+    # A changed file is a different key: validated and built again, never served stale.
+    t5 = root / "tables" / "t5.json"
+    t5.write_text(t5.read_text(encoding="utf-8").replace("河南省建设工程质量监督季度统计表", "改过的标题"), encoding="utf-8")
+    assert load_spec(root).table("t5").title == "改过的标题"
+    assert len(list((tmp_path / "cache").glob("spec-*.pickle"))) == 2
+    # A damaged cache file is ignored (and rewritten).
+    t5.write_text(t5.read_text(encoding="utf-8").replace("改过的标题", "河南省建设工程质量监督季度统计表"), encoding="utf-8")
+    cached.write_bytes(b"not a pickle")
+    assert load_spec(root).table("t5").title == first.table("t5").title
+    monkeypatch.setenv("QTABLES_CACHE", "off")
+    assert load_spec(root).raw_digest == first.raw_digest

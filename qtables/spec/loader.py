@@ -141,8 +141,10 @@ def _cache_key(root: Path) -> str | None:
     from qtables import __version__
 
     digest = hashlib.sha256(f"{__version__}|{sys.version}|{_CACHE_FORMAT}".encode())
+    # The code that builds the Spec is part of the key too: a changed class never meets an old pickle.
+    code = [Path(__file__).with_name(name) for name in ("model.py", "build.py", "resolve.py", "loader.py")]
     try:
-        for path in sorted([root / SCHEMA_FILE, root / INDEX_FILE, *(root / "tables").glob("*.json")]):
+        for path in code + sorted([root / SCHEMA_FILE, root / INDEX_FILE, *(root / "tables").glob("*.json")]):
             digest.update(path.name.encode() + b"\0" + path.read_bytes())
     except OSError:
         return None
