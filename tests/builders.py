@@ -20,9 +20,11 @@ def layouts_for(spec, unit, period, scoring=False):
 
 def build_filled(path: Path, spec, workspace, unit_code: str, period_code: str, *, seed: int = 1,
                  mutate: Callable[[dict[str, Any]], None] | None = None, notes: dict[str, str] | None = None,
-                 previous=None, key: bytes | None = None, tight: bool = False) -> tuple[Path, dict[str, Any]]:
-    """A template filled by qtables' own writer.  ``tight``: 附表3/附表4 with only as many rows as the filling needs
-    plus ten (a spreadsheet recalculates a fifth of the helper formulas; the checker reads the rows from the identity)."""
+                 previous=None, key: bytes | None = None, tight: bool = True) -> tuple[Path, dict[str, Any]]:
+    """A template filled by qtables' own writer.  ``tight`` (the default): 附表3/附表4 with only as many rows as the
+    filling needs plus ten, as `issue` sizes them from the previous period — a fifth of the helper formulas to
+    write, read and recalculate; the checker reads the row counts from the identity.  ``tight=False``: the
+    spec's 300 rows."""
     unit = workspace.registry.unit(unit_code)
     period = Period.parse(period_code)
     set_names, table_ids, layouts = layouts_for(spec, unit, period)

@@ -37,12 +37,13 @@ def fill_with_openpyxl(template: Path, out: Path, layouts: list[TableLayout], va
     return out
 
 
-def python_verdicts(spec, unit, period, set_names, table_ids, values) -> dict[tuple[str, str, str], int]:
-    """(code, table name, message) -> number of failing rows, by the Python runtime."""
+def python_verdicts(spec, unit, period, set_names, table_ids, values, capacity=None) -> dict[tuple[str, str, str], int]:
+    """(code, table name, message) -> number of failing rows, by the Python runtime (``capacity``: rows of the
+    detail tables, as in the template)."""
     from qtables.issue.workbook import IssueRequest, _apply_values
     from qtables.template.rules import blank_data, compute_derived, run_rules
 
-    layouts = [TableLayout.for_unit(spec.table(t), unit) for t in table_ids]
+    layouts = [TableLayout.for_unit(spec.table(t), unit, (capacity or {}).get(t)) for t in table_ids]
     data = blank_data(spec, period, layouts)
     _apply_values(data, IssueRequest(unit, period, table_ids, set_names, values=values))
     compute_derived(data)

@@ -220,3 +220,12 @@ def test_every_spec_expression_agrees_on_a_real_filling(spec, workspace):
                     compared += 1
                     fails += got[0] == "value" and node is rule.assertion and got[1] is False
     assert compared > 2000 and fails >= 3
+    # The checker's fast path (failures only) reports exactly the failures and n/a of the full run.
+    from qtables.template.rules import run_rules
+
+    def shown(results):
+        return [(r.rule.code, r.rule.table, r.row, r.status, r.found, r.expected, r.error, r.at_total) for r in results]
+    rules = spec.rules_for(sets, tids)
+    everything = run_rules(rules, data)
+    assert shown(run_rules(rules, data, passes=False)) == shown(r for r in everything if r.status != "pass")
+    assert sum(r.status == "fail" for r in everything) >= 3

@@ -17,7 +17,7 @@ import libreoffice
 from filling import fill_with_openpyxl, python_verdicts, selfcheck_verdicts
 from qtables.devtools import samplegen
 from qtables.template.identity import IDENTITY_SHEET
-from qtables.issue.run import issue_templates
+from qtables.issue.workbook import IssueRequest, build_workbook
 from qtables.template.names import tables_for
 from qtables.template.layout import TableLayout
 from qtables.period import Period
@@ -81,22 +81,28 @@ def differential_fillings(spec, workspace, root):
     values): [(case, file, Python verdicts)].  LibreOffice and Gnumeric recalculate the same files."""
     period = Period.parse(PERIOD)
     unit = workspace.registry.unit(UNIT)
-    [issued] = issue_templates(workspace, period=period, out_dir=root / "blank", unit_codes=[UNIT])
     set_names, table_ids = tables_for(spec, period)
-    layouts = [TableLayout.for_unit(spec.table(t), unit) for t in table_ids]
-    good = samplegen.generate(layouts, unit, period, seed=7)
+    good = samplegen.generate([TableLayout.for_unit(spec.table(t), unit) for t in table_ids], unit, period, seed=7)
     cases = [("正确填报", None, None, None, good.values)]
     for name, code, table, target, mutate in _mutations(good.values):
         values = copy.deepcopy(good.values)
         mutate(values)
         cases.append((name, code, table, target, values))
+    # The blank template as `issue` writes it, with 附表3/附表4 only as long as the fillings need (a spreadsheet
+    # then recalculates a fifth of the helper formulas; the identity carries the row counts).
+    capacity = {t: max(20, max(len(c[4].get(t, [])) for c in cases) + 10) for t in ("t3", "t4")}
+    blank = root / "blank.xlsx"
+    build_workbook(blank, spec=spec, request=IssueRequest(unit, period, table_ids, set_names, capacity=capacity),
+                   key=workspace.signing_key, password=workspace.protection_password)
+    layouts = [TableLayout.for_unit(spec.table(t), unit, capacity.get(t)) for t in table_ids]
     filled = root / "filled"
     filled.mkdir()
     files = [
-        fill_with_openpyxl(issued.path, filled / f"case{i:02d}.xlsx", layouts, case[4], good.line_values)
+        fill_with_openpyxl(blank, filled / f"case{i:02d}.xlsx", layouts, case[4], good.line_values)
         for i, case in enumerate(cases)
     ]
-    return [(case, path, python_verdicts(spec, unit, period, set_names, table_ids, case[4])) for case, path in zip(cases, files)]
+    return [(case, path, python_verdicts(spec, unit, period, set_names, table_ids, case[4], capacity))
+            for case, path in zip(cases, files)]
 
 
 @pytest.fixture(scope="module")

@@ -83,7 +83,7 @@ def rule_findings(rules: list[Rule], data: WorkbookData, notes: dict[tuple[str, 
     # A cell already reported as unreadable text is not reported again by the type rules.
     unreadable = {(f.sheet, f.cell) for f in report.findings if f.code in ("N01", "N02")}
     unreadable_rows = {(sheet, int(re.sub(r"[A-Z]+", "", cell))) for sheet, cell in unreadable}
-    for res in run_rules(rules, data):
+    for res in run_rules(rules, data, passes=False):
         if res.status != "fail":
             continue
         rule = res.rule

@@ -193,19 +193,35 @@ GUIDE_WIDTH = 68  # width units of one column that fit an A4 portrait page at 10
 
 def write_guide(ws, spec: Spec, request: IssueRequest, layouts: list[TableLayout], fmt: Formats) -> None:
     ws.set_column(0, 0, GUIDE_WIDTH)
-    lines = [
-        ("填表说明", fmt.title),
-        (f"{request.unit.name}　{request.period.label}　建设工程质量分析报告附表", fmt.ok_big),
-        ("填报须知（qtables）", fmt.ok_big),
-        ("一、本工作簿包含：" + "、".join(f"{lay.table.name}《{lay.table.title.replace(chr(10), '')}》" for lay in layouts), fmt.wrap),
-        ("二、只能在浅黄色单元格中填写；灰色单元格（表头、单位、报告期、合计、比率）已锁定并自动计算，请勿改动表格结构（不要插入、删除行列或重命名工作表）。", fmt.wrap),
-        ("三、数字栏没有发生的填 0；面积栏注意单位：附表3、附表4 为“平方米”，附表5–7 为“万㎡”；造价、经济损失为“万元”；百分比只填数字，不带 % 号。", fmt.wrap),
-        ("四、填写完毕后请查看“自查”表：强制性问题（红色）必须改正；核实性问题（黄色）如确属实际情况，请在“说明”栏写明具体原因。", fmt.wrap),
-        ("五、请勿另存为其他格式或复制内容到新工作簿；直接将本文件作为电子邮件附件上报（第十六条），并按要求加盖公章的纸质件另行报送。", fmt.wrap),
-        *([("六、" + request.prefill_note, fmt.wrap)] if request.prefill_note else []),
-        *([(("七、" if request.prefill_note else "六、") + "、".join(lay.table.name for lay in layouts if lay.table.id in request.capacity)
-            + f"各预留 {max(request.capacity.values())} 行（按上期在建项数留有余量）。行数不够时请联系汇总单位重新下发行数更多的模板，"
-            "不要自行插入行。", fmt.wrap)] if any(n != spec.table(t).capacity for t, n in request.capacity.items()) else []),
+    contents = ("一、本工作簿包含：" + "、".join(f"{lay.table.name}《{lay.table.title.replace(chr(10), '')}》" for lay in layouts), fmt.wrap)
+    check = ("四、填写完毕后请查看“自查”表：强制性问题（红色）必须改正；核实性问题（黄色）如确属实际情况，请在“说明”栏写明具体原因。", fmt.wrap)
+    if all(lay.table.kind == "scoring" for lay in layouts):
+        # The 考核组's workbook: what the assessors need, not the units' instructions on units and e-mail.
+        lines = [
+            ("填表说明", fmt.title),
+            (f"{request.unit.name}　{request.period.label}　考核评分表（省厅考核组填写）", fmt.ok_big),
+            ("填报须知（qtables）", fmt.ok_big),
+            contents,
+            ("二、只在浅黄色的“得分”栏填写；分值、小计、合计已锁定并自动计算。", fmt.wrap),
+            ("三、考核的时间和程序见各表下方（据附件2、附件3摘要）。", fmt.wrap),
+            check,
+        ]
+    else:
+        lines = [
+            ("填表说明", fmt.title),
+            (f"{request.unit.name}　{request.period.label}　建设工程质量分析报告附表", fmt.ok_big),
+            ("填报须知（qtables）", fmt.ok_big),
+            contents,
+            ("二、只能在浅黄色单元格中填写；灰色单元格（表头、单位、报告期、合计、比率）已锁定并自动计算，请勿改动表格结构（不要插入、删除行列或重命名工作表）。", fmt.wrap),
+            ("三、数字栏没有发生的填 0；面积栏注意单位：附表3、附表4 为“平方米”，附表5–7 为“万㎡”；造价、经济损失为“万元”；百分比只填数字，不带 % 号。", fmt.wrap),
+            check,
+            ("五、请勿另存为其他格式或复制内容到新工作簿；直接将本文件作为电子邮件附件上报（第十六条），并按要求加盖公章的纸质件另行报送。", fmt.wrap),
+            *([("六、" + request.prefill_note, fmt.wrap)] if request.prefill_note else []),
+            *([(("七、" if request.prefill_note else "六、") + "、".join(lay.table.name for lay in layouts if lay.table.id in request.capacity)
+                + f"各预留 {max(request.capacity.values())} 行（按上期在建项数留有余量）。行数不够时请联系汇总单位重新下发行数更多的模板，"
+                "不要自行插入行。", fmt.wrap)] if any(n != spec.table(t).capacity for t, n in request.capacity.items()) else []),
+        ]
+    lines += [
         ("", fmt.plain),
         ("附一：制度原文的填表说明（《办法》附表原文照录）", fmt.ok_big),
     ]

@@ -109,7 +109,10 @@ def cache_dir() -> Path | None:
     if os.name == "nt" and os.environ.get("LOCALAPPDATA"):
         return Path(os.environ["LOCALAPPDATA"]) / "qtables" / "cache"
     base = os.environ.get("XDG_CACHE_HOME")
-    return (Path(base) if base else Path.home() / ".cache") / "qtables"
+    try:
+        return (Path(base) if base else Path.home() / ".cache") / "qtables"
+    except (RuntimeError, KeyError):  # no home directory to be found: run without the cache
+        return None
 
 
 def _load(root: Path) -> Spec:

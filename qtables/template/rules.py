@@ -254,7 +254,9 @@ class Result:
     at_total: bool = False  # a row rule evaluated on the 合计 row (the other period is known only in total)
 
 
-def run_rule(rule: Rule, data: WorkbookData, columns: dict | None = None) -> list[Result]:
+def run_rule(rule: Rule, data: WorkbookData, columns: dict | None = None, passes: bool = True) -> list[Result]:
+    """The rule's results: per row (or once for a table rule) pass, fail or na.  ``passes=False``: rows that
+    pass get no result object (a workbook passes ~1,000 row checks; the checker reports failures only)."""
     if rule.table not in data.tables:
         return []
     if set(rule.needs) - data.available:
@@ -272,21 +274,22 @@ def run_rule(rule: Rule, data: WorkbookData, columns: dict | None = None) -> lis
         rows = [i for i, r in enumerate(td.layout.rows) if r.key in known]
         if rows:
             env.mode = "row"
-            return _rows(rule, env, rows)
+            return _rows(rule, env, rows, passes)
         if TOTAL_KEY in known and td.table.has_total:
             return [dataclasses.replace(_one(rule, _Env(data, rule.table, None, "total", columns), None), at_total=True)]
         return [Result(rule, "na")]
     env.mode = "row"
     if td.table.kind != "records" or _uses_rownum(rule.assertion) or _uses_rownum(rule.when):
-        return _rows(rule, env, range(len(td.rows)))
+        return _rows(rule, env, range(len(td.rows)), passes)
     # Detail tables are mostly empty rows, and every empty row gets the same
     # verdict: evaluate the filled rows and one empty row; only if that one
     # fails are the other empty rows reported too (passes are not listed).
     filled, empty = td.split_rows()
-    out = _rows(rule, env, filled)
+    out = _rows(rule, env, filled, passes)
     if empty:
         first = _one(rule, env.at(empty[0]), empty[0])
-        out.append(first)
+        if passes or first.status == "fail":
+            out.append(first)
         if first.status == "fail":
             out.extend(dataclasses.replace(first, row=i) for i in empty[1:])
     return out
@@ -335,18 +338,32 @@ def _verdict(rule: Rule, when: Any, assertion: Any, env: _Env, row: int | None) 
     return Result(rule, "fail", row, _safe(rule.found, env), _safe(rule.expected, env), error)
 
 
-def _rows(rule: Rule, env: _Env, rows: Any) -> list[Result]:
+def _rows(rule: Rule, env: _Env, rows: Any, passes: bool = True) -> list[Result]:
     """The rule on each of the given rows, the compiled expressions looked up once."""
     when = compile_node(rule.when) if rule.when is not None else None
     assertion = compile_node(rule.assertion)
-    return [_verdict(rule, when, assertion, env.at(i), i) for i in rows]
+    if passes:
+        return [_verdict(rule, when, assertion, env.at(i), i) for i in rows]
+    truth = expr.truth
+    out = []
+    for i in rows:
+        env.at(i)
+        try:
+            if (when is not None and not truth(when(env))) or truth(assertion(env)):
+                continue
+            error = None
+        except EvalError as exc:
+            error = str(exc)
+        out.append(Result(rule, "fail", i, _safe(rule.found, env), _safe(rule.expected, env), error))
+    return out
 
 
-def run_rules(rules: list[Rule], data: WorkbookData) -> list[Result]:
+def run_rules(rules: list[Rule], data: WorkbookData, *, passes: bool = True) -> list[Result]:
     out: list[Result] = []
     columns: dict = {}  # whole columns, read once for every rule of this run
     for rule in rules:
-        out.extend(run_rule(rule, data, columns))
+        results = run_rule(rule, data, columns, passes)
+        out.extend(results if passes else (r for r in results if r.status != "pass"))
     return out
 
 

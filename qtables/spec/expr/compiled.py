@@ -84,6 +84,14 @@ def _build(node: Node) -> Fn:
         return lambda env: const
     if isinstance(node, Ref):
         ref = node
+        if len(ref.parts) == 1:
+            key = ref.parts[0]
+
+            def cell(env: Env) -> Any:
+                # An environment that holds the current row as ``own`` (the checker's) is read directly.
+                own = getattr(env, "own", None)
+                return own.get(key) if own is not None else env.value(ref)
+            return cell
         return lambda env: env.value(ref)
     if isinstance(node, Unary):
         inner = _build(node.operand)
