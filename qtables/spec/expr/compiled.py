@@ -121,15 +121,31 @@ def _binary(node: Binary) -> Fn:
         return either
     if op in COMPARISONS:
         return _comparison(_OPS[op], left, right)
+    # Both sides are evaluated before either is converted, as the interpreter does: which error a
+    # formula reports must not depend on the runtime.
     if op == "+":
-        return lambda env: _n(left(env)) + _n(right(env))
+        def add(env: Env) -> float:
+            a = left(env)
+            b = right(env)
+            return _n(a) + _n(b)
+        return add
     if op == "-":
-        return lambda env: _n(left(env)) - _n(right(env))
+        def sub(env: Env) -> float:
+            a = left(env)
+            b = right(env)
+            return _n(a) - _n(b)
+        return sub
     if op == "*":
-        return lambda env: _n(left(env)) * _n(right(env))
+        def mul(env: Env) -> float:
+            a = left(env)
+            b = right(env)
+            return _n(a) * _n(b)
+        return mul
 
     def divide(env: Env) -> float:
-        x, y = _n(left(env)), _n(right(env))
+        a = left(env)
+        b = right(env)
+        x, y = _n(a), _n(b)
         if y == 0:
             raise EvalError("除数为零")
         return x / y
@@ -178,7 +194,12 @@ def _call(node: Call) -> Fn:
         return lambda env: abs(_n(f(env)))
     if name == "round":
         f, g = fns
-        return lambda env: excel_round(_n(f(env)), int(_n(g(env))))
+
+        def rounded(env: Env) -> float:
+            a = f(env)
+            b = g(env)
+            return excel_round(_n(a), int(_n(b)))
+        return rounded
     if name in ("min", "max"):
         pick = min if name == "min" else max
         return lambda env: pick(_n(v) for v in [f(env) for f in fns])
@@ -197,7 +218,11 @@ def _call(node: Call) -> Fn:
         return isint
     if name == "approx":
         f, g, h = fns
-        return lambda env: abs(_n(f(env)) - _n(g(env))) <= _n(h(env)) + 1e-9
+
+        def approx(env: Env) -> bool:
+            a, b, c = f(env), g(env), h(env)
+            return abs(_n(a) - _n(b)) <= _n(c) + 1e-9
+        return approx
 
     def unknown(env: Env) -> Any:
         for f in fns:
