@@ -40,7 +40,7 @@ def test_short_fuzz_runs_find_nothing(tmp_path):
     seeds_book, seeds_mail = tmp_path / "book", tmp_path / "mail"
     subprocess.run([sys.executable, str(ROOT / "fuzz" / "seeds.py"), str(seeds_book), str(seeds_mail)], check=True)
     for target, seeds in (("workbook", seeds_book), ("message", seeds_mail)):
-        run = subprocess.run([sys.executable, str(ROOT / "fuzz" / "fuzz_targets.py"), target, "-max_total_time=10",
+        run = subprocess.run([sys.executable, str(ROOT / "fuzz" / "fuzz_targets.py"), target, "-max_total_time=6",
                               "-rss_limit_mb=3072", "-timeout=20", f"-artifact_prefix={tmp_path}/", str(seeds)],
                              capture_output=True, text=True, timeout=120)
         assert run.returncode == 0, run.stderr[-3000:]
