@@ -73,3 +73,15 @@ def gbk_zip(members: list[tuple[str, bytes]]) -> bytes:
     for placeholder, raw in placeholders:
         blob = blob.replace(placeholder, raw)
     return blob
+
+
+def docx_bytes(text: str = "情况说明") -> bytes:
+    """A minimal Word package (what sniff calls docx): an 分析报告 or 情况说明 attached beside the 附表."""
+    import io
+    import zipfile
+
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        zf.writestr("[Content_Types].xml", "<Types/>")
+        zf.writestr("word/document.xml", f"<w:document>{text}</w:document>")
+    return buf.getvalue()

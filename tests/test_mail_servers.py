@@ -24,7 +24,7 @@ from aiosmtpd.controller import Controller
 
 from builders import build_filled
 from conftest import TEST_KEY
-from mailfixtures import python_eml
+from mailfixtures import docx_bytes, python_eml
 from qtables.intake.imap import decode_folder, encode_folder, intake_imap
 from qtables.intake.run import intake
 from qtables.intake.mail import send_outbox
@@ -34,15 +34,6 @@ USER, PASSWORD = "demouser", "demopass"
 PROVINCE = "zlz@hnjs.gov.cn"
 
 
-def _docx() -> bytes:
-    import io
-    import zipfile
-
-    buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w") as zf:
-        zf.writestr("[Content_Types].xml", "<Types/>")
-        zf.writestr("word/document.xml", "<w:document>情况说明</w:document>")
-    return buf.getvalue()
 
 
 def _free_port() -> int:
@@ -134,7 +125,7 @@ def test_mail_round_trip_through_real_smtp_and_imap(spec, workspace, tmp_path, s
                        mutate=lambda v: v["t5"][0].update(accident_deaths=3))[0].read_bytes()
     with smtplib.SMTP("127.0.0.1", controller.port) as s:
         for raw in (python_eml("tj@gy.gov.cn", [("巩义市2025年第三季度附表.xlsx", good)]),
-                    python_eml("tj@kf.gov.cn", [("开封市附表.xlsx", bad), ("情况说明.docx", _docx())])):
+                    python_eml("tj@kf.gov.cn", [("开封市附表.xlsx", bad), ("情况说明.docx", docx_bytes())])):
             s.send_message(message_from_bytes(raw, policy=policy.default), to_addrs=[PROVINCE])
     outcomes = intake_imap(ws)
     assert sorted((o.name, o.status) for o in outcomes) == [

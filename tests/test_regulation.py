@@ -13,6 +13,7 @@ import pytest
 from python_calamine import CalamineWorkbook
 
 from builders import build_filled
+from mailfixtures import docx_bytes, python_eml
 from qtables.check import materials
 from qtables.check.checker import check_file
 from qtables.check.context import CheckContext
@@ -107,21 +108,14 @@ def test_the_analysis_report_is_a_required_material(spec, tmp_path):
     """第五条 “按季度统计分析本地工程质量总体状况，并于每季度末向上级主管部门上报工程质量分析报告”；第十条 列出其内容
     （附表1–6 与《工程质量运行态势分析报告》）。A unit whose 附表 pass but whose report has not come stays on the 催报 list,
     and the reply says what is missing; a Word report counts, a stamped scan of the 附表 does not."""
-    from email.message import EmailMessage
-
     ws = init_workspace(tmp_path / "ws")
     a, _ = build_filled(tmp_path / "a.xlsx", spec, ws, "410100", "2025Q3", seed=1)
     b, _ = build_filled(tmp_path / "b.xlsx", spec, ws, "410300", "2025Q3", seed=2)
     inbox = tmp_path / "inbox"
     inbox.mkdir()
-    for name, path, extra in (("a", a, ("郑州市2025年第三季度工程质量分析报告.docx", _docx())),
-                              ("b", b, ("附表盖章扫描件.pdf", b"%PDF-1.4 scan"))):
-        msg = EmailMessage()
-        msg["From"], msg["To"], msg["Subject"] = f"{name}@example.gov.cn", "province@example.gov.cn", "2025年第3季度附表"
-        msg.set_content("见附件")
-        msg.add_attachment(path.read_bytes(), maintype="application", subtype="octet-stream", filename=path.name)
-        msg.add_attachment(extra[1], maintype="application", subtype="octet-stream", filename=extra[0])
-        (inbox / f"{name}.eml").write_bytes(bytes(msg))
+    (inbox / "a.eml").write_bytes(python_eml("a@example.gov.cn", [(a.name, a.read_bytes()),
+                                                                  ("郑州市2025年第三季度工程质量分析报告.docx", docx_bytes())]))
+    (inbox / "b.eml").write_bytes(python_eml("b@example.gov.cn", [(b.name, b.read_bytes()), ("附表盖章扫描件.pdf", b"%PDF-1.4 scan")]))
     intake(ws, [inbox], spec=spec)
     summary = period_status(ws, spec, Period.parse("2025Q3"))
     units = {u["code"]: u for u in summary["units"]}
@@ -138,15 +132,6 @@ def test_the_analysis_report_is_a_required_material(spec, tmp_path):
     assert "尚未收到的报送材料" not in body_a
 
 
-def _docx() -> bytes:
-    import io
-    import zipfile
-
-    out = io.BytesIO()
-    with zipfile.ZipFile(out, "w") as z:
-        z.writestr("[Content_Types].xml", "<Types/>")
-        z.writestr("word/document.xml", "<w:document/>")
-    return out.getvalue()
 
 
 def test_a_stamped_pdf_is_not_the_report_unless_its_name_says_so(spec):

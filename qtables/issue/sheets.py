@@ -193,25 +193,24 @@ GUIDE_WIDTH = 68  # width units of one column that fit an A4 portrait page at 10
 
 def write_guide(ws, spec: Spec, request: IssueRequest, layouts: list[TableLayout], fmt: Formats) -> None:
     ws.set_column(0, 0, GUIDE_WIDTH)
-    contents = ("一、本工作簿包含：" + "、".join(f"{lay.table.name}《{lay.table.title.replace(chr(10), '')}》" for lay in layouts), fmt.wrap)
+    scoring_only = all(lay.table.kind == "scoring" for lay in layouts)
+    what = "考核评分表（省厅考核组填写）" if scoring_only else "建设工程质量分析报告附表"
+    lines = [
+        ("填表说明", fmt.title),
+        (f"{request.unit.name}　{request.period.label}　{what}", fmt.ok_big),
+        ("填报须知（qtables）", fmt.ok_big),
+        ("一、本工作簿包含：" + "、".join(f"{lay.table.name}《{lay.table.title.replace(chr(10), '')}》" for lay in layouts), fmt.wrap),
+    ]
     check = ("四、填写完毕后请查看“自查”表：强制性问题（红色）必须改正；核实性问题（黄色）如确属实际情况，请在“说明”栏写明具体原因。", fmt.wrap)
-    if all(lay.table.kind == "scoring" for lay in layouts):
+    if scoring_only:
         # The 考核组's workbook: what the assessors need, not the units' instructions on units and e-mail.
-        lines = [
-            ("填表说明", fmt.title),
-            (f"{request.unit.name}　{request.period.label}　考核评分表（省厅考核组填写）", fmt.ok_big),
-            ("填报须知（qtables）", fmt.ok_big),
-            contents,
+        lines += [
             ("二、只在浅黄色的“得分”栏填写；分值、小计、合计已锁定并自动计算。", fmt.wrap),
             ("三、考核的时间和程序见各表下方（据附件2、附件3摘要）。", fmt.wrap),
             check,
         ]
     else:
-        lines = [
-            ("填表说明", fmt.title),
-            (f"{request.unit.name}　{request.period.label}　建设工程质量分析报告附表", fmt.ok_big),
-            ("填报须知（qtables）", fmt.ok_big),
-            contents,
+        lines += [
             ("二、只能在浅黄色单元格中填写；灰色单元格（表头、单位、报告期、合计、比率）已锁定并自动计算，请勿改动表格结构（不要插入、删除行列或重命名工作表）。", fmt.wrap),
             ("三、数字栏没有发生的填 0；面积栏注意单位：附表3、附表4 为“平方米”，附表5–7 为“万㎡”；造价、经济损失为“万元”；百分比只填数字，不带 % 号。", fmt.wrap),
             check,

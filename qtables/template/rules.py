@@ -324,17 +324,16 @@ def _one(rule: Rule, env: _Env, row: int | None) -> Result:
     return _verdict(rule, when, compile_node(rule.assertion), env, row)
 
 
-def _verdict(rule: Rule, when: Any, assertion: Any, env: _Env, row: int | None) -> Result:
+def _verdict(rule: Rule, when: Any, assertion: Any, env: _Env, row: int | None, passes: bool = True) -> Result | None:
+    """The rule on the row ``env`` stands on; a pass is None when ``passes`` is False."""
     truth = expr.truth
     try:
-        if when is not None and not truth(when(env)):
-            return Result(rule, "pass", row)
-        ok = truth(assertion(env))
+        ok = (when is not None and not truth(when(env))) or truth(assertion(env))
         error = None
     except EvalError as exc:
         ok, error = False, str(exc)
     if ok:
-        return Result(rule, "pass", row)
+        return Result(rule, "pass", row) if passes else None
     return Result(rule, "fail", row, _safe(rule.found, env), _safe(rule.expected, env), error)
 
 
@@ -342,20 +341,8 @@ def _rows(rule: Rule, env: _Env, rows: Any, passes: bool = True) -> list[Result]
     """The rule on each of the given rows, the compiled expressions looked up once."""
     when = compile_node(rule.when) if rule.when is not None else None
     assertion = compile_node(rule.assertion)
-    if passes:
-        return [_verdict(rule, when, assertion, env.at(i), i) for i in rows]
-    truth = expr.truth
-    out = []
-    for i in rows:
-        env.at(i)
-        try:
-            if (when is not None and not truth(when(env))) or truth(assertion(env)):
-                continue
-            error = None
-        except EvalError as exc:
-            error = str(exc)
-        out.append(Result(rule, "fail", i, _safe(rule.found, env), _safe(rule.expected, env), error))
-    return out
+    results = (_verdict(rule, when, assertion, env.at(i), i, passes) for i in rows)
+    return [r for r in results if r is not None]
 
 
 def run_rules(rules: list[Rule], data: WorkbookData, *, passes: bool = True) -> list[Result]:
