@@ -229,3 +229,41 @@ def test_every_spec_expression_agrees_on_a_real_filling(spec, workspace):
     everything = run_rules(rules, data)
     assert shown(run_rules(rules, data, passes=False)) == shown(r for r in everything if r.status != "pass")
     assert sum(r.status == "fail" for r in everything) >= 3
+
+
+class _RowEnv(Env):
+    """A table's environment as the checker's: a row dict as ``own``, moved from row to row."""
+
+    def __init__(self, rows, ranges):
+        super().__init__({}, ranges)
+        self.rows, self.own, self.row = rows, None, None
+
+    def value(self, ref: Ref):
+        return self.own.get(ref.dotted)
+
+    def row_values(self):
+        return [self.own.get(k) for k in ("a", "b", "c")]
+
+    def row_number(self):
+        return self.row + 1
+
+
+@given(when=st.one_of(st.none(), trees), assertion=trees,
+       rows=st.lists(st.fixed_dictionaries({"a": cell_values, "b": cell_values, "c": cell_values}), min_size=1, max_size=5),
+       r=st.lists(cell_values, max_size=4), s=st.lists(cell_values, max_size=4))
+def test_generated_row_checkers_fail_exactly_the_rows_the_closures_fail(when, assertion, rows, r, s):
+    from qtables.spec.expr.rowgen import row_checker
+
+    env = _RowEnv(rows, {"r": r, "s": s})
+
+    def fails(i):
+        env.row, env.own = i, rows[i]
+        try:
+            return not ((when is not None and not expr.truth(compile_node(when)(env))) or expr.truth(compile_node(assertion)(env)))
+        except EvalError:
+            return True
+    every = list(range(len(rows)))
+    assert row_checker(when, assertion)(env, rows, every) == [i for i in every if fails(i)]
+    # The form for rows known to hold input: rowfilled() is true there.
+    filled = [i for i in every if any(not expr._blank(v) for v in rows[i].values())]
+    assert row_checker(when, assertion, filled=True)(env, rows, filled) == [i for i in filled if fails(i)]

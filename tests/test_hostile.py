@@ -291,3 +291,30 @@ def test_a_zip_bomb_is_refused_before_inflating_with_bounded_memory(tmp_path, go
     *outcomes, peak_kb = json.loads(run.stdout)
     assert outcomes[0][0] == "unreadable" and "超过限制" in outcomes[0][1]
     assert peak_kb < 300 * 1024, f"peak {peak_kb / 1024:.0f} MiB"
+
+
+@pytest.mark.parametrize("cells, refused", [
+    ('<row r="1"><c r="XFD1"><v>1</v></c></row>', "列"),  # a far column in the first row
+    ('<row r="2"><c r="A1048576"><v>1</v></c></row>', "行"),  # a far row named only by the cell
+    ("<row r='30000'><c r='A30000'><v>1</v></c></row>", "行"),  # single quotes are XML too
+    ('<row r="3"><c r="A3" s="12345"><v>1</v></c></row>', None),  # a long style number: a false alarm, read
+    ('<row r="19999"><c r="ZZ19999"><v>1</v></c></row>', None),  # at the limits, not past them
+])
+def test_the_extent_guard_names_what_lies_past_the_limits(cells, refused):
+    """The guard runs before calamine allocates a sheet's dense range (a cell at XFD1048576 aborts the process)."""
+    import io
+    import zipfile
+
+    from qtables.check.read import ReadProblem, check_extent
+
+    sheet = f'<worksheet><cols><col min="1" max="1" width="10.7109375"/></cols><sheetData>{cells}</sheetData></worksheet>'
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr("xl/worksheets/sheet1.xml", sheet)
+    limits = ReadLimits(sheet_rows=20000, sheet_columns=702)
+    if refused is None:
+        check_extent(buf.getvalue(), "xl/worksheets/sheet1.xml", limits)
+    else:
+        with pytest.raises(ReadProblem) as problem:
+            check_extent(buf.getvalue(), "xl/worksheets/sheet1.xml", limits)
+        assert problem.value.code == "L08" and refused in problem.value.details["detail"]

@@ -93,7 +93,7 @@ def _blank(column: Column) -> Value:
     return Value(0 if column.blank == "zero" and column.is_numeric else None)
 
 
-def _tidy(x: float) -> float | int:
+def tidy(x: float) -> float | int:
     x = round(x, 9)  # floating-point residue such as 0.30000000000000004
     if x == 0:
         return 0
@@ -108,7 +108,7 @@ def number(raw: Any, column: Column) -> Value:
     if isinstance(raw, (int, float)):
         if isinstance(raw, float) and not math.isfinite(raw):
             return Value(None, "N01", original=raw)
-        return Value(_tidy(float(raw)), original=raw)
+        return Value(tidy(float(raw)), original=raw)
     if isinstance(raw, (date, datetime)):
         return Value(None, "N01", original=raw.isoformat())  # e.g. 3-5 turned into a date by Excel
     text = clean_text(raw) or ""
@@ -136,7 +136,7 @@ def number(raw: Any, column: Column) -> Value:
         return Value(None, "N01", original=text)
     else:
         result = value * factor / col_factor
-    return Value(_tidy(result), note="N03", original=text)
+    return Value(tidy(result), note="N03", original=text)
 
 
 def date_serial(raw: Any) -> Value:

@@ -65,8 +65,6 @@ class ReadLimits:
 
 # A cell reference or row number beyond the limits, found without parsing the XML.
 _DTD = re.compile(rb"<!DOCTYPE|<!ENTITY", re.I)
-_ROW = re.compile(rb'<(?:\w+:)?row\b[^>]*?\br="(\d+)"')
-_COL = re.compile(rb'<(?:\w+:)?c\b[^>]*?\br="([A-Z]+)\d+"')
 
 
 def _col_number(letters: bytes) -> int:
@@ -147,23 +145,34 @@ def check_extent(data: bytes | zipfile.ZipFile, part: str, limits: ReadLimits) -
                 blob = fh.read(limits.decompressed_bytes + 1)
     except ZIP_ERRORS:
         return  # the reader reports a missing or damaged part itself
-    # One scan for a row number or column with more digits/letters than the limits allow;
-    # only a sheet that has one is scanned in full, to name the exact row or column.
+    if not _may_exceed(blob, limits):
+        return
+    # Only a sheet that may exceed the limits is scanned in full, to name the exact row or column:
+    # every row and cell reference, in either kind of quotes.
+    refs = _REF.findall(blob)
+    last = max((int(digits) for _letters, digits in refs if digits), default=0)
+    if last > limits.sheet_rows:
+        raise ReadProblem("L08", detail=f"工作表有第 {last} 行，超过限制 {limits.sheet_rows} 行")
+    widest = max((_col_number(letters) for letters in {letters for letters, _digits in refs} if letters), default=0)
+    if widest > limits.sheet_columns:
+        raise ReadProblem("L08", detail=f"工作表有第 {widest} 列，超过限制 {limits.sheet_columns} 列")
+
+
+# Digits fold to 0, capital letters to A and ' to ", so one literal search finds any row number with as many
+# digits as the row limit (or more) and any column with as many letters as the column limit (or more).
+_FOLD = bytes.maketrans(b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ'", b"0" * 10 + b"A" * 26 + b'"')
+_REF = re.compile(rb"""<(?:\w+:)?(?:row|c)\b[^>]*?\br\s*=\s*["']([A-Z]*)(\d*)["']""")
+
+
+def _may_exceed(blob: bytes, limits: ReadLimits) -> bool:
+    """A quick, conservative test (C-speed translate and find): False only when no reference in the sheet
+    data can exceed the limits; True may be a false alarm (a style number as long), settled by the full scan."""
     rows_limit, cols_limit = str(limits.sheet_rows), _col_letters(limits.sheet_columns)
     row_digits = len(rows_limit) + (set(rows_limit) == {"9"})  # 99999: only a longer number exceeds it
     col_letters = len(cols_limit) + (set(cols_limit) == {"Z"})  # ZZ: only a longer column exceeds it
-    if _wide_pattern(row_digits, col_letters).search(blob) is None:
-        return
-    rows = _ROW.findall(blob)
-    if rows:
-        last = max(int(r) for r in rows)
-        if last > limits.sheet_rows:
-            raise ReadProblem("L08", detail=f"工作表有第 {last} 行，超过限制 {limits.sheet_rows} 行")
-    cols = set(_COL.findall(blob))
-    if cols:
-        widest = max(_col_number(c) for c in cols)
-        if widest > limits.sheet_columns:
-            raise ReadProblem("L08", detail=f"工作表有第 {widest} 列，超过限制 {limits.sheet_columns} 列")
+    start = max(blob.find(b"sheetData"), 0)  # column widths before it have long digit runs of their own
+    folded = blob.translate(_FOLD)
+    return folded.find(b"0" * row_digits + b'"', start) >= 0 or folded.find(b'"' + b"A" * col_letters, start) >= 0
 
 
 def _col_letters(n: int) -> str:
@@ -172,19 +181,6 @@ def _col_letters(n: int) -> str:
         n, rem = divmod(n - 1, 26)
         out = chr(65 + rem) + out
     return out
-
-
-_WIDE: dict[tuple[int, int], "re.Pattern[bytes]"] = {}
-
-
-def _wide_pattern(row_digits: int, col_letters: int) -> "re.Pattern[bytes]":
-    """A reference that may exceed the limits: a row number with as many digits as the row limit
-    (or more), or a column with as many letters as the column limit (or more)."""
-    key = (row_digits, col_letters)
-    if key not in _WIDE:
-        # A literal start lets the regex engine skip ahead; a false start (``ar="``) only costs the full scan.
-        _WIDE[key] = re.compile(rb'r="(?:[A-Z]*\d{%d,}|[A-Z]{%d,}\d*)"' % (row_digits, col_letters))
-    return _WIDE[key]
 
 
 class ReadProblem(Exception):

@@ -36,8 +36,7 @@ def read_table(sheet: Sheet, layout: TableLayout, spec: Spec, report: Report) ->
     blank_when_empty = all(v is None or v == "" for v in empty_values.values())
     derived_at = [(c.id, layout.col(c.id)) for c in table.columns if c.is_derived]
     # What each column of a typed row is: its label, a formula cell (cached value kept), or an input.
-    plan = [(col.id, layout.col(col.id), "label" if col.role == "label" else "derived" if col.is_derived else "input", col,
-             spec.choices[col.choices].values if col.choices else ())
+    plan = [(col.id, layout.col(col.id), _kind(col), col, spec.choices[col.choices].values if col.choices else ())
             for col in table.columns if col.role == "label" or col.type != "key"]
     for i, row_spec in enumerate(layout.rows):
         r = layout.first_data + i
@@ -66,6 +65,11 @@ def read_table(sheet: Sheet, layout: TableLayout, spec: Spec, report: Report) ->
                 values[cid] = raw_values[cid] = row_spec.label
             elif what == "derived":
                 derived[cid] = raw
+            elif what == "number" and type(raw) is float and raw - raw == 0:
+                # The common case, as normalize.number reads it: a finite number, nothing to report.
+                values[cid] = raw_values[cid] = normalize.tidy(raw)
+            elif raw is None and what != "choice":
+                values[cid] = raw_values[cid] = empty_values[cid]  # what normalize.cell gives a blank
             else:
                 v = normalize.cell(raw, col, choices)
                 values[cid] = v.value if v.problem is None else v.original
@@ -87,6 +91,14 @@ def read_table(sheet: Sheet, layout: TableLayout, spec: Spec, report: Report) ->
             if col.type != "key":
                 total[col.id] = sheet.get(layout.total_row, layout.col(col.id))
     return TableRead(rows, raw_rows, derived_rows, total, frozenset(empty), retyped)
+
+
+def _kind(col) -> str:
+    if col.role == "label":
+        return "label"
+    if col.is_derived:
+        return "derived"
+    return "number" if col.is_numeric else "choice" if col.type == "choice" else "input"
 
 
 def _num(v: Any) -> float | None:

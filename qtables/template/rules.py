@@ -19,6 +19,7 @@ from qtables.period import Period, excel_serial
 from qtables.spec import expr
 from qtables.spec.expr import EvalError, Ref
 from qtables.spec.expr.compiled import compile_node, empty_row_form
+from qtables.spec.expr.rowgen import row_checker
 from qtables.spec.model import Rule, Spec
 
 
@@ -285,7 +286,7 @@ def run_rule(rule: Rule, data: WorkbookData, columns: dict | None = None, passes
     # verdict: evaluate the filled rows and one empty row; only if that one
     # fails are the other empty rows reported too (passes are not listed).
     filled, empty = td.split_rows()
-    out = _rows(rule, env, filled, passes)
+    out = _rows(rule, env, filled, passes, filled=True)
     if empty:
         first = _one(rule, env.at(empty[0]), empty[0])
         if passes or first.status == "fail":
@@ -337,10 +338,14 @@ def _verdict(rule: Rule, when: Any, assertion: Any, env: _Env, row: int | None, 
     return Result(rule, "fail", row, _safe(rule.found, env), _safe(rule.expected, env), error)
 
 
-def _rows(rule: Rule, env: _Env, rows: Any, passes: bool = True) -> list[Result]:
-    """The rule on each of the given rows, the compiled expressions looked up once."""
+def _rows(rule: Rule, env: _Env, rows: Any, passes: bool = True, *, filled: bool = False) -> list[Result]:
+    """The rule on each of the given rows (``filled``: rows known to hold input), the compiled expressions
+    looked up once.  Failures only (``passes=False``): the rule's generated row checker finds the rows that
+    do not pass, and only those are evaluated again for their finding."""
     when = compile_node(rule.when) if rule.when is not None else None
     assertion = compile_node(rule.assertion)
+    if not passes:
+        rows = row_checker(rule.when, rule.assertion, filled=filled)(env, env.td.rows, rows)
     results = (_verdict(rule, when, assertion, env.at(i), i, passes) for i in rows)
     return [r for r in results if r is not None]
 

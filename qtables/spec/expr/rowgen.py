@@ -1,0 +1,226 @@
+"""Row rules written out as Python source: the checker's fast path for "which rows fail?".
+
+A row rule (``V05``: ``not rowfilled() or not isblank(x)``, one per column and
+table) is evaluated on every filled row of every workbook.  The closures of
+compiled.py cost a Python call per node per row; here each rule becomes one
+generated function whose loop evaluates the rule inline, a row's cells read
+straight from its dict, and only the Excel-semantics helpers (conversion to a
+number, comparison, IF's truth) called as functions.  It answers one question —
+the indexes of the rows that do not pass (false, or an ``EvalError``) — and the
+checker builds each failure's finding with the closures, so the generated code
+never decides a message, a found or an expected value.
+
+Semantics are the closures' (and so the reference interpreter's): AND/OR
+evaluate both sides, arithmetic evaluates both operands before converting
+either, IF evaluates only the branch it takes.  ``filled=True`` is the form for
+rows known to hold input (the detail tables' filled rows): ``rowfilled()`` is
+true there.  Subtrees with no inline form (aggregates, ``oneof``) call their
+compiled closure on the environment, which the loop keeps on the current row.
+A property test requires the generated function to fail exactly the rows the
+closures fail, on random trees and rows.
+"""
+
+from __future__ import annotations
+
+import operator
+from typing import Any, Callable
+
+from qtables.spec.expr.compiled import _n, compile_node
+from qtables.spec.expr.pyrun import EvalError, _blank, comparable, excel_round, truth
+from qtables.spec.expr.tree import COMPARISONS, Binary, Call, Const, Node, Num, Ref, Str, Unary
+
+RowChecker = Callable[[Any, list, Any], list]
+
+_CACHE: dict[tuple[int, int, bool], tuple[Node | None, Node, RowChecker]] = {}
+
+
+def row_checker(when: Node | None, assertion: Node, *, filled: bool = False) -> RowChecker:
+    """``fn(env, rows, indexes)`` -> the indexes whose rows do not pass ``(not when) or assertion``.
+
+    ``env`` is the table's environment (its ``row`` and ``own`` are moved to each row), ``rows`` the
+    table's row dicts.  Built once per (when, assertion, filled) and cached."""
+    key = (id(when), id(assertion), filled)
+    hit = _CACHE.get(key)
+    if hit is not None and hit[0] is when and hit[1] is assertion:
+        return hit[2]
+    fn = _Generator(filled).function(when, assertion)
+    _CACHE[key] = (when, assertion, fn)  # the trees are kept alive, so their ids are never reused
+    return fn
+
+
+_BOOL_CALLS = frozenset({"isblank", "isnumber", "isint", "approx", "oneof", "rowfilled"})
+
+
+def _is_bool(node: Node) -> bool:
+    """Whether the node's value is always a bool (so IF's truth of it is the value itself)."""
+    if isinstance(node, Const):
+        return node.name in ("true", "false")
+    if isinstance(node, Binary):
+        return node.op in ("and", "or") or node.op in COMPARISONS
+    if isinstance(node, Unary):
+        return node.op == "not"
+    if isinstance(node, Call):
+        if node.name == "if" and len(node.args) == 3:
+            return _is_bool(node.args[1]) and _is_bool(node.args[2])
+        return node.name in _BOOL_CALLS
+    return False
+
+
+def _compare_with(op: Callable[[Any, Any], bool]) -> Callable[[Any, Any], bool]:
+    def compare(a: Any, b: Any) -> bool:
+        ta, tb = type(a), type(b)
+        if (ta is float or ta is int) and (tb is float or tb is int):
+            return op(_n(a), _n(b))
+        return op(*comparable(a, b))
+    return compare
+
+
+def _add(a: Any, b: Any) -> float:
+    return _n(a) + _n(b)
+
+
+def _sub(a: Any, b: Any) -> float:
+    return _n(a) - _n(b)
+
+
+def _mul(a: Any, b: Any) -> float:
+    return _n(a) * _n(b)
+
+
+def _div(a: Any, b: Any) -> float:
+    x, y = _n(a), _n(b)
+    if y == 0:
+        raise EvalError("除数为零")
+    return x / y
+
+
+def _is_number(v: Any) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool)
+
+
+def _isint(v: Any) -> bool:
+    x = _n(v)
+    return abs(x - round(x)) < 1e-9
+
+
+def _round(a: Any, b: Any) -> float:
+    return excel_round(_n(a), int(_n(b)))
+
+
+def _approx(a: Any, b: Any, c: Any) -> bool:
+    return abs(_n(a) - _n(b)) <= _n(c) + 1e-9
+
+
+def _min(*values: Any) -> float:
+    return min(_n(v) for v in values)
+
+
+def _max(*values: Any) -> float:
+    return max(_n(v) for v in values)
+
+
+_OPS = {"=": operator.eq, "!=": operator.ne, "<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge}
+_HELPERS: dict[str, Any] = {
+    "EvalError": EvalError, "_t": truth, "_n": _n, "_blank": _blank, "_isnum": _is_number, "_isint": _isint,
+    "_round": _round, "_approx": _approx, "_min": _min, "_max": _max,
+    "_add": _add, "_sub": _sub, "_mul": _mul, "_div": _div,
+    **{f"_cmp{i}": _compare_with(fn) for i, fn in enumerate(_OPS.values())},
+}
+_CMP_NAME = {op: f"_cmp{i}" for i, op in enumerate(_OPS)}
+_ARITH = {"+": "_add", "-": "_sub", "*": "_mul", "/": "_div"}
+_UNARY_CALLS = {"isblank": "_blank", "isnumber": "_isnum", "isint": "_isint"}
+_CALLS = {"round": "_round", "approx": "_approx", "min": "_min", "max": "_max"}
+
+
+class _Generator:
+    def __init__(self, filled: bool):
+        self.filled = filled
+        self.names: dict[str, Any] = dict(_HELPERS)
+        self.uses_env = False
+        self.temps = 0
+
+    def bind(self, value: Any) -> str:
+        name = f"_k{len(self.names)}"
+        self.names[name] = value
+        return name
+
+    def function(self, when: Node | None, assertion: Node) -> RowChecker:
+        test = self.truth(assertion)
+        if when is not None:
+            test = f"(not {self.truth(when)}) or {test}"
+        move = "        e.row = i\n        e.own = o\n" if self.uses_env else ""
+        source = (
+            "def check(e, rows, indexes):\n"
+            "    bad = []\n"
+            "    for i in indexes:\n"
+            "        o = rows[i]\n"
+            f"{move}"
+            "        try:\n"
+            f"            if {test}:\n"
+            "                continue\n"
+            "        except EvalError:\n"
+            "            pass\n"
+            "        bad.append(i)\n"
+            "    return bad\n"
+        )
+        namespace = dict(self.names)
+        exec(compile(source, "<qtables row rule>", "exec"), namespace)  # noqa: S102 - source built from the spec's own trees
+        return namespace["check"]
+
+    def temp(self) -> str:
+        self.temps += 1
+        return f"_v{self.temps}"
+
+    def truth(self, node: Node) -> str:
+        """Code for IF's view of the node's value: the value itself where it is always a bool."""
+        code = self.expr(node)
+        return code if _is_bool(node) else f"_t({code})"
+
+    def expr(self, node: Node) -> str:
+        if isinstance(node, (Num, Str)):
+            return self.bind(node.value)
+        if isinstance(node, Const):
+            return {"blank": "None", "true": "True", "false": "False"}[node.name]
+        if isinstance(node, Ref):
+            if len(node.parts) == 1:
+                return f"o.get({self.bind(node.parts[0])})"
+            self.uses_env = True
+            return f"e.value({self.bind(node)})"
+        if isinstance(node, Unary):
+            inner = self.expr(node.operand)
+            if node.op == "-":
+                return f"(-_n({inner}))"
+            return f"(not {inner})" if _is_bool(node.operand) else f"(not _t({inner}))"
+        if isinstance(node, Binary):
+            left, right = self.expr(node.left), self.expr(node.right)
+            if node.op in ("and", "or"):
+                # & and | evaluate both sides, as Excel's AND and OR do.
+                left, right = (c if _is_bool(n) else f"_t({c})" for c, n in ((left, node.left), (right, node.right)))
+                return f"({left} {'&' if node.op == 'and' else '|'} {right})"
+            if node.op in COMPARISONS:
+                return f"{_CMP_NAME[node.op]}({left}, {right})"
+            return f"{_ARITH[node.op]}({left}, {right})"
+        if isinstance(node, Call):
+            return self.call(node)
+        raise TypeError(node)  # pragma: no cover
+
+    def call(self, node: Call) -> str:
+        name, args = node.name, node.args
+        if name == "rowfilled" and self.filled:
+            return "True"
+        if name == "if" and len(args) == 3:
+            cond, yes, no = self.truth(args[0]), self.expr(args[1]), self.expr(args[2])
+            return f"({yes} if {cond} else {no})"
+        if name == "isblank" and len(args) == 1:
+            v = self.temp()  # pyrun._blank inline
+            return f"(({v} := {self.expr(args[0])}) is None or (isinstance({v}, str) and not {v}.strip()))"
+        if name in _UNARY_CALLS and len(args) == 1:
+            return f"{_UNARY_CALLS[name]}({self.expr(args[0])})"
+        if name == "abs" and len(args) == 1:
+            return f"abs(_n({self.expr(args[0])}))"
+        if (name in ("round",) and len(args) == 2) or (name == "approx" and len(args) == 3) or (name in ("min", "max") and args):
+            return f"{_CALLS[name]}({', '.join(self.expr(a) for a in args)})"
+        # No inline form (aggregates, oneof, rowfilled on any row, rownum, unknown names): the compiled closure,
+        # on the environment the loop keeps on the current row.
+        self.uses_env = True
+        return f"{self.bind(compile_node(node))}(e)"
