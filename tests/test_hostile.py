@@ -69,6 +69,7 @@ def _workbook_cases(good: dict[str, bytes], spec, workspace, tmp: Path) -> dict[
         "billion-laughs.xlsx": (H.replace_part(base, "xl/sharedStrings.xml", H.billion_laughs()), "X01"),
         "xxe-custom-props.xlsx": (H.replace_part(base, "docProps/custom.xml", H.xxe()), "X01"),
         "xxe-workbook.xlsx": (H.replace_part(base, "xl/workbook.xml", H.xxe()), "X01"),
+        "xxe-sheet.xlsx": (H.replace_part(base, "xl/worksheets/sheet6.xml", H.xxe()), "X01"),  # seen when the sheet is loaded
         "huge-sheet.xlsx": (H.huge_sheet_cell(base), "L08"),
         "bomb-part.xlsx": (H.bomb_part(base, 12 * 1024 * 1024), "L03"),
         "high-ratio.xlsx": (H.bomb_part(base, 4 * 1024 * 1024), "L04"),

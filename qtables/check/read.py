@@ -15,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import io
 import re
+import struct
 import zipfile
 import zlib
 from dataclasses import dataclass, field
@@ -94,22 +95,42 @@ def prescan_package(data: bytes, kind: str, limits: ReadLimits, zf: zipfile.ZipF
     for info in infos:
         if info.file_size > 1024 * 1024 and info.file_size / max(1, info.compress_size) > limits.compression_ratio:
             raise ReadProblem("L04", detail=f"部件 {info.filename} 的压缩比超过限制 {limits.compression_ratio}")
+    parts = {"": "content.xml"} if kind == "ods" else _sheet_parts(zf)
+    # A worksheet's prolog is looked at when the sheet is loaded (check_extent inflates it whole anyway);
+    # every other part here, before any reader parses it.
+    deferred = set(parts.values()) if kind != "ods" else set()  # calamine parses an ODS's content.xml on opening
     for info in infos:
-        if info.filename.endswith((".xml", ".rels")):
+        if info.filename.endswith((".xml", ".rels")) and info.filename not in deferred:
             # A DTD (and so any entity) can only stand in the prolog, before the root element.
-            if _DTD.search(_head(zf, info)):
+            if _DTD.search(_head(zf, info, raw=data)):
                 raise ReadProblem("X01", detail=info.filename)
-    if kind == "ods":
-        return {"": "content.xml"}
-    return _sheet_parts(zf)
+    return parts
 
 
-def _head(zf: zipfile.ZipFile, info: zipfile.ZipInfo, size: int = 2048) -> bytes:
+def _head(zf: zipfile.ZipFile, info: zipfile.ZipInfo, size: int = 2048, raw: bytes | None = None) -> bytes:
     try:
-        with zf.open(info) as fh:
-            return fh.read(size)
+        return _inflate(zf, info, size, raw)
     except ZIP_ERRORS:
         raise ReadProblem("F03", detail=f"部件 {info.filename} 无法解压") from None
+
+
+_LOCAL_HEADER = struct.Struct("<4sHHHHHIIIHH")
+
+
+def _inflate(zf: zipfile.ZipFile, info: zipfile.ZipInfo, limit: int, raw: bytes | None = None) -> bytes:
+    """At most ``limit`` bytes of a member.  With the package's bytes at hand, a plain stored or deflated
+    member is inflated straight from them (zipfile's member reader costs more than the inflating for the
+    small parts and sheets read here); anything else goes through zipfile."""
+    if raw is not None and info.compress_type in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED) and not info.flag_bits & 0x1:
+        head = _LOCAL_HEADER.unpack_from(raw, info.header_offset) if info.header_offset + 30 <= len(raw) else None
+        if head is not None and head[0] == b"PK\x03\x04":
+            start = info.header_offset + _LOCAL_HEADER.size + head[9] + head[10]
+            body = memoryview(raw)[start:start + info.compress_size]
+            if info.compress_type == zipfile.ZIP_STORED:
+                return bytes(body[:limit])
+            return zlib.decompressobj(-15).decompress(body, limit)
+    with zf.open(info) as fh:
+        return fh.read(limit)
 
 
 _SHEET = re.compile(rb'<(?:\w+:)?sheet\b[^>]*?\bname="([^"]*)"[^>]*?\br:id="([^"]+)"')
@@ -134,17 +155,19 @@ def _sheet_parts(zf: zipfile.ZipFile) -> dict[str, str]:
     return out
 
 
-def check_extent(data: bytes | zipfile.ZipFile, part: str, limits: ReadLimits) -> None:
-    """Refuse a sheet with cells beyond the row/column limits before a reader allocates it."""
+def check_extent(data: bytes | zipfile.ZipFile, part: str, limits: ReadLimits, raw: bytes | None = None) -> None:
+    """Refuse a sheet with cells beyond the row/column limits before a reader allocates it.  ``data``: the
+    package or its bytes; ``raw``: the package's bytes beside an open package."""
     try:
         if isinstance(data, zipfile.ZipFile):
-            with data.open(part) as fh:
-                blob = fh.read(limits.decompressed_bytes + 1)
+            blob = _inflate(data, data.getinfo(part), limits.decompressed_bytes + 1, raw)
         else:
-            with zipfile.ZipFile(io.BytesIO(data)) as zf, zf.open(part) as fh:
-                blob = fh.read(limits.decompressed_bytes + 1)
+            with zipfile.ZipFile(io.BytesIO(data)) as zf:
+                blob = _inflate(zf, zf.getinfo(part), limits.decompressed_bytes + 1, data)
     except ZIP_ERRORS:
         return  # the reader reports a missing or damaged part itself
+    if _DTD.search(blob, 0, 2048):
+        raise ReadProblem("X01", detail=part)
     if not _may_exceed(blob, limits):
         return
     # Only a sheet that may exceed the limits is scanned in full, to name the exact row or column:
@@ -238,7 +261,7 @@ class RawWorkbook:
             part = self._parts.get(name) or self._parts.get("")
             if part and self._limits is not None:
                 try:
-                    check_extent(self._package(), part, self._limits)
+                    check_extent(self._package(), part, self._limits, raw=self._data)
                 except ReadProblem as problem:
                     problem.details["name"] = f"{self.name}（工作表“{name}”）"
                     raise

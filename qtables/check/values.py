@@ -35,6 +35,7 @@ def read_table(sheet: Sheet, layout: TableLayout, spec: Spec, report: Report) ->
     empty_values = {c.id: normalize.cell(None, c).value for c in table.input_columns}
     blank_when_empty = all(v is None or v == "" for v in empty_values.values())
     derived_at = [(c.id, layout.col(c.id)) for c in table.columns if c.is_derived]
+    records = table.kind == "records"
     # What each column of a typed row is: its label, a formula cell (cached value kept), or an input.
     plan = [(col.id, layout.col(col.id), _kind(col), col, spec.choices[col.choices].values if col.choices else ())
             for col in table.columns if col.role == "label" or col.type != "key"]
@@ -42,7 +43,7 @@ def read_table(sheet: Sheet, layout: TableLayout, spec: Spec, report: Report) ->
         r = layout.first_data + i
         line = sheet.rows[r] if r < len(sheet.rows) else []
         span = line[lo:hi + 1]
-        if table.kind == "records" and span.count("") + span.count(None) == len(span):
+        if records and (span.count("") == len(span) or span.count("") + span.count(None) == len(span)):
             # Most detail rows are empty: no need to look at each cell.
             if blank_when_empty:
                 empty.add(i)
@@ -50,7 +51,8 @@ def read_table(sheet: Sheet, layout: TableLayout, spec: Spec, report: Report) ->
             rows.append(row_values)
             raw_rows.append(row_values)  # the same dict: see TableRead
             width = len(line)
-            derived_rows.append({cid: (line[c] if c < width else None) or None for cid, c in derived_at})
+            # Only cached values that are there (a blank one never differs: see ``differs``).
+            derived_rows.append({cid: line[c] for cid, c in derived_at if c < width and line[c]})
             continue
         values: dict[str, Any] = {}
         raw_values: dict[str, Any] = {}

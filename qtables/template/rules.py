@@ -287,7 +287,7 @@ def run_rule(rule: Rule, data: WorkbookData, columns: dict | None = None, passes
     # fails are the other empty rows reported too (passes are not listed).
     filled, empty = td.split_rows()
     out = _rows(rule, env, filled, passes, filled=True)
-    if empty:
+    if empty and (passes or row_checker(rule.when, rule.assertion)(env, td.rows, empty[:1])):
         first = _one(rule, env.at(empty[0]), empty[0])
         if passes or first.status == "fail":
             out.append(first)

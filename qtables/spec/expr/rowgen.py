@@ -127,6 +127,8 @@ _HELPERS: dict[str, Any] = {
     **{f"_cmp{i}": _compare_with(fn) for i, fn in enumerate(_OPS.values())},
 }
 _CMP_NAME = {op: f"_cmp{i}" for i, op in enumerate(_OPS)}
+_PY_OP = {"=": "==", "!=": "!=", "<": "<", "<=": "<=", ">": ">", ">=": ">="}
+_HELPERS["_NUMT"] = frozenset({int, float})
 _ARITH = {"+": "_add", "-": "_sub", "*": "_mul", "/": "_div"}
 _UNARY_CALLS = {"isblank": "_blank", "isnumber": "_isnum", "isint": "_isint"}
 _CALLS = {"round": "_round", "approx": "_approx", "min": "_min", "max": "_max"}
@@ -198,7 +200,11 @@ class _Generator:
                 left, right = (c if _is_bool(n) else f"_t({c})" for c, n in ((left, node.left), (right, node.right)))
                 return f"({left} {'&' if node.op == 'and' else '|'} {right})"
             if node.op in COMPARISONS:
-                return f"{_CMP_NAME[node.op]}({left}, {right})"
+                # Two finite numbers (the common case) compare inline, as floats like the closures' _n; anything
+                # else goes to the closures' comparison.  Both sides are evaluated first, left then right.
+                a, b = self.temp(), self.temp()
+                return (f"(float({a}) {_PY_OP[node.op]} float({b}) if ((type({a} := {left}) in _NUMT) & (type({b} := {right}) in _NUMT))"
+                        f" and {a} - {a} == 0 == {b} - {b} else {_CMP_NAME[node.op]}({a}, {b}))")
             return f"{_ARITH[node.op]}({left}, {right})"
         if isinstance(node, Call):
             return self.call(node)
