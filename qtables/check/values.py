@@ -36,14 +36,24 @@ def read_table(sheet: Sheet, layout: TableLayout, spec: Spec, report: Report) ->
     blank_when_empty = all(v is None or v == "" for v in empty_values.values())
     derived_at = [(c.id, layout.col(c.id)) for c in table.columns if c.is_derived]
     records = table.kind == "records"
+    blank_line = [""] * (len(sheet.rows[layout.first_data]) if layout.first_data < len(sheet.rows) else 0)
     # What each column of a typed row is: its label, a formula cell (cached value kept), or an input.
     plan = [(col.id, layout.col(col.id), _kind(col), col, spec.choices[col.choices].values if col.choices else ())
             for col in table.columns if col.role == "label" or col.type != "key"]
     for i, row_spec in enumerate(layout.rows):
         r = layout.first_data + i
         line = sheet.rows[r] if r < len(sheet.rows) else []
+        if records and line == blank_line:
+            # The usual empty detail row: every cell blank, its formula cells too (one list comparison).
+            if blank_when_empty:
+                empty.add(i)
+            row_values = dict(empty_values)
+            rows.append(row_values)
+            raw_rows.append(row_values)
+            derived_rows.append({})
+            continue
         span = line[lo:hi + 1]
-        if records and (span.count("") == len(span) or span.count("") + span.count(None) == len(span)):
+        if records and span.count("") + span.count(None) == len(span):
             # Most detail rows are empty: no need to look at each cell.
             if blank_when_empty:
                 empty.add(i)

@@ -10,6 +10,7 @@ says, per rule and row, pass or fail with the value found and expected.
 from __future__ import annotations
 
 import dataclasses
+import operator
 from dataclasses import dataclass, field
 from typing import Any, Sequence
 
@@ -19,7 +20,7 @@ from qtables.period import Period, excel_serial
 from qtables.spec import expr
 from qtables.spec.expr import EvalError, Ref
 from qtables.spec.expr.compiled import compile_node, empty_row_form
-from qtables.spec.expr.rowgen import row_checker
+from qtables.spec.expr.rowgen import row_checker, table_checker
 from qtables.spec.model import Rule, Spec
 
 
@@ -36,7 +37,7 @@ class TableData:
         return self.layout.table
 
     def column(self, column_id: str) -> list[Any]:
-        return [r.get(column_id) for r in self.rows]
+        return list(map(operator.methodcaller("get", column_id), self.rows))
 
     def split_rows(self) -> tuple[list[int], list[int]]:
         """Indexes of rows with any input typed, and of rows with none (computed once)."""
@@ -255,9 +256,11 @@ class Result:
     at_total: bool = False  # a row rule evaluated on the 合计 row (the other period is known only in total)
 
 
-def run_rule(rule: Rule, data: WorkbookData, columns: dict | None = None, passes: bool = True) -> list[Result]:
+def run_rule(rule: Rule, data: WorkbookData, columns: dict | None = None, passes: bool = True,
+             failing: list[int] | None = None) -> list[Result]:
     """The rule's results: per row (or once for a table rule) pass, fail or na.  ``passes=False``: rows that
-    pass get no result object (a workbook passes ~1,000 row checks; the checker reports failures only)."""
+    pass get no result object (a workbook passes ~1,000 row checks; the checker reports failures only);
+    ``failing``: a plain rule's failing rows, found already by its table's generated loop."""
     if rule.table not in data.tables:
         return []
     if set(rule.needs) - data.available:
@@ -281,12 +284,12 @@ def run_rule(rule: Rule, data: WorkbookData, columns: dict | None = None, passes
         return [Result(rule, "na")]
     env.mode = "row"
     if td.table.kind != "records" or _uses_rownum(rule.assertion) or _uses_rownum(rule.when):
-        return _rows(rule, env, range(len(td.rows)), passes)
+        return _rows(rule, env, range(len(td.rows)) if failing is None else failing, passes, found=failing is not None)
     # Detail tables are mostly empty rows, and every empty row gets the same
     # verdict: evaluate the filled rows and one empty row; only if that one
     # fails are the other empty rows reported too (passes are not listed).
     filled, empty = td.split_rows()
-    out = _rows(rule, env, filled, passes, filled=True)
+    out = _rows(rule, env, filled if failing is None else failing, passes, filled=True, found=failing is not None)
     if empty and (passes or row_checker(rule.when, rule.assertion)(env, td.rows, empty[:1])):
         first = _one(rule, env.at(empty[0]), empty[0])
         if passes or first.status == "fail":
@@ -338,13 +341,13 @@ def _verdict(rule: Rule, when: Any, assertion: Any, env: _Env, row: int | None, 
     return Result(rule, "fail", row, _safe(rule.found, env), _safe(rule.expected, env), error)
 
 
-def _rows(rule: Rule, env: _Env, rows: Any, passes: bool = True, *, filled: bool = False) -> list[Result]:
+def _rows(rule: Rule, env: _Env, rows: Any, passes: bool = True, *, filled: bool = False, found: bool = False) -> list[Result]:
     """The rule on each of the given rows (``filled``: rows known to hold input), the compiled expressions
     looked up once.  Failures only (``passes=False``): the rule's generated row checker finds the rows that
-    do not pass, and only those are evaluated again for their finding."""
+    do not pass (``found``: ``rows`` are those already), and only those are evaluated again for their finding."""
     when = compile_node(rule.when) if rule.when is not None else None
     assertion = compile_node(rule.assertion)
-    if not passes:
+    if not passes and not found:
         rows = row_checker(rule.when, rule.assertion, filled=filled)(env, env.td.rows, rows)
     results = (_verdict(rule, when, assertion, env.at(i), i, passes) for i in rows)
     return [r for r in results if r is not None]
@@ -353,9 +356,35 @@ def _rows(rule: Rule, env: _Env, rows: Any, passes: bool = True, *, filled: bool
 def run_rules(rules: list[Rule], data: WorkbookData, *, passes: bool = True) -> list[Result]:
     out: list[Result] = []
     columns: dict = {}  # whole columns, read once for every rule of this run
+    failing = {} if passes else _plain_failures(rules, data, columns)
     for rule in rules:
-        results = run_rule(rule, data, columns, passes)
+        results = run_rule(rule, data, columns, passes, failing.get(id(rule)))
         out.extend(results if passes else (r for r in results if r.status != "pass"))
+    return out
+
+
+def _plain(rule: Rule, data: WorkbookData) -> bool:
+    """A row rule evaluated on its table's own rows (filled rows of a detail table, every row of another)."""
+    td = data.tables.get(rule.table)
+    return (td is not None and rule.scope == "row" and not rule.needs
+            and not (td.table.kind == "records" and (_uses_rownum(rule.assertion) or _uses_rownum(rule.when))))
+
+
+def _plain_failures(rules: list[Rule], data: WorkbookData, columns: dict) -> dict[int, list[int]]:
+    """The failing rows of every plain row rule, each table's rules in one generated loop (rowgen)."""
+    by_table: dict[str, list[Rule]] = {}
+    for rule in rules:
+        if _plain(rule, data):
+            by_table.setdefault(rule.table, []).append(rule)
+    out: dict[int, list[int]] = {}
+    for tid, group in by_table.items():
+        td = data.tables[tid]
+        records = td.table.kind == "records"
+        rows = td.split_rows()[0] if records else range(len(td.rows))
+        env = _Env(data, tid, None, "table", columns)
+        env.mode = "row"  # moved from row to row by the generated loop
+        bad = table_checker([(r.when, r.assertion) for r in group], filled=records)(env, td.rows, rows)
+        out.update((id(rule), failed) for rule, failed in zip(group, bad))
     return out
 
 

@@ -249,10 +249,11 @@ def _oneof(node: Call) -> Fn:
 def _aggregate(node: Call) -> Fn:
     name, args = node.name, node.args
     first = _range_of(args[0])
+    # Detail columns are mostly None (blank): skipping those first is the same test, sooner.
     if name == "sum":
-        return lambda env: sum(v for v in first(env) if _is_number(v))
+        return lambda env: sum(v for v in first(env) if v is not None and _is_number(v))
     if name == "count":
-        return lambda env: float(sum(1 for v in first(env) if not _blank(v)))
+        return lambda env: float(sum(1 for v in first(env) if v is not None and not _blank(v)))
     if name in ("filledweight", "sumproduct"):
         second = _range_of(args[1])
         weighted = name == "filledweight"
@@ -274,7 +275,7 @@ def _aggregate(node: Call) -> Fn:
             if _blank(key):
                 return 0.0
             if memo[0] is not values:
-                memo[0], memo[1] = values, Counter(_text_key(v) for v in values if not _blank(v))
+                memo[0], memo[1] = values, Counter(_text_key(v) for v in values if v is not None and not _blank(v))
             return float(memo[1].get(_text_key(key), 0))
         return counteq
     lo_fn, hi_fn = _build(args[1]), _build(args[2])

@@ -43,8 +43,25 @@ def row_checker(when: Node | None, assertion: Node, *, filled: bool = False) -> 
     hit = _CACHE.get(key)
     if hit is not None and hit[0] is when and hit[1] is assertion:
         return hit[2]
-    fn = _Generator(filled).function(when, assertion)
+    fused = _Generator(filled).function([(when, assertion)])
+    fn: RowChecker = lambda env, rows, indexes: fused(env, rows, indexes)[0]  # noqa: E731
     _CACHE[key] = (when, assertion, fn)  # the trees are kept alive, so their ids are never reused
+    return fn
+
+
+TableChecker = Callable[[Any, list, Any], list]
+_TABLE_CACHE: dict[tuple[tuple[int, int], ...], tuple[list, TableChecker]] = {}
+
+
+def table_checker(tests: list[tuple[Node | None, Node]], *, filled: bool = False) -> TableChecker:
+    """One loop for many row rules of a table evaluated on the same rows: ``fn(env, rows, indexes)`` -> per
+    test, the indexes that do not pass.  Each cell a rule reads is looked up once per row for all of them."""
+    key = tuple((id(w), id(a)) for w, a in tests) + ((int(filled), 0),)
+    hit = _TABLE_CACHE.get(key)
+    if hit is not None and all(x is y for pair, kept in zip(tests, hit[0]) for x, y in zip(pair, kept)):
+        return hit[1]
+    fn = _Generator(filled).function(tests)
+    _TABLE_CACHE[key] = (list(tests), fn)  # the trees are kept alive, so their ids are never reused
     return fn
 
 
@@ -140,33 +157,39 @@ class _Generator:
         self.names: dict[str, Any] = dict(_HELPERS)
         self.uses_env = False
         self.temps = 0
+        self.cells: dict[str, str] = {}  # a column the rules read -> the local holding this row's cell
 
     def bind(self, value: Any) -> str:
         name = f"_k{len(self.names)}"
         self.names[name] = value
         return name
 
-    def function(self, when: Node | None, assertion: Node) -> RowChecker:
-        test = self.truth(assertion)
-        if when is not None:
-            test = f"(not {self.truth(when)}) or {test}"
+    def function(self, tests: list[tuple[Node | None, Node]]) -> TableChecker:
+        body = []
+        for k, (when, assertion) in enumerate(tests):
+            test = self.truth(assertion)
+            if when is not None:
+                test = f"(not {self.truth(when)}) or {test}"
+            body.append(
+                "        try:\n"
+                f"            if not ({test}):\n"
+                f"                bad{k}.append(i)\n"
+                "        except EvalError:\n"
+                f"            bad{k}.append(i)\n")
+        lists = ", ".join(f"bad{k}" for k in range(len(tests)))
         move = "        e.row = i\n        e.own = o\n" if self.uses_env else ""
+        # Reading a cell cannot fail nor change anything, so each is read once, before the rules.
+        reads = "".join(f"        {local} = o.get({self.bind(key)})\n" for key, local in self.cells.items())
         source = (
             "def check(e, rows, indexes):\n"
-            "    bad = []\n"
-            "    for i in indexes:\n"
+            + "".join(f"    bad{k} = []\n" for k in range(len(tests)))
+            + "    for i in indexes:\n"
             "        o = rows[i]\n"
-            f"{move}"
-            "        try:\n"
-            f"            if {test}:\n"
-            "                continue\n"
-            "        except EvalError:\n"
-            "            pass\n"
-            "        bad.append(i)\n"
-            "    return bad\n"
+            f"{move}{reads}{''.join(body)}"
+            f"    return [{lists}]\n"
         )
         namespace = dict(self.names)
-        exec(compile(source, "<qtables row rule>", "exec"), namespace)  # noqa: S102 - source built from the spec's own trees
+        exec(compile(source, "<qtables row rules>", "exec"), namespace)  # noqa: S102 - source built from the spec's own trees
         return namespace["check"]
 
     def temp(self) -> str:
@@ -185,7 +208,7 @@ class _Generator:
             return {"blank": "None", "true": "True", "false": "False"}[node.name]
         if isinstance(node, Ref):
             if len(node.parts) == 1:
-                return f"o.get({self.bind(node.parts[0])})"
+                return self.cells.setdefault(node.parts[0], f"_c{len(self.cells)}")
             self.uses_env = True
             return f"e.value({self.bind(node)})"
         if isinstance(node, Unary):
