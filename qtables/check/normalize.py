@@ -81,8 +81,11 @@ def clean_text(raw: Any) -> str | None:
         return None
     if isinstance(raw, float) and raw.is_integer():
         raw = int(raw)
-    text = _SPACES.sub(" ", str(raw)).strip()
-    return text or None
+    text = str(raw)
+    if not (text.isprintable() and "  " not in text):
+        # Only then is there anything to fold: every other space character is not printable.
+        text = _SPACES.sub(" ", text)
+    return text.strip() or None
 
 
 def _is_placeholder(text: str) -> bool:

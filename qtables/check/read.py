@@ -275,24 +275,33 @@ class RawWorkbook:
 
 def sniff(data: bytes) -> str:
     """What a file is, from its bytes."""
+    return _sniff(data)[0]
+
+
+def _sniff(data: bytes) -> tuple[str, zipfile.ZipFile | None]:
+    """What a file is, and for a zip-based spreadsheet its package, opened (read_workbook goes on with it)."""
     if not data:
-        return "empty"
+        return "empty", None
     head = data[:8]
     if head.startswith(b"PK\x03\x04") or head.startswith(b"PK\x05\x06"):
         try:
-            with zipfile.ZipFile(io.BytesIO(data)) as zf:
-                names = set(zf.namelist())
-                if "xl/workbook.xml" in names or "xl/workbook.bin" in names:
-                    return "xlsm" if "xl/vbaProject.bin" in names else "xlsx"
-                if "mimetype" in names and zf.read("mimetype").strip() == b"application/vnd.oasis.opendocument.spreadsheet":
-                    return "ods"
-                if "word/document.xml" in names:
-                    return "docx"
-                if "ppt/presentation.xml" in names:
-                    return "pptx"
+            zf = zipfile.ZipFile(io.BytesIO(data))
+            names = set(zf.namelist())
+            if "xl/workbook.xml" in names or "xl/workbook.bin" in names:
+                return ("xlsm" if "xl/vbaProject.bin" in names else "xlsx"), zf
+            if "mimetype" in names and zf.read("mimetype").strip() == b"application/vnd.oasis.opendocument.spreadsheet":
+                return "ods", zf
+            if "word/document.xml" in names:
+                return "docx", None
+            if "ppt/presentation.xml" in names:
+                return "pptx", None
         except ZIP_ERRORS:
-            return "broken-zip"
-        return "zip"
+            return "broken-zip", None
+        return "zip", None
+    return _sniff_other(data, head), None
+
+
+def _sniff_other(data: bytes, head: bytes) -> str:
     if head.startswith(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"):
         try:
             ole = olefile.OleFileIO(io.BytesIO(data))
@@ -337,7 +346,7 @@ def read_workbook(path: str | Path, *, data: bytes | None = None, limits: ReadLi
             data = path.read_bytes()
         except OSError as exc:
             raise ReadProblem("F03", name=name, detail=exc.strerror or str(exc)) from None
-    kind = sniff(data)
+    kind, package = _sniff(data)
     if kind == "empty":
         raise ReadProblem("F04", name=name)
     if kind == "encrypted":
@@ -348,12 +357,7 @@ def read_workbook(path: str | Path, *, data: bytes | None = None, limits: ReadLi
         raise ReadProblem("F01", name=name, kind=_KIND_TEXT.get(kind, _KIND_TEXT["unknown"]))
     limits = limits or ReadLimits()
     parts: dict[str, str] = {}
-    package: zipfile.ZipFile | None = None
-    if kind in ("xlsx", "xlsm", "ods"):
-        try:
-            package = zipfile.ZipFile(io.BytesIO(data))
-        except ZIP_ERRORS:
-            raise ReadProblem("F03", name=name, detail="压缩结构损坏") from None
+    if package is not None:
         try:
             parts = prescan_package(data, kind, limits, package)
         except ReadProblem as problem:

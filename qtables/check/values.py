@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any, NamedTuple
 
 from qtables.check import normalize
+from qtables.period import excel_serial
 from qtables.check.findings import make
 from qtables.template.layout import TableLayout, a1
 from qtables.check.read import Sheet
@@ -82,6 +84,10 @@ def read_table(sheet: Sheet, layout: TableLayout, spec: Spec, report: Report) ->
                 values[cid] = raw_values[cid] = normalize.tidy(raw)
             elif raw is None and what != "choice":
                 values[cid] = raw_values[cid] = empty_values[cid]  # what normalize.cell gives a blank
+            elif what == "text" and type(raw) is str:
+                values[cid] = raw_values[cid] = normalize.clean_text(raw)  # as normalize.cell: nothing to report
+            elif what == "date" and type(raw) is date:
+                values[cid] = raw_values[cid] = excel_serial(raw)  # as normalize.date_serial
             else:
                 v = normalize.cell(raw, col, choices)
                 values[cid] = v.value if v.problem is None else v.original
@@ -110,7 +116,9 @@ def _kind(col) -> str:
         return "label"
     if col.is_derived:
         return "derived"
-    return "number" if col.is_numeric else "choice" if col.type == "choice" else "input"
+    if col.is_numeric:
+        return "number"
+    return {"choice": "choice", "date": "date"}.get(col.type, "text")
 
 
 def _num(v: Any) -> float | None:

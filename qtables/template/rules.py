@@ -257,10 +257,11 @@ class Result:
 
 
 def run_rule(rule: Rule, data: WorkbookData, columns: dict | None = None, passes: bool = True,
-             failing: list[int] | None = None) -> list[Result]:
+             found: tuple[list[int], bool] | None = None) -> list[Result]:
     """The rule's results: per row (or once for a table rule) pass, fail or na.  ``passes=False``: rows that
     pass get no result object (a workbook passes ~1,000 row checks; the checker reports failures only);
-    ``failing``: a plain rule's failing rows, found already by its table's generated loop."""
+    ``found``: a plain rule's failing rows and whether the first empty row fails, from its table's generated loop."""
+    failing = found[0] if found is not None else None
     if rule.table not in data.tables:
         return []
     if set(rule.needs) - data.available:
@@ -290,7 +291,7 @@ def run_rule(rule: Rule, data: WorkbookData, columns: dict | None = None, passes
     # fails are the other empty rows reported too (passes are not listed).
     filled, empty = td.split_rows()
     out = _rows(rule, env, filled if failing is None else failing, passes, filled=True, found=failing is not None)
-    if empty and (passes or row_checker(rule.when, rule.assertion)(env, td.rows, empty[:1])):
+    if empty and (passes or (found[1] if found is not None else row_checker(rule.when, rule.assertion)(env, td.rows, empty[:1]))):
         first = _one(rule, env.at(empty[0]), empty[0])
         if passes or first.status == "fail":
             out.append(first)
@@ -370,21 +371,26 @@ def _plain(rule: Rule, data: WorkbookData) -> bool:
             and not (td.table.kind == "records" and (_uses_rownum(rule.assertion) or _uses_rownum(rule.when))))
 
 
-def _plain_failures(rules: list[Rule], data: WorkbookData, columns: dict) -> dict[int, list[int]]:
-    """The failing rows of every plain row rule, each table's rules in one generated loop (rowgen)."""
+def _plain_failures(rules: list[Rule], data: WorkbookData, columns: dict) -> dict[int, tuple[list[int], bool]]:
+    """Every plain row rule's failing rows (and, for a detail table, whether its first empty row fails), each
+    table's rules in one generated loop (rowgen)."""
     by_table: dict[str, list[Rule]] = {}
     for rule in rules:
         if _plain(rule, data):
             by_table.setdefault(rule.table, []).append(rule)
-    out: dict[int, list[int]] = {}
+    out: dict[int, tuple[list[int], bool]] = {}
     for tid, group in by_table.items():
         td = data.tables[tid]
         records = td.table.kind == "records"
         rows = td.split_rows()[0] if records else range(len(td.rows))
         env = _Env(data, tid, None, "table", columns)
         env.mode = "row"  # moved from row to row by the generated loop
-        bad = table_checker([(r.when, r.assertion) for r in group], filled=records)(env, td.rows, rows)
-        out.update((id(rule), failed) for rule, failed in zip(group, bad))
+        tests = [(r.when, r.assertion) for r in group]
+        bad = table_checker(tests, filled=records)(env, td.rows, rows)
+        empty = td.split_rows()[1] if records else []
+        # A detail table's empty rows all get the verdict of the first (see run_rule): asked of all rules at once.
+        on_empty = table_checker(tests)(env, td.rows, empty[:1]) if empty else [[] for _ in group]
+        out.update((id(rule), (failed, bool(e))) for rule, failed, e in zip(group, bad, on_empty))
     return out
 
 
