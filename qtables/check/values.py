@@ -67,41 +67,46 @@ def read_table(sheet: Sheet, layout: TableLayout, spec: Spec, report: Report) ->
             derived_rows.append({cid: line[c] for cid, c in derived_at if c < width and line[c]})
             continue
         values: dict[str, Any] = {}
-        raw_values: dict[str, Any] = {}
         derived: dict[str, Any] = {}
-        row_retyped = False
+        as_typed: list[tuple[str, Any]] = []  # where the value as typed differs from the normalized one
         width = len(line)
         for cid, c, what, col, choices in plan:
             raw = line[c] if c < width else None
             if raw == "":
                 raw = None
-            if what == "label":
-                values[cid] = raw_values[cid] = row_spec.label
+            if what == "number" and type(raw) is float and raw - raw == 0:
+                # The common case, as normalize.number reads it: a finite number, nothing to report.
+                values[cid] = normalize.tidy(raw)
+            elif what == "label":
+                values[cid] = row_spec.label
             elif what == "derived":
                 derived[cid] = raw
-            elif what == "number" and type(raw) is float and raw - raw == 0:
-                # The common case, as normalize.number reads it: a finite number, nothing to report.
-                values[cid] = raw_values[cid] = normalize.tidy(raw)
             elif raw is None and what != "choice":
-                values[cid] = raw_values[cid] = empty_values[cid]  # what normalize.cell gives a blank
+                values[cid] = empty_values[cid]  # what normalize.cell gives a blank
             elif what == "text" and type(raw) is str:
-                values[cid] = raw_values[cid] = normalize.clean_text(raw)  # as normalize.cell: nothing to report
+                values[cid] = normalize.clean_text(raw)  # as normalize.cell: nothing to report
             elif what == "date" and type(raw) is date:
-                values[cid] = raw_values[cid] = excel_serial(raw)  # as normalize.date_serial
+                values[cid] = excel_serial(raw)  # as normalize.date_serial
             else:
                 v = normalize.cell(raw, col, choices)
-                values[cid] = v.value if v.problem is None else v.original
-                raw_values[cid] = v.value if v.note is None and v.problem is None else raw
-                row_retyped = row_retyped or raw_values[cid] is not values[cid]
+                value = values[cid] = v.value if v.problem is None else v.original
+                typed = v.value if v.note is None and v.problem is None else raw
+                if typed is not value:
+                    as_typed.append((cid, typed))
                 if v.problem:
                     report.findings.append(make(v.problem, table=table.name, sheet=layout.sheet, cell=a1(r, c, abs_row=False, abs_col=False),
                                                 found=v.original))
                 elif v.note:
                     report.findings.append(make(v.note, table=table.name, sheet=layout.sheet, cell=a1(r, c, abs_row=False, abs_col=False),
                                                 found=v.original, expected=v.value))
-        retyped = retyped or row_retyped
         rows.append(values)
-        raw_rows.append(raw_values if row_retyped else values)
+        if as_typed:
+            retyped = True
+            raw_values = dict(values)
+            raw_values.update(as_typed)
+            raw_rows.append(raw_values)
+        else:
+            raw_rows.append(values)
         derived_rows.append(derived)
     total: dict[str, Any] = {}
     if layout.total_row is not None:
