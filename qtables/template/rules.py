@@ -10,6 +10,7 @@ says, per rule and row, pass or fail with the value found and expected.
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import operator
 from dataclasses import dataclass, field
 from typing import Any, Sequence
@@ -176,20 +177,24 @@ def compute_derived(data: WorkbookData) -> None:
             env = _Env(data, table.id, 0, "row")
             same_empty = table.kind == "records" and not any(_row_dependent(empty_row_form(col.formula))
                                                               for col in table.columns if col.formula is not None)
-            empty = set(td.split_rows()[1]) if same_empty else set()
-            first_empty: dict[str, Any] | None = None
-            for i, row in enumerate(td.rows):
-                if i in empty and first_empty is not None:
-                    row.update(first_empty)  # every empty row computes the same
-                    continue
+            filled, empty = td.split_rows() if same_empty else (range(len(td.rows)), [])
+            # Every empty row computes what the first does; where no formula reads another row (a range),
+            # the order rows are computed in does not matter, so the empty ones are copied after the rest.
+            if empty and any(_reads_range(col.formula) for col in table.columns if col.formula is not None):
+                filled, empty = range(len(td.rows)), []
+            rows = td.rows
+            for i in itertools.chain(filled, empty[:1]):
+                row = rows[i]
                 env.at(i)
                 for cid, fn in formulas:
                     try:
                         row[cid] = fn(env)
                     except EvalError:
                         row[cid] = None
-                if i in empty:
-                    first_empty = {cid: row[cid] for cid, _fn in formulas}
+            if len(empty) > 1:
+                first_empty = {cid: rows[empty[0]][cid] for cid, _fn in formulas}
+                for i in empty[1:]:
+                    rows[i].update(first_empty)
         if table.kind == "scoring":
             _scoring_totals(td)
             continue
@@ -207,6 +212,18 @@ def compute_derived(data: WorkbookData) -> None:
             node = col.total_formula or col.formula
             if node is not None:
                 total[col.id] = _safe(node, env)
+
+
+_RANGES: dict[int, tuple[expr.Node, bool]] = {}
+
+
+def _reads_range(node: expr.Node) -> bool:
+    """Whether a formula reads a whole column (so one row's value may depend on the others)."""
+    hit = _RANGES.get(id(node))
+    if hit is None or hit[0] is not node:
+        reads = any(expr.uses_function(node, name) for name in ("sum", "count", "sumproduct", "filledweight", "counteq", "countbetween"))
+        hit = _RANGES[id(node)] = (node, reads)
+    return hit[1]
 
 
 _OTHER_PERIOD: dict[int, tuple[Spec, bool]] = {}
@@ -359,7 +376,10 @@ def run_rules(rules: list[Rule], data: WorkbookData, *, passes: bool = True) -> 
     columns: dict = {}  # whole columns, read once for every rule of this run
     failing = {} if passes else _plain_failures(rules, data, columns)
     for rule in rules:
-        results = run_rule(rule, data, columns, passes, failing.get(id(rule)))
+        found = failing.get(id(rule))
+        if found is not None and not found[0] and not found[1]:
+            continue  # a plain rule that no row fails
+        results = run_rule(rule, data, columns, passes, found)
         out.extend(results if passes else (r for r in results if r.status != "pass"))
     return out
 

@@ -41,7 +41,7 @@ def row_checker(when: Node | None, assertion: Node, *, filled: bool = False) -> 
     table's row dicts.  Built once per (when, assertion, filled) and cached."""
     key = (id(when), id(assertion), filled)
     hit = _CACHE.get(key)
-    if hit is not None and hit[0] is when and hit[1] is assertion:
+    if hit is not None:  # the cache keeps its trees alive, so an id in a key still names the same tree
         return hit[2]
     fused = _Generator(filled).function([(when, assertion)])
     fn: RowChecker = lambda env, rows, indexes: fused(env, rows, indexes)[0]  # noqa: E731
@@ -58,7 +58,7 @@ def table_checker(tests: list[tuple[Node | None, Node]], *, filled: bool = False
     test, the indexes that do not pass.  Each cell a rule reads is looked up once per row for all of them."""
     key = tuple((id(w), id(a)) for w, a in tests) + ((int(filled), 0),)
     hit = _TABLE_CACHE.get(key)
-    if hit is not None and all(x is y for pair, kept in zip(tests, hit[0]) for x, y in zip(pair, kept)):
+    if hit is not None:  # the cache keeps its trees alive, so an id in a key still names the same tree
         return hit[1]
     fn = _Generator(filled).function(tests)
     _TABLE_CACHE[key] = (list(tests), fn)  # the trees are kept alive, so their ids are never reused
