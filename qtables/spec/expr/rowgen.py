@@ -146,6 +146,7 @@ _HELPERS: dict[str, Any] = {
 _CMP_NAME = {op: f"_cmp{i}" for i, op in enumerate(_OPS)}
 _PY_OP = {"=": "==", "!=": "!=", "<": "<", "<=": "<=", ">": ">", ">=": ">="}
 _HELPERS["_NUMT"] = frozenset({int, float})
+_HELPERS["_NOTNUM"] = frozenset({type(None), str, bool})
 _ARITH = {"+": "_add", "-": "_sub", "*": "_mul", "/": "_div"}
 _UNARY_CALLS = {"isblank": "_blank", "isnumber": "_isnum", "isint": "_isint"}
 _CALLS = {"round": "_round", "approx": "_approx", "min": "_min", "max": "_max"}
@@ -196,6 +197,18 @@ class _Generator:
         self.temps += 1
         return f"_v{self.temps}"
 
+    def named(self, code: str) -> tuple[str, str]:
+        """(a name for the value of ``code``, the code that sets it): a local or constant is its own name,
+        anything else is assigned to a temporary where it is first evaluated."""
+        if code.isidentifier():
+            return code, code
+        v = self.temp()
+        return v, f"({v} := {code})"
+
+    def is_finite_const(self, code: str) -> bool:
+        value = self.names.get(code)
+        return type(value) in (int, float) and value - value == 0
+
     def truth(self, node: Node) -> str:
         """Code for IF's view of the node's value: the value itself where it is always a bool."""
         code = self.expr(node)
@@ -225,9 +238,10 @@ class _Generator:
             if node.op in COMPARISONS:
                 # Two finite numbers (the common case) compare inline, as floats like the closures' _n; anything
                 # else goes to the closures' comparison.  Both sides are evaluated first, left then right.
-                a, b = self.temp(), self.temp()
-                return (f"(float({a}) {_PY_OP[node.op]} float({b}) if ((type({a} := {left}) in _NUMT) & (type({b} := {right}) in _NUMT))"
-                        f" and {a} - {a} == 0 == {b} - {b} else {_CMP_NAME[node.op]}({a}, {b}))")
+                (a, a_set), (b, b_set) = self.named(left), self.named(right)
+                finite = " and ".join(f"{x} - {x} == 0" for x, code in ((a, left), (b, right)) if not self.is_finite_const(code))
+                return (f"(float({a}) {_PY_OP[node.op]} float({b}) if ((type({a_set}) in _NUMT) & (type({b_set}) in _NUMT))"
+                        f"{' and ' + finite if finite else ''} else {_CMP_NAME[node.op]}({a}, {b}))")
             return f"{_ARITH[node.op]}({left}, {right})"
         if isinstance(node, Call):
             return self.call(node)
@@ -243,6 +257,9 @@ class _Generator:
         if name == "isblank" and len(args) == 1:
             v = self.temp()  # pyrun._blank inline
             return f"(({v} := {self.expr(args[0])}) is None or (isinstance({v}, str) and not {v}.strip()))"
+        if name == "isnumber" and len(args) == 1:
+            v, v_set = self.named(self.expr(args[0]))  # pyrun's isnumber, its two common answers decided by the exact type
+            return f"(type({v_set}) in _NUMT or (type({v}) not in _NOTNUM and _isnum({v})))"
         if name in _UNARY_CALLS and len(args) == 1:
             return f"{_UNARY_CALLS[name]}({self.expr(args[0])})"
         if name == "abs" and len(args) == 1:
