@@ -19,6 +19,7 @@ import struct
 import zipfile
 import zlib
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -115,6 +116,7 @@ def _head(zf: zipfile.ZipFile, info: zipfile.ZipInfo, size: int = 2048, raw: byt
 
 
 _LOCAL_HEADER = struct.Struct("<4sHHHHHIIIHH")
+_DEFLATE_MAX_RATIO = 1100  # deflate's largest expansion is 1032:1 (258-byte matches at about 2 bits each)
 
 
 def _inflate(zf: zipfile.ZipFile, info: zipfile.ZipInfo, limit: int, raw: bytes | None = None) -> bytes:
@@ -128,6 +130,10 @@ def _inflate(zf: zipfile.ZipFile, info: zipfile.ZipInfo, limit: int, raw: bytes 
             body = memoryview(raw)[start:start + info.compress_size]
             if info.compress_type == zipfile.ZIP_STORED:
                 return bytes(body[:limit])
+            if len(body) * _DEFLATE_MAX_RATIO < limit:
+                # Deflate cannot expand more than ~1032:1, so this member cannot pass the limit: inflated in one
+                # call into a buffer of its declared size (about twice as fast as the bounded stream below).
+                return zlib.decompress(body, -15, max(info.file_size, 64))
             return zlib.decompressobj(-15).decompress(body, limit)
     with zf.open(info) as fh:
         return fh.read(limit)
@@ -190,12 +196,20 @@ _REF = re.compile(rb"""<(?:\w+:)?(?:row|c)\b[^>]*?\br\s*=\s*["']([A-Z]*)(\d*)["'
 def _may_exceed(blob: bytes, limits: ReadLimits) -> bool:
     """A quick, conservative test (C-speed translate and find): False only when no reference in the sheet
     data can exceed the limits; True may be a false alarm (a style number as long), settled by the full scan."""
-    rows_limit, cols_limit = str(limits.sheet_rows), _col_letters(limits.sheet_columns)
-    row_digits = len(rows_limit) + (set(rows_limit) == {"9"})  # 99999: only a longer number exceeds it
-    col_letters = len(cols_limit) + (set(cols_limit) == {"Z"})  # ZZ: only a longer column exceeds it
+    long_row, long_col = _needles(limits.sheet_rows, limits.sheet_columns)
     start = max(blob.find(b"sheetData"), 0)  # column widths before it have long digit runs of their own
     folded = blob.translate(_FOLD)
-    return folded.find(b"0" * row_digits + b'"', start) >= 0 or folded.find(b'"' + b"A" * col_letters, start) >= 0
+    return folded.find(long_row, start) >= 0 or folded.find(long_col, start) >= 0
+
+
+@lru_cache(maxsize=16)
+def _needles(sheet_rows: int, sheet_columns: int) -> tuple[bytes, bytes]:
+    """What a row number or a column past the limits looks like once folded: as many digits as the row
+    limit (or more) before a quote, as many letters as the column limit's (or more) after one."""
+    rows_limit, cols_limit = str(sheet_rows), _col_letters(sheet_columns)
+    row_digits = len(rows_limit) + (set(rows_limit) == {"9"})  # 99999: only a longer number exceeds it
+    col_letters = len(cols_limit) + (set(cols_limit) == {"Z"})  # ZZ: only a longer column exceeds it
+    return b"0" * row_digits + b'"', b'"' + b"A" * col_letters
 
 
 def _col_letters(n: int) -> str:
