@@ -13,6 +13,7 @@ from __future__ import annotations
 import math
 import re
 import unicodedata
+from functools import lru_cache
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -177,11 +178,17 @@ def choice(raw: Any, values: tuple[str, ...], *, strict: bool) -> Value:
     if text is None or _is_placeholder(text):
         return Value(None)
     folded = unicodedata.normalize("NFKC", text)
-    for v in values:
-        if folded == unicodedata.normalize("NFKC", v) or folded.replace(" ", "") == v.replace(" ", ""):
+    bare = folded.replace(" ", "")
+    for v, v_folded, v_bare in _folded_choices(values):
+        if folded == v_folded or bare == v_bare:
             return Value(v, original=text)
     # Not in the list: kept as typed; the V06 rule reports it with its cell.
     return Value(text, original=text)
+
+
+@lru_cache(maxsize=256)
+def _folded_choices(values: tuple[str, ...]) -> tuple[tuple[str, str, str], ...]:
+    return tuple((v, unicodedata.normalize("NFKC", v), v.replace(" ", "")) for v in values)
 
 
 def cell(raw: Any, column: Column, choices: tuple[str, ...] = ()) -> Value:

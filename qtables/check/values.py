@@ -34,15 +34,19 @@ def read_table(sheet: Sheet, layout: TableLayout, spec: Spec, report: Report) ->
     derived_rows: list[dict[str, Any]] = []
     empty: set[int] = set()  # rows with nothing in the input span: empty however they normalize
     lo, hi = layout.input_span
-    empty_values = {c.id: normalize.cell(None, c).value for c in table.input_columns}
-    blank_when_empty = all(v is None or v == "" for v in empty_values.values())
-    derived_at = [(c.id, layout.col(c.id)) for c in table.columns if c.is_derived]
+    empty_values, blank_when_empty, derived_at, plan = _reading_plan(layout, spec)
     records = table.kind == "records"
-    blank_line = [""] * (len(sheet.rows[layout.first_data]) if layout.first_data < len(sheet.rows) else 0)
-    # What each column of a typed row is: its label, a formula cell (cached value kept), or an input.
-    plan = [(col.id, layout.col(col.id), _kind(col), col, spec.choices[col.choices].values if col.choices else ())
-            for col in table.columns if col.role == "label" or col.type != "key"]
-    for i, row_spec in enumerate(layout.rows):
+    lines = sheet.rows
+    blank_line = [""] * (len(lines[layout.first_data]) if layout.first_data < len(lines) else 0)
+    end = len(layout.rows)
+    if records:
+        # The usual detail table ends in a block of untouched rows (every cell blank, its formula cells too):
+        # found by whole-line comparison from the end, and read in bulk below.
+        end = max(0, min(end, len(lines) - layout.first_data))
+        while end > 0 and lines[layout.first_data + end - 1] == blank_line:
+            end -= 1
+    for i in range(end):
+        row_spec = layout.rows[i]
         r = layout.first_data + i
         line = sheet.rows[r] if r < len(sheet.rows) else []
         if records and line == blank_line:
@@ -108,12 +112,39 @@ def read_table(sheet: Sheet, layout: TableLayout, spec: Spec, report: Report) ->
         else:
             raw_rows.append(values)
         derived_rows.append(derived)
+    untouched = len(layout.rows) - end
+    if untouched:
+        if blank_when_empty:
+            empty.update(range(end, len(layout.rows)))
+        block = [dict(empty_values) for _ in range(untouched)]
+        rows.extend(block)
+        raw_rows.extend(block)
+        derived_rows.extend({} for _ in range(untouched))
     total: dict[str, Any] = {}
     if layout.total_row is not None:
         for col in table.columns:
             if col.type != "key":
                 total[col.id] = sheet.get(layout.total_row, layout.col(col.id))
     return TableRead(rows, raw_rows, derived_rows, total, frozenset(empty), retyped)
+
+
+_PLANS: dict[int, tuple[TableLayout, Spec, tuple]] = {}
+
+
+def _reading_plan(layout: TableLayout, spec: Spec) -> tuple:
+    """(the values of an empty row, whether they are all blank, the formula cells' columns, and what each
+    column of a typed row is: its label, a formula cell (cached value kept), or an input), once per layout."""
+    hit = _PLANS.get(id(layout))
+    if hit is not None and hit[0] is layout and hit[1] is spec:
+        return hit[2]
+    table = layout.table
+    empty_values = {c.id: normalize.cell(None, c).value for c in table.input_columns}
+    plan = (empty_values, all(v is None or v == "" for v in empty_values.values()),
+            [(c.id, layout.col(c.id)) for c in table.columns if c.is_derived],
+            [(col.id, layout.col(col.id), _kind(col), col, spec.choices[col.choices].values if col.choices else ())
+             for col in table.columns if col.role == "label" or col.type != "key"])
+    _PLANS[id(layout)] = (layout, spec, plan)  # the layout is kept alive, so its id is never reused
+    return plan
 
 
 def _kind(col) -> str:
