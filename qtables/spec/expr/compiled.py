@@ -241,9 +241,19 @@ def _oneof(node: Call) -> Fn:
             raise EvalError("oneof() 的第二个参数应为选项表名称")
         if _blank(v):
             return False
-        wanted = _text_key(v)
-        return any(_text_key(c) == wanted for c in env.choice_values(list_node.value))
+        return _text_key(v) in _choice_keys(env.choice_values(list_node.value))
     return oneof
+
+
+_CHOICE_KEYS: dict[int, tuple[Any, frozenset[str]]] = {}
+
+
+def _choice_keys(values: Any) -> frozenset[str]:
+    """A choice list's values as oneof() compares them, once per list (kept alive, so its id stays its own)."""
+    hit = _CHOICE_KEYS.get(id(values))
+    if hit is None or hit[0] is not values:
+        hit = _CHOICE_KEYS[id(values)] = (values, frozenset(_text_key(c) for c in values))
+    return hit[1]
 
 
 def _aggregate(node: Call) -> Fn:

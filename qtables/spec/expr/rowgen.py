@@ -242,7 +242,15 @@ class _Generator:
                 finite = " and ".join(f"{x} - {x} == 0" for x, code in ((a, left), (b, right)) if not self.is_finite_const(code))
                 return (f"(float({a}) {_PY_OP[node.op]} float({b}) if ((type({a_set}) in _NUMT) & (type({b_set}) in _NUMT))"
                         f"{' and ' + finite if finite else ''} else {_CMP_NAME[node.op]}({a}, {b}))")
-            return f"{_ARITH[node.op]}({left}, {right})"
+            # Arithmetic on two finite numbers inline, as floats like the closures' _n (a divisor must not be 0);
+            # anything else, the closures' helpers.  Both operands are evaluated first, left then right.
+            (a, a_set), (b, b_set) = self.named(left), self.named(right)
+            checks = [f"{x} - {x} == 0" for x, code in ((a, left), (b, right)) if not self.is_finite_const(code)]
+            if node.op == "/":
+                checks.append(f"{b} != 0")
+            cond = " and ".join(checks)
+            return (f"(float({a}) {node.op} float({b}) if ((type({a_set}) in _NUMT) & (type({b_set}) in _NUMT))"
+                    f"{' and ' + cond if cond else ''} else {_ARITH[node.op]}({a}, {b}))")
         if isinstance(node, Call):
             return self.call(node)
         raise TypeError(node)  # pragma: no cover
