@@ -124,9 +124,10 @@ def _inflate(zf: zipfile.ZipFile, info: zipfile.ZipInfo, limit: int, raw: bytes 
     member is inflated straight from them (zipfile's member reader costs more than the inflating for the
     small parts and sheets read here); anything else goes through zipfile."""
     if raw is not None and info.compress_type in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED) and not info.flag_bits & 0x1:
-        head = _LOCAL_HEADER.unpack_from(raw, info.header_offset) if info.header_offset + 30 <= len(raw) else None
-        if head is not None and head[0] == b"PK\x03\x04":
-            start = info.header_offset + _LOCAL_HEADER.size + head[9] + head[10]
+        # Offsets come from the file: a damaged or hostile directory may point anywhere (found by fuzzing).
+        head = _LOCAL_HEADER.unpack_from(raw, info.header_offset) if 0 <= info.header_offset <= len(raw) - 30 else None
+        start = info.header_offset + _LOCAL_HEADER.size + head[9] + head[10] if head is not None else -1
+        if head is not None and head[0] == b"PK\x03\x04" and start + info.compress_size <= len(raw):
             body = memoryview(raw)[start:start + info.compress_size]
             if info.compress_type == zipfile.ZIP_STORED:
                 return bytes(body[:limit])

@@ -15,6 +15,7 @@ from typing import Iterator
 import olefile
 
 from qtables.intake.items import Item, Limits, UnpackContext, container_kind
+from qtables.intake import skeleton
 from qtables.intake.archives import zip_items
 
 
@@ -22,7 +23,7 @@ def parse_message(data: bytes) -> Message:
     """Parse a message; a header the modern parser chokes on (found by fuzzing: a NUL in an
     RFC 2231 charset) falls back to the lenient compat32 policy."""
     try:
-        msg = email.message_from_bytes(data, policy=email.policy.default)
+        msg = skeleton.parse(data, email.policy.default) or email.message_from_bytes(data, policy=email.policy.default)
         msg.get_content_type()
         return msg
     except Exception:  # noqa: BLE001 - any parser failure: read it the old, forgiving way
@@ -157,10 +158,12 @@ def _parts(msg: Message, source_id: str, source: str, ctx: UnpackContext, sender
         disposition = (part.get_content_disposition() or "").lower()
         if not name and disposition != "attachment" and ctype.startswith(("text/", "multipart/")):
             continue  # the body of the message
-        try:
-            data = part.get_payload(decode=True) or b""
-        except Exception:  # noqa: BLE001 - garbage transfer encoding: keep what decodes
-            data = b""
+        data = getattr(part, skeleton.PAYLOAD_ATTR, None)  # decoded already (skeleton.py)
+        if data is None:
+            try:
+                data = part.get_payload(decode=True) or b""
+            except Exception:  # noqa: BLE001 - garbage transfer encoding: keep what decodes
+                data = b""
         index = counter[0]
         counter[0] += 1
         sid = f"{source_id}#{index}"
