@@ -41,7 +41,8 @@ def python_verdicts(spec, unit, period, set_names, table_ids, values, capacity=N
     """(code, table name, message) -> number of failing rows, by the Python runtime (``capacity``: rows of the
     detail tables, as in the template)."""
     from qtables.issue.workbook import IssueRequest, _apply_values
-    from qtables.template.rules import blank_data, compute_derived, run_rules
+    from qtables.template.derived import blank_data, compute_derived
+    from qtables.template.rules import run_rules
 
     layouts = [TableLayout.for_unit(spec.table(t), unit, (capacity or {}).get(t)) for t in table_ids]
     data = blank_data(spec, period, layouts)

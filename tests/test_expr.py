@@ -195,7 +195,8 @@ def test_every_spec_expression_agrees_on_a_real_filling(spec, workspace):
     from qtables.period import Period
     from qtables.template.layout import TableLayout
     from qtables.template.names import tables_for
-    from qtables.template.rules import _Env, blank_data, compute_derived
+    from qtables.template.derived import blank_data, compute_derived
+    from qtables.template.rules import _Env
 
     unit, period = workspace.registry.unit("410300"), Period.parse("2025Q3")
     sets, tids = tables_for(spec, period)

@@ -15,7 +15,8 @@ from qtables.issue.workbook import IssueRequest, _apply_values
 from qtables.template.names import tables_for
 from qtables.template.layout import TableLayout
 from qtables.period import Period
-from qtables.template.rules import blank_data, compute_derived, run_rules
+from qtables.template.derived import blank_data, compute_derived
+from qtables.template.rules import run_rules
 from qtables.intake.messages import message_items
 
 ROOT = Path(__file__).resolve().parent.parent

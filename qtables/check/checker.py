@@ -19,7 +19,8 @@ from qtables.template.layout import TableLayout
 from qtables.period import Period
 from qtables.spec.model import Spec, Table
 from qtables.check.read import RawWorkbook, ReadProblem, read_workbook
-from qtables.template.rules import TableData, WorkbookData, compute_derived, derived_reads_other_period
+from qtables.template.derived import compute_derived, derived_reads_other_period
+from qtables.template.rules import TableData, WorkbookData
 from qtables.check.context import CheckContext, Report
 from qtables.check.headers import find_header
 from qtables.check.periods import continuity_findings, other_period_notes

@@ -25,7 +25,8 @@ from qtables.template.names import (
 )
 from qtables.template.layout import TableLayout
 from qtables.period import excel_serial
-from qtables.template.rules import WorkbookData, blank_data, compute_derived, run_rules
+from qtables.template.derived import blank_data, compute_derived
+from qtables.template.rules import WorkbookData, run_rules
 from qtables.spec.model import Spec
 from qtables.issue.request import FIXED_TIME, PROTECT_OPTIONS, IssueRequest
 from qtables.issue.formats import FormulaWorksheet, Formats

@@ -231,7 +231,8 @@ def _unit_findings(spec: Spec, plan: ImportPlan, unit: Unit, period: Period) -> 
     from qtables.check.context import Report
     from qtables.check.verdicts import rule_findings
     from qtables.template.layout import TableLayout
-    from qtables.template.rules import TableData, WorkbookData, compute_derived
+    from qtables.template.derived import compute_derived
+    from qtables.template.rules import TableData, WorkbookData
 
     layout = TableLayout.for_unit(plan.table, unit)
     rows = plan.rows[unit.code]

@@ -2,6 +2,6 @@
 
 Owns where every cell lives (``layout``), the template's identity and signature (``identity``),
 the sheet names and 自查 columns (``names``), and the Python runtime of the spec's derived cells
-and rules over a workbook's figures (``rules``).  Imports only ``qtables.spec`` and the base
+(``derived``) and rules (``rules``) over a workbook's figures.  Imports only ``qtables.spec`` and the base
 modules (``errors``, ``period``, ``fsutil``); never the writer, the checker or the ledger.
 """
