@@ -268,3 +268,21 @@ def test_generated_row_checkers_fail_exactly_the_rows_the_closures_fail(when, as
     # The form for rows known to hold input: rowfilled() is true there.
     filled = [i for i in every if any(not expr._blank(v) for v in rows[i].values())]
     assert row_checker(when, assertion, filled=True)(env, rows, filled) == [i for i in filled if fails(i)]
+
+
+def test_generated_rule_loops_are_compiled_once_and_kept_between_runs(tmp_path, monkeypatch):
+    """Compiling the loops costs a single check ~25 ms: the code is kept in the cache folder, a damaged file recompiled."""
+    from qtables.spec.expr import rowgen
+
+    monkeypatch.setenv("QTABLES_CACHE", str(tmp_path))
+    tests = [(None, expr.parse("a + 0 >= 0")), (expr.parse("not isblank(b)"), expr.parse("b <= 100"))]  # "x" + 0: an error
+    rows = [{"a": 1.0, "b": 50.0}, {"a": -1.0, "b": 150.0}, {"a": "x", "b": None}]
+    first = rowgen._Generator(False).function(tests)
+    [kept] = list((tmp_path / "rules").iterdir())
+    assert first(None, rows, range(3)) == [[1, 2], [1]]
+    kept.write_bytes(b"not marshal")
+    again = rowgen._Generator(False).function(tests)
+    assert again(None, rows, range(3)) == [[1, 2], [1]]
+    assert kept.read_bytes() != b"not marshal"  # rewritten
+    monkeypatch.setenv("QTABLES_CACHE", "off")
+    assert rowgen._Generator(False).function(tests)(None, rows, range(3)) == [[1, 2], [1]]

@@ -9,7 +9,10 @@ follow Excel's semantics where they could differ: a blank cell is 0 in
 arithmetic, text comparison ignores case, ROUND rounds half away from zero, and
 an error (division by zero, text in arithmetic) makes a rule fail.
 
-Nothing here uses ``eval``: the grammar is a small recursive-descent parser.
+Nothing here evaluates text: the grammar is a small recursive-descent parser.
+``rowgen`` compiles Python source for the checker's row rules, written from
+the tree's shape alone: every column name and constant is bound as a value,
+never spliced into the source.
 
 Grammar::
 

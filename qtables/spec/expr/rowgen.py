@@ -22,10 +22,16 @@ closures fail, on random trees and rows.
 
 from __future__ import annotations
 
+import hashlib
+import importlib.util
+import marshal
 import operator
+import os
+from types import CodeType
 from typing import Any, Callable
 
 from qtables.spec.expr.compiled import _n, compile_node
+from qtables.spec.loader import cache_dir
 from qtables.spec.expr.pyrun import EvalError, _blank, comparable, excel_round, truth
 from qtables.spec.expr.tree import COMPARISONS, Binary, Call, Const, Node, Num, Ref, Str, Unary
 
@@ -152,6 +158,31 @@ _UNARY_CALLS = {"isblank": "_blank", "isnumber": "_isnum", "isint": "_isint"}
 _CALLS = {"round": "_round", "approx": "_approx", "min": "_min", "max": "_max"}
 
 
+def _code(source: str) -> CodeType:
+    """The compiled source: kept (marshalled) in the spec's cache folder between runs, keyed by the source's
+    digest and Python's bytecode magic, since compiling the rule loops costs a single check ~25 ms."""
+    folder = cache_dir()
+    digest = hashlib.sha256(source.encode("utf-8")).hexdigest()[:40]
+    target = folder / "rules" / f"{digest}-{importlib.util.MAGIC_NUMBER.hex()}.marshal" if folder is not None else None
+    if target is not None and target.is_file():
+        try:
+            code = marshal.loads(target.read_bytes())
+            if isinstance(code, CodeType):
+                return code
+        except (EOFError, ValueError, TypeError, OSError):
+            pass  # a damaged or foreign file is compiled again and rewritten
+    code = compile(source, "<qtables row rules>", "exec")
+    if target is not None:
+        try:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            tmp = target.with_name(f"{target.name}.{os.getpid()}.tmp")
+            tmp.write_bytes(marshal.dumps(code))
+            os.replace(tmp, target)
+        except OSError:
+            pass  # no writable cache: compiled again next time
+    return code
+
+
 class _Generator:
     def __init__(self, filled: bool):
         self.filled = filled
@@ -190,7 +221,7 @@ class _Generator:
             f"    return [{lists}]\n"
         )
         namespace = dict(self.names)
-        exec(compile(source, "<qtables row rules>", "exec"), namespace)  # noqa: S102 - source built from the spec's own trees
+        exec(_code(source), namespace)  # noqa: S102 - source written from the spec's own trees (see the module's doc)
         return namespace["check"]
 
     def temp(self) -> str:
