@@ -21,7 +21,7 @@ from qtables.spec import expr
 from qtables.spec.expr import EvalError, Ref
 from qtables.spec.expr.compiled import compile_node
 from qtables.spec.expr.rowgen import row_checker, table_checker
-from qtables.spec.model import Rule, Spec
+from qtables.spec.model import Rule, Spec, Table
 
 
 @dataclass
@@ -37,6 +37,13 @@ class TableData:
         return self.layout.table
 
     def column(self, column_id: str) -> list[Any]:
+        """A column's values for the aggregates (sum, count, counteq …), which do not depend on the order of the
+        rows: a detail table's empty rows, all blank alike in an input column, come last as one value repeated."""
+        if self.table.kind == "records" and column_id in _blank_when_empty(self.table):
+            filled, empty = self.split_rows()
+            if len(empty) > 1:
+                rows = self.rows
+                return [rows[i].get(column_id) for i in filled] + [rows[empty[0]].get(column_id)] * len(empty)
         return list(map(operator.methodcaller("get", column_id), self.rows))
 
     def split_rows(self) -> tuple[list[int], list[int]]:
@@ -53,6 +60,18 @@ class TableData:
             (filled if any(not expr._blank(row.get(c)) for c in inputs) else empty).append(i)
         self._split = (filled, empty)
         return self._split
+
+
+_EMPTY_BLANK: dict[int, tuple[Table, frozenset[str]]] = {}
+
+
+def _blank_when_empty(table: Table) -> frozenset[str]:
+    """The input columns an untyped cell leaves blank (not 0): on every empty row of a table they are all blank."""
+    hit = _EMPTY_BLANK.get(id(table))
+    if hit is None or hit[0] is not table:
+        ids = frozenset(c.id for c in table.input_columns if not (c.blank == "zero" and c.is_numeric))
+        hit = _EMPTY_BLANK[id(table)] = (table, ids)
+    return hit[1]
 
 
 @dataclass
