@@ -51,13 +51,15 @@ class TableData:
         if self._split is not None:
             return self._split
         inputs = self.table.input_ids
+        rows = self.rows
+        # Only the rows not already known to be empty are looked at (set arithmetic, then a few rows).
         known = self.known_empty
-        filled, empty = [], []
-        for i, row in enumerate(self.rows):
-            if i in known:
-                empty.append(i)
-                continue
-            (filled if any(not expr._blank(row.get(c)) for c in inputs) else empty).append(i)
+        unknown = sorted(set(range(len(rows))).difference(known)) if known else range(len(rows))
+        filled, blank = [], []
+        for i in unknown:
+            row = rows[i]
+            (filled if any(not expr._blank(row.get(c)) for c in inputs) else blank).append(i)
+        empty = sorted(known.union(blank)) if blank else sorted(known)
         self._split = (filled, empty)
         return self._split
 
