@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import io
 import os
 import random
 import shutil
@@ -171,6 +172,30 @@ def test_every_corpus_workbook_is_not_a_template(ctx):
         assert {f.code for f in report.findings} - {finding.code} <= {"M01"}  # .xlsm files also say their macros are ignored
         seen[finding.code] = seen.get(finding.code, 0) + 1
     assert set(seen) <= {"F05", "F03"} and seen["F05"] > 900
+
+
+def test_members_inflated_straight_from_the_package_equal_what_zipfile_reads():
+    """check/package.py inflates members from the package's bytes (the prescan's heads, the extent guard's sheets):
+    on every Excel-made package, each member equals zipfile's reading of it, whole and as a 2 KB head."""
+    import zipfile
+
+    from qtables.check.package import _inflate
+
+    if not CORPUS.is_dir():
+        pytest.skip(f"the Excel-made corpus is not at {CORPUS} (put shared/ beside the checkout or set QTABLES_CORPUS)")
+    compared = 0
+    for path in sorted(CORPUS.glob("*.xls[xm]")):
+        data = path.read_bytes()
+        try:
+            zf = zipfile.ZipFile(io.BytesIO(data))
+        except zipfile.BadZipFile:
+            continue
+        for info in zf.infolist():
+            expected = zf.read(info)
+            assert _inflate(zf, info, len(expected) + 1, data) == expected, (path.name, info.filename)
+            assert _inflate(zf, info, 2048, data) == expected[:2048], (path.name, info.filename)
+            compared += 1
+    assert compared > 5000
 
 
 def test_the_receipt_editor_rewrites_excel_made_packages_or_hands_them_to_openpyxl():
