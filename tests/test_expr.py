@@ -293,3 +293,23 @@ def test_generated_rule_loops_are_compiled_once_and_kept_between_runs(tmp_path, 
     assert kept.read_bytes() != b"not marshal"  # rewritten
     monkeypatch.setenv("QTABLES_CACHE", "off")
     assert rowgen._Generator(False).function(tests)(None, rows, range(3)) == [[1, 2], [1]]
+
+
+def test_two_columns_of_a_detail_table_pair_the_same_rows_whatever_the_empty_rows_hold(spec, workspace):
+    """sumproduct and filledweight pair two columns row by row: with the empty rows read last (TableData.column),
+    an input column and a derived one still pair each filled row with itself."""
+    from qtables.period import Period
+    from qtables.template.layout import TableLayout
+    from qtables.template.rules import TableData, WorkbookData, _Env
+
+    table = spec.table("t3")
+    layout = TableLayout.for_unit(table, workspace.registry.unit("410300"))
+    rows = [{"area": None, "cost": None, "seq": i + 1} for i in range(len(layout.rows))]
+    rows[3].update(area=1000.0, cost=250.0)
+    rows[7].update(area=2000.0, cost=400.0)
+    data = WorkbookData(spec, Period.parse("2025Q3"), {"t3": TableData(layout, rows)})
+    env = _Env(data, "t3", None, "table", {})
+    pairs = lambda text: expr.evaluate(expr.parse(text), env)  # noqa: E731
+    assert pairs("sumproduct(area, cost)") == 1000.0 * 250.0 + 2000.0 * 400.0
+    assert pairs("sumproduct(area, seq)") == 1000.0 * 4 + 2000.0 * 8  # seq differs on every row, empty ones too
+    assert pairs("filledweight(area, seq)") == 4 + 8

@@ -38,12 +38,17 @@ class TableData:
 
     def column(self, column_id: str) -> list[Any]:
         """A column's values for the aggregates (sum, count, counteq …), which do not depend on the order of the
-        rows: a detail table's empty rows, all blank alike in an input column, come last as one value repeated."""
-        if self.table.kind == "records" and column_id in _blank_when_empty(self.table):
+        rows: a detail table's filled rows come first, then its empty rows — in an input column that an untyped
+        cell leaves blank, one blank value repeated.  Every column of a table is in that same order, so two
+        columns paired row by row (sumproduct, filledweight) still pair the same rows."""
+        if self.table.kind == "records":
             filled, empty = self.split_rows()
             if len(empty) > 1:
                 rows = self.rows
-                return [rows[i].get(column_id) for i in filled] + [rows[empty[0]].get(column_id)] * len(empty)
+                head = [rows[i].get(column_id) for i in filled]
+                if column_id in _blank_when_empty(self.table):
+                    return head + [rows[empty[0]].get(column_id)] * len(empty)
+                return head + [rows[i].get(column_id) for i in empty]
         return list(map(operator.methodcaller("get", column_id), self.rows))
 
     def split_rows(self) -> tuple[list[int], list[int]]:
