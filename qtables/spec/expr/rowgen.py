@@ -89,6 +89,33 @@ def _is_bool(node: Node) -> bool:
     return False
 
 
+def _fold_filled(node: Node) -> Node:
+    """The tree on a row known to hold input: ``rowfilled()`` is true, and what that settles is folded away
+    (``not rowfilled() or not isblank(x)`` becomes ``not isblank(x)``).  Only constants are dropped, and only
+    beside a side that is a bool already, so no evaluation (nor its error) is lost."""
+    if isinstance(node, Call):
+        if node.name == "rowfilled":
+            return Const("true")
+        return Call(node.name, tuple(_fold_filled(a) for a in node.args))
+    if isinstance(node, Unary):
+        inner = _fold_filled(node.operand)
+        if node.op == "not" and isinstance(inner, Const) and inner.name in ("true", "false"):
+            return Const("false" if inner.name == "true" else "true")
+        if node.op == "not" and isinstance(inner, Unary) and inner.op == "not" and _is_bool(inner.operand):
+            return inner.operand
+        return Unary(node.op, inner)
+    if isinstance(node, Binary):
+        left, right = _fold_filled(node.left), _fold_filled(node.right)
+        neutral = {"or": "false", "and": "true"}.get(node.op)
+        if neutral:
+            if isinstance(left, Const) and left.name == neutral and _is_bool(right):
+                return right
+            if isinstance(right, Const) and right.name == neutral and _is_bool(left):
+                return left
+        return Binary(node.op, left, right)
+    return node
+
+
 def _compare_with(op: Callable[[Any, Any], bool]) -> Callable[[Any, Any], bool]:
     def compare(a: Any, b: Any) -> bool:
         ta, tb = type(a), type(b)
@@ -199,6 +226,8 @@ class _Generator:
     def function(self, tests: list[tuple[Node | None, Node]]) -> TableChecker:
         body = []
         for k, (when, assertion) in enumerate(tests):
+            if self.filled:
+                when, assertion = (_fold_filled(when) if when is not None else None), _fold_filled(assertion)
             test = self.truth(assertion)
             if when is not None:
                 test = f"(not {self.truth(when)}) or {test}"
@@ -236,9 +265,14 @@ class _Generator:
         v = self.temp()
         return v, f"({v} := {code})"
 
-    def is_finite_const(self, code: str) -> bool:
+    def operand(self, code: str) -> tuple[str, str | None, str, str | None]:
+        """An operand of inline arithmetic or comparison: (its name, the test that it is a number, it as a
+        float, the test that it is finite) — no tests and a float bound once for a finite numeric constant."""
         value = self.names.get(code)
-        return type(value) in (int, float) and value - value == 0
+        if type(value) in (int, float) and value - value == 0:
+            return code, None, self.bind(float(value)), None
+        name, setter = self.named(code)
+        return name, f"type({setter}) in _NUMT", f"float({name})", f"{name} - {name} == 0"
 
     def truth(self, node: Node) -> str:
         """Code for IF's view of the node's value: the value itself where it is always a bool."""
@@ -266,22 +300,16 @@ class _Generator:
                 # & and | evaluate both sides, as Excel's AND and OR do.
                 left, right = (c if _is_bool(n) else f"_t({c})" for c, n in ((left, node.left), (right, node.right)))
                 return f"({left} {'&' if node.op == 'and' else '|'} {right})"
-            if node.op in COMPARISONS:
-                # Two finite numbers (the common case) compare inline, as floats like the closures' _n; anything
-                # else goes to the closures' comparison.  Both sides are evaluated first, left then right.
-                (a, a_set), (b, b_set) = self.named(left), self.named(right)
-                finite = " and ".join(f"{x} - {x} == 0" for x, code in ((a, left), (b, right)) if not self.is_finite_const(code))
-                return (f"(float({a}) {_PY_OP[node.op]} float({b}) if ((type({a_set}) in _NUMT) & (type({b_set}) in _NUMT))"
-                        f"{' and ' + finite if finite else ''} else {_CMP_NAME[node.op]}({a}, {b}))")
-            # Arithmetic on two finite numbers inline, as floats like the closures' _n (a divisor must not be 0);
-            # anything else, the closures' helpers.  Both operands are evaluated first, left then right.
-            (a, a_set), (b, b_set) = self.named(left), self.named(right)
-            checks = [f"{x} - {x} == 0" for x, code in ((a, left), (b, right)) if not self.is_finite_const(code)]
-            if node.op == "/":
-                checks.append(f"{b} != 0")
-            cond = " and ".join(checks)
-            return (f"(float({a}) {node.op} float({b}) if ((type({a_set}) in _NUMT) & (type({b_set}) in _NUMT))"
-                    f"{' and ' + cond if cond else ''} else {_ARITH[node.op]}({a}, {b}))")
+            # Comparison and arithmetic on two finite numbers (the common case) inline, as floats like the
+            # closures' _n (a divisor must not be 0); anything else goes to the closures' helpers.  Both sides
+            # are evaluated first, left then right; a finite numeric constant needs no test.
+            (a, a_type, a_float, a_finite), (b, b_type, b_float, b_finite) = self.operand(left), self.operand(right)
+            types = " & ".join(f"({t})" for t in (a_type, b_type) if t)
+            checks = [c for c in (a_finite, b_finite) if c] + ([f"{b} != 0"] if node.op == "/" else [])
+            cond = " and ".join(([f"({types})"] if types else []) + checks) or "True"
+            fast = f"{a_float} {_PY_OP.get(node.op, node.op)} {b_float}"
+            slow = f"{_CMP_NAME[node.op]}({a}, {b})" if node.op in COMPARISONS else f"{_ARITH[node.op]}({a}, {b})"
+            return f"({fast} if {cond} else {slow})"
         if isinstance(node, Call):
             return self.call(node)
         raise TypeError(node)  # pragma: no cover
@@ -294,8 +322,8 @@ class _Generator:
             cond, yes, no = self.truth(args[0]), self.expr(args[1]), self.expr(args[2])
             return f"({yes} if {cond} else {no})"
         if name == "isblank" and len(args) == 1:
-            v = self.temp()  # pyrun._blank inline
-            return f"(({v} := {self.expr(args[0])}) is None or (isinstance({v}, str) and not {v}.strip()))"
+            v, v_set = self.named(self.expr(args[0]))  # pyrun._blank inline
+            return f"({v_set} is None or (isinstance({v}, str) and not {v}.strip()))"
         if name == "isnumber" and len(args) == 1:
             v, v_set = self.named(self.expr(args[0]))  # pyrun's isnumber, its two common answers decided by the exact type
             return f"(type({v_set}) in _NUMT or (type({v}) not in _NOTNUM and _isnum({v})))"
