@@ -91,3 +91,14 @@ def test_a_reply_is_written_byte_for_byte_as_the_email_package_writes_it():
     back = __import__("email").message_from_bytes(as_bytes(fast), policy=__import__("email").policy.default)
     [part] = list(back.iter_attachments())
     assert part.get_filename() == "审核回执.xlsx" and part.get_content() == data
+
+
+def test_a_message_the_modern_parser_refuses_still_gives_its_attachments():
+    """A header the modern parser raises on (a NUL in an RFC 2231 parameter) sends the message to compat32, whose
+    Message has no iter_parts: its attachment must still come out (it was silently dropped before)."""
+    data = python_eml("tj@410100.gov.cn", [("郑州市附表.xlsx", os.urandom(3000))], subject="郑州市2025年第三季度附表")
+    bad = data.replace(b"Content-Type: multipart/mixed; boundary=", b"Content-Type: multipart/mixed; x*=utf-7\x00''a; boundary=", 1)
+    assert bad != data
+    [item] = [i for i in message_items(bad, "mail", "mail.eml") if i.name.endswith(".xlsx")]
+    assert item.name == "郑州市附表.xlsx" and len(item.data) == 3000 and item.sender == "tj@410100.gov.cn"
+    assert item.subject == "郑州市2025年第三季度附表"  # encoded words decoded there too

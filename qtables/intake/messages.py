@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import email
+import email.header
 import email.policy
 import email.utils
 import io
@@ -54,7 +55,16 @@ def _header(msg: Message, name: str) -> str | None:
         value = msg.get(name)
     except Exception:  # noqa: BLE001 - a malformed header is treated as absent
         return None
-    return fix_8bit(str(value)) if value is not None else None
+    if value is None:
+        return None
+    text = str(value)
+    if not hasattr(value, "name") and "=?" in text:
+        # A message read by compat32 (the modern parser refused it) keeps encoded words as they came: decode them.
+        try:
+            text = str(email.header.make_header(email.header.decode_header(text)))
+        except Exception:  # noqa: BLE001 - undecodable: kept as it came
+            pass
+    return fix_8bit(text)
 
 
 _RAW_NAME = re.compile(r'(?:file)?name\s*=\s*"([^"]*)"|(?:file)?name\s*=\s*([^;\s]+)', re.I)
@@ -138,7 +148,10 @@ def _parts(msg: Message, source_id: str, source: str, ctx: UnpackContext, sender
                    detail=f"邮件嵌套超过 {ctx.limits.nesting_depth} 层")
         return
     try:
-        parts = list(msg.iter_parts()) if msg.is_multipart() else [msg]
+        # get_payload, not iter_parts: a message the modern parser refused is read by compat32, whose Message has
+        # no iter_parts (its attachments were silently dropped before).
+        payload = msg.get_payload() if msg.is_multipart() else None
+        parts = [p for p in payload if isinstance(p, Message)] if isinstance(payload, list) else [msg]
     except Exception:  # noqa: BLE001 - a broken multipart is read as far as it goes
         parts = []
     for part in parts:
