@@ -2,19 +2,22 @@
 
 A row rule (``V05``: ``not rowfilled() or not isblank(x)``, one per column and
 table) is evaluated on every filled row of every workbook.  The closures of
-compiled.py cost a Python call per node per row; here each rule becomes one
-generated function whose loop evaluates the rule inline, a row's cells read
-straight from its dict, and only the Excel-semantics helpers (conversion to a
-number, comparison, IF's truth) called as functions.  It answers one question —
-the indexes of the rows that do not pass (false, or an ``EvalError``) — and the
-checker builds each failure's finding with the closures, so the generated code
-never decides a message, a found or an expected value.
+compiled.py cost a Python call per node per row; here all the plain row rules
+of a table become one generated function (``table_checker``) whose loop reads
+each cell of a row once and evaluates every rule inline: comparisons and
+arithmetic on two finite numbers as plain float operations, ``isblank`` and
+``isnumber`` by the value's type, and everything else through the closures'
+Excel-semantics helpers.  It answers one question — per rule, the indexes of
+the rows that do not pass (false, or an ``EvalError``) — and the checker builds
+each failure's finding with the closures, so the generated code never decides a
+message, a found or an expected value.  The compiled code is kept in the spec's
+cache folder between runs.
 
 Semantics are the closures' (and so the reference interpreter's): AND/OR
 evaluate both sides, arithmetic evaluates both operands before converting
 either, IF evaluates only the branch it takes.  ``filled=True`` is the form for
 rows known to hold input (the detail tables' filled rows): ``rowfilled()`` is
-true there.  Subtrees with no inline form (aggregates, ``oneof``) call their
+true there, and what that settles is folded away.  Subtrees with no inline form (aggregates, ``oneof``) call their
 compiled closure on the environment, which the loop keeps on the current row.
 A property test requires the generated function to fail exactly the rows the
 closures fail, on random trees and rows.
