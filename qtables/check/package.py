@@ -45,7 +45,6 @@ class ReadLimits:
         return cls(**known)
 
 
-# A cell reference or row number beyond the limits, found without parsing the XML.
 _DTD = re.compile(rb"<!DOCTYPE|<!ENTITY", re.I)
 
 

@@ -48,18 +48,10 @@ def read_table(sheet: Sheet, layout: TableLayout, spec: Spec, report: Report) ->
     for i in range(end):
         row_spec = layout.rows[i]
         r = layout.first_data + i
-        line = sheet.rows[r] if r < len(sheet.rows) else []
-        if records and line == blank_line:
-            # The usual empty detail row: every cell blank, its formula cells too (one list comparison).
-            if blank_when_empty:
-                empty.add(i)
-            row_values = dict(empty_values)
-            rows.append(row_values)
-            raw_rows.append(row_values)
-            derived_rows.append({})
-            continue
-        span = line[lo:hi + 1]
-        if records and span.count("") + span.count(None) == len(span):
+        line = lines[r] if r < len(lines) else []
+        untouched = line == blank_line  # every cell blank, its formula cells too (one list comparison)
+        span = line[lo:hi + 1] if records and not untouched else None
+        if records and (untouched or span.count("") + span.count(None) == len(span)):
             # Most detail rows are empty: no need to look at each cell.
             if blank_when_empty:
                 empty.add(i)
@@ -68,7 +60,7 @@ def read_table(sheet: Sheet, layout: TableLayout, spec: Spec, report: Report) ->
             raw_rows.append(row_values)  # the same dict: see TableRead
             width = len(line)
             # Only cached values that are there (a blank one never differs: see ``differs``).
-            derived_rows.append({cid: line[c] for cid, c in derived_at if c < width and line[c]})
+            derived_rows.append({} if untouched else {cid: line[c] for cid, c in derived_at if c < width and line[c]})
             continue
         values: dict[str, Any] = {}
         derived: dict[str, Any] = {}

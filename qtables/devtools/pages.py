@@ -89,7 +89,7 @@ def main(argv: list[str]) -> int:
         i = argv.index("--out")
         out = Path(argv[i + 1])
         argv = argv[:i] + argv[i + 2:]
-    if not argv:
+    if not argv or any(a.startswith("-") for a in argv):
         print("usage: python -m qtables.devtools pages FILE... [--out DIR]", file=sys.stderr)
         return 2
     bad = 0

@@ -14,6 +14,7 @@ from qtables.period import Period
 from qtables.spec import expr
 from qtables.spec.expr import EvalError
 from qtables.spec.expr.compiled import compile_node, empty_row_form
+from qtables.spec.memo import per_object
 from qtables.spec.model import Spec
 from qtables.template.layout import TableLayout
 from qtables.template.rules import TableData, WorkbookData, _Env, _row_dependent, _safe
@@ -65,29 +66,17 @@ def compute_derived(data: WorkbookData) -> None:
                 total[col.id] = _safe(node, env)
 
 
-_RANGES: dict[int, tuple[expr.Node, bool]] = {}
-
-
+@per_object
 def _reads_range(node: expr.Node) -> bool:
     """Whether a formula reads a whole column (so one row's value may depend on the others)."""
-    hit = _RANGES.get(id(node))
-    if hit is None or hit[0] is not node:
-        reads = any(expr.uses_function(node, name) for name in ("sum", "count", "sumproduct", "filledweight", "counteq", "countbetween"))
-        hit = _RANGES[id(node)] = (node, reads)
-    return hit[1]
+    return any(expr.uses_function(node, name) for name in ("sum", "count", "sumproduct", "filledweight", "counteq", "countbetween"))
 
 
-_OTHER_PERIOD: dict[int, tuple[Spec, bool]] = {}
-
-
+@per_object
 def derived_reads_other_period(spec: Spec) -> bool:
     """Whether any formula cell of the spec reads the previous period or the quarters."""
-    hit = _OTHER_PERIOD.get(id(spec))
-    if hit is None or hit[0] is not spec:
-        nodes = [n for t in spec.tables.values() for c in t.columns for n in (c.formula, c.total_formula) if n is not None]
-        reads = any(ref.parts[0] in ("prev", "q") for n in nodes for ref, _ in expr.refs(n))
-        hit = _OTHER_PERIOD[id(spec)] = (spec, reads)
-    return hit[1]
+    nodes = [n for t in spec.tables.values() for c in t.columns for n in (c.formula, c.total_formula) if n is not None]
+    return any(ref.parts[0] in ("prev", "q") for n in nodes for ref, _ in expr.refs(n))
 
 
 def _scoring_totals(td: TableData) -> None:

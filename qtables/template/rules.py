@@ -21,6 +21,7 @@ from qtables.spec import expr
 from qtables.spec.expr import EvalError, Ref
 from qtables.spec.expr.compiled import compile_node
 from qtables.spec.expr.rowgen import row_checker, table_checker
+from qtables.spec.memo import per_object
 from qtables.spec.model import Rule, Spec, Table
 
 
@@ -69,16 +70,10 @@ class TableData:
         return self._split
 
 
-_EMPTY_BLANK: dict[int, tuple[Table, frozenset[str]]] = {}
-
-
+@per_object
 def _blank_when_empty(table: Table) -> frozenset[str]:
     """The input columns an untyped cell leaves blank (not 0): on every empty row of a table they are all blank."""
-    hit = _EMPTY_BLANK.get(id(table))
-    if hit is None or hit[0] is not table:
-        ids = frozenset(c.id for c in table.input_columns if not (c.blank == "zero" and c.is_numeric))
-        hit = _EMPTY_BLANK[id(table)] = (table, ids)
-    return hit[1]
+    return frozenset(c.id for c in table.input_columns if not (c.blank == "zero" and c.is_numeric))
 
 
 @dataclass
@@ -205,11 +200,11 @@ class Result:
 
 
 def run_rule(rule: Rule, data: WorkbookData, columns: dict | None = None, passes: bool = True,
-             found: tuple[list[int], bool] | None = None) -> list[Result]:
+             plain: tuple[list[int], bool] | None = None) -> list[Result]:
     """The rule's results: per row (or once for a table rule) pass, fail or na.  ``passes=False``: rows that
     pass get no result object (a workbook passes ~1,000 row checks; the checker reports failures only);
-    ``found``: a plain rule's failing rows and whether the first empty row fails, from its table's generated loop."""
-    failing = found[0] if found is not None else None
+    ``plain``: a plain rule's failing rows and whether the first empty row fails, from its table's generated loop."""
+    failing = plain[0] if plain is not None else None
     if rule.table not in data.tables:
         return []
     if set(rule.needs) - data.available:
@@ -233,13 +228,13 @@ def run_rule(rule: Rule, data: WorkbookData, columns: dict | None = None, passes
         return [Result(rule, "na")]
     env.mode = "row"
     if td.table.kind != "records" or _uses_rownum(rule.assertion) or _uses_rownum(rule.when):
-        return _rows(rule, env, range(len(td.rows)) if failing is None else failing, passes, found=failing is not None)
+        return _rows(rule, env, range(len(td.rows)) if failing is None else failing, passes, failing_only=failing is not None)
     # Detail tables are mostly empty rows, and every empty row gets the same
     # verdict: evaluate the filled rows and one empty row; only if that one
     # fails are the other empty rows reported too (passes are not listed).
     filled, empty = td.split_rows()
-    out = _rows(rule, env, filled if failing is None else failing, passes, filled=True, found=failing is not None)
-    if empty and (passes or (found[1] if found is not None else row_checker(rule.when, rule.assertion)(env, td.rows, empty[:1]))):
+    out = _rows(rule, env, filled if failing is None else failing, passes, filled=True, failing_only=failing is not None)
+    if empty and (passes or (plain[1] if plain is not None else row_checker(rule.when, rule.assertion)(env, td.rows, empty[:1]))):
         first = _one(rule, env.at(empty[0]), empty[0])
         if passes or first.status == "fail":
             out.append(first)
@@ -248,28 +243,15 @@ def run_rule(rule: Rule, data: WorkbookData, columns: dict | None = None, passes
     return out
 
 
-_ROW_DEPENDENT: dict[int, tuple[expr.Node, bool]] = {}
-
-
+@per_object
 def _row_dependent(node: expr.Node) -> bool:
     """Whether a formula can differ between two rows with the same values (row number, other periods)."""
-    hit = _ROW_DEPENDENT.get(id(node))
-    if hit is None or hit[0] is not node:
-        dependent = _uses_rownum(node) or any(ref.parts[0] in ("prev", "q") for ref, _ in expr.refs(node))
-        hit = _ROW_DEPENDENT[id(node)] = (node, dependent)
-    return hit[1]
+    return _uses_rownum(node) or any(ref.parts[0] in ("prev", "q") for ref, _ in expr.refs(node))
 
 
-_ROWNUM: dict[int, tuple[expr.Node, bool]] = {}
-
-
+@per_object
 def _uses_rownum(node: expr.Node | None) -> bool:
-    if node is None:
-        return False
-    hit = _ROWNUM.get(id(node))
-    if hit is None or hit[0] is not node:
-        hit = _ROWNUM[id(node)] = (node, expr.uses_function(node, "rownum"))
-    return hit[1]
+    return node is not None and expr.uses_function(node, "rownum")
 
 
 def _one(rule: Rule, env: _Env, row: int | None) -> Result:
@@ -290,13 +272,13 @@ def _verdict(rule: Rule, when: Any, assertion: Any, env: _Env, row: int | None, 
     return Result(rule, "fail", row, _safe(rule.found, env), _safe(rule.expected, env), error)
 
 
-def _rows(rule: Rule, env: _Env, rows: Any, passes: bool = True, *, filled: bool = False, found: bool = False) -> list[Result]:
+def _rows(rule: Rule, env: _Env, rows: Any, passes: bool = True, *, filled: bool = False, failing_only: bool = False) -> list[Result]:
     """The rule on each of the given rows (``filled``: rows known to hold input), the compiled expressions
     looked up once.  Failures only (``passes=False``): the rule's generated row checker finds the rows that
-    do not pass (``found``: ``rows`` are those already), and only those are evaluated again for their finding."""
+    do not pass (``failing_only``: ``rows`` are those already), and only those are evaluated again for their finding."""
     when = compile_node(rule.when) if rule.when is not None else None
     assertion = compile_node(rule.assertion)
-    if not passes and not found:
+    if not passes and not failing_only:
         rows = row_checker(rule.when, rule.assertion, filled=filled)(env, env.td.rows, rows)
     results = (_verdict(rule, when, assertion, env.at(i), i, passes) for i in rows)
     return [r for r in results if r is not None]
@@ -307,10 +289,10 @@ def run_rules(rules: list[Rule], data: WorkbookData, *, passes: bool = True) -> 
     columns: dict = {}  # whole columns, read once for every rule of this run
     failing = {} if passes else _plain_failures(rules, data, columns)
     for rule in rules:
-        found = failing.get(id(rule))
-        if found is not None and not found[0] and not found[1]:
+        plain = failing.get(id(rule))
+        if plain is not None and not plain[0] and not plain[1]:
             continue  # a plain rule that no row fails
-        results = run_rule(rule, data, columns, passes, found)
+        results = run_rule(rule, data, columns, passes, plain)
         out.extend(results if passes else (r for r in results if r.status != "pass"))
     return out
 

@@ -17,35 +17,26 @@ from collections import Counter
 from typing import Any, Callable
 
 from qtables.spec.expr.pyrun import Env, EvalError, _blank, _num, _sp, _text_key, comparable, excel_round, truth
+from qtables.spec.memo import per_object
 from qtables.spec.expr.tree import COMPARISONS, Binary, Call, Const, Node, Num, Ref, Str, Unary
 
 Fn = Callable[[Env], Any]
 
-_CACHE: dict[int, tuple[Node, Fn]] = {}
 _OPS = {"=": operator.eq, "!=": operator.ne, "<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge}
 
 
+@per_object
 def compile_node(node: Node) -> Fn:
-    """The compiled form of a tree (built once per tree object and cached)."""
-    hit = _CACHE.get(id(node))
-    if hit is not None and hit[0] is node:
-        return hit[1]
-    fn = _build(node)
-    _CACHE[id(node)] = (node, fn)  # the tree is kept alive, so its id is never reused
-    return fn
+    """The compiled form of a tree (built once per tree object)."""
+    return _build(node)
 
 
-_EMPTY: dict[int, tuple[Node, Node]] = {}
-
-
+@per_object
 def empty_row_form(node: Node) -> Node:
     """The tree as it stands on a row with nothing typed: ``rowfilled()`` is false and the IFs it
     decides are folded away (``if(rowfilled(), rownum(), blank)`` becomes ``blank``).  Equal to the
     tree on every empty row, so when it uses no row number, every empty row gives the same value."""
-    hit = _EMPTY.get(id(node))
-    if hit is None or hit[0] is not node:
-        hit = _EMPTY[id(node)] = (node, _fold_empty(node))
-    return hit[1]
+    return _fold_empty(node)
 
 
 def _fold_empty(node: Node) -> Node:
@@ -245,15 +236,10 @@ def _oneof(node: Call) -> Fn:
     return oneof
 
 
-_CHOICE_KEYS: dict[int, tuple[Any, frozenset[str]]] = {}
-
-
+@per_object
 def _choice_keys(values: Any) -> frozenset[str]:
-    """A choice list's values as oneof() compares them, once per list (kept alive, so its id stays its own)."""
-    hit = _CHOICE_KEYS.get(id(values))
-    if hit is None or hit[0] is not values:
-        hit = _CHOICE_KEYS[id(values)] = (values, frozenset(_text_key(c) for c in values))
-    return hit[1]
+    """A choice list's values as oneof() compares them, once per list."""
+    return frozenset(_text_key(c) for c in values)
 
 
 def _aggregate(node: Call) -> Fn:

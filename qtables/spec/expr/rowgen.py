@@ -33,7 +33,7 @@ import os
 from types import CodeType
 from typing import Any, Callable
 
-from qtables.spec.expr.compiled import _n, compile_node
+from qtables.spec.expr.compiled import _is_number, _n, compile_node
 from qtables.spec.loader import cache_dir
 from qtables.spec.expr.pyrun import EvalError, _blank, comparable, excel_round, truth
 from qtables.spec.expr.tree import COMPARISONS, Binary, Call, Const, Node, Num, Ref, Str, Unary
@@ -145,10 +145,6 @@ def _div(a: Any, b: Any) -> float:
     if y == 0:
         raise EvalError("除数为零")
     return x / y
-
-
-def _is_number(v: Any) -> bool:
-    return isinstance(v, (int, float)) and not isinstance(v, bool)
 
 
 def _isint(v: Any) -> bool:
