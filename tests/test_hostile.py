@@ -71,6 +71,16 @@ def _workbook_cases(good: dict[str, bytes], spec, workspace, tmp: Path) -> dict[
         "xxe-workbook.xlsx": (H.replace_part(base, "xl/workbook.xml", H.xxe()), "X01"),
         "xxe-sheet.xlsx": (H.replace_part(base, "xl/worksheets/sheet6.xml", H.xxe()), "X01"),  # seen when the sheet is loaded
         "huge-sheet.xlsx": (H.huge_sheet_cell(base), "L08"),
+        "far-cell-lowercase.xlsx": (H.sheet_tail(base, b'<row r="30"><c r="xfd1048576"><v>1</v></c></row>'), "L08"),
+        "far-cell-after-gt.xlsx": (H.sheet_tail(base, b'<row r="30"><c t="n" x=">" r="XFD1048576"><v>1</v></c></row>'), "L08"),
+        "far-cell-prefixed.xlsx": (H.sheet_tail(base, b'<row r="30"><x:c r="XFD30"><v>1</v></x:c></row>'), "L08"),
+        "unlabelled-wide.xlsx": (H.sheet_tail(base, H.UNLABELLED_WIDE), "L08"),
+        "unlabelled-long.xlsx": (H.sheet_tail(base, H.UNLABELLED_LONG), "L08"),
+        "far-cell-target-case.xlsx": (H.sheet_target_case(base, b'<row r="30"><c r="XFD30"><v>1</v></c></row>'), "L08"),
+        "sheet-not-well-formed.xlsx": (H.sheet_tail(base, b"<row><c><v>1</v></row>"), "X02"),
+        "string-count-absurd.xlsx": (H.string_count(base, "100000000000"), "X02"),
+        "string-count-u64.xlsx": (H.string_count(base, "18446744073709551615"), "X02"),
+        "dtd-after-comment.xlsx": (H.dtd_after_comment(base), "X01"),
         "bomb-part.xlsx": (H.bomb_part(base, 12 * 1024 * 1024), "L03"),
         "high-ratio.xlsx": (H.bomb_part(base, 4 * 1024 * 1024), "L04"),
         "macros.xlsm": (H.macro(base), "M01"),
@@ -300,6 +310,19 @@ def test_a_zip_bomb_is_refused_before_inflating_with_bounded_memory(tmp_path, go
     ("<row r='30000'><c r='A30000'><v>1</v></c></row>", "行"),  # single quotes are XML too
     ('<row r="3"><c r="A3" s="12345"><v>1</v></c></row>', None),  # a long style number: a false alarm, read
     ('<row r="19999"><c r="ZZ19999"><v>1</v></c></row>', None),  # at the limits, not past them
+    ('<row r="2"><c r="xfd2"><v>1</v></c></row>', "列"),  # calamine reads letters in either case
+    ('<row r="2"><c s="1" t=">" r="A30000"><v>1</v></c></row>', "行"),  # a > inside a value ends no tag
+    ("<row r='2'><c r='A2' t='x>' r='A30000'><v>1</v></c></row>", "X02"),  # a repeated r: not XML, not placed
+    ('<row r="2"><x:c r="XFD2"><v>1</v></x:c></row>', "列"),  # a prefixed cell is a cell to calamine
+    ("<row>" + "<c><v>1</v></c>" * 703 + "</row>", "列"),  # unlabelled cells counted along the row
+    ("<row>" + "<c><v>1</v></c>" * 702 + "</row>", None),
+    ('<row r="19998"/><row/><row><c><v>1</v></c></row>', None),  # row 20000
+    ('<row r="19998"/><row/><row/><row><c><v>1</v></c></row>', "行"),  # row 20001, counted from the last r
+    ("<row>" + "<c><v>1</v></c>" * 400 + '<!-- <c r="A1"/> --><![CDATA[<c r="A1"/>]]>' + "<c><v>1</v></c>" * 400 + "</row>", "列"),
+    ('<row r="3"><c r="B3"><v>1</v></c><c><v>2</v></c></row>', None),  # the unlabelled cell after B3 is C3
+    ('<row r="15000"><c r="A15000" s="2"><v>1</v></c></row>', None),  # not short: placed exactly, within limits
+    ('<row><c r="A1"><v>1<c r="XFD1"/></v></c></row>', None),  # inside a value: not a cell to calamine
+    ("<row><c><v>1</v></row>", "X02"),  # not well-formed and not plain: cannot be placed for certain
 ])
 def test_the_extent_guard_names_what_lies_past_the_limits(cells, refused):
     """The guard runs before calamine allocates a sheet's dense range (a cell at XFD1048576 aborts the process)."""
@@ -318,4 +341,7 @@ def test_the_extent_guard_names_what_lies_past_the_limits(cells, refused):
     else:
         with pytest.raises(ReadProblem) as problem:
             check_extent(buf.getvalue(), "xl/worksheets/sheet1.xml", limits)
-        assert problem.value.code == "L08" and refused in problem.value.details["detail"]
+        if refused == "X02":
+            assert problem.value.code == "X02"
+        else:
+            assert problem.value.code == "L08" and refused in problem.value.details["detail"]

@@ -50,6 +50,8 @@ _TYPES = [
     FindingType("L08", "F", "工作表过大", "“{name}”：{detail}", "请使用下发的模板，不要在表格以外的远处单元格填写内容。"),
     FindingType("X01", "F", "文件含有 XML 实体声明", "“{name}”的部件 {detail} 含有 DOCTYPE/ENTITY 声明，出于安全原因不予读取",
                 "请用 Excel 或 WPS 重新保存后发送。"),
+    FindingType("X02", "F", "文件结构异常", "“{name}”的部件 {detail} 结构异常，无法确认其大小，出于安全原因不予读取",
+                "请用 Excel 或 WPS 重新保存后发送。"),
     FindingType("M01", "W", "文件含有宏", "文件含有宏（VBA），宏已被忽略、不会运行", "请另存为 .xlsx 格式（不含宏）后报送。"),
     FindingType("Q01", "E", "发件人不在名单", "发件人 {found} 不在{expected}的报送邮箱名单中，已隔离待核", "请用本单位登记的邮箱报送，或联系汇总单位登记新邮箱。"),
     FindingType("A01", "I", "其他附件已归档", "附件“{name}”（{kind}）已归档，计入报送材料，不作数据审核", "无需处理。"),

@@ -15,7 +15,6 @@ import struct
 import zipfile
 import zlib
 from dataclasses import dataclass
-from functools import lru_cache
 from typing import Any
 
 # Everything a damaged archive can raise while it is listed or inflated (zlib.error found by fuzzing).
@@ -48,13 +47,6 @@ class ReadLimits:
 _DTD = re.compile(rb"<!DOCTYPE|<!ENTITY", re.I)
 
 
-def _col_number(letters: bytes) -> int:
-    n = 0
-    for ch in letters:
-        n = n * 26 + ch - 64
-    return n
-
-
 def prescan_package(data: bytes, kind: str, limits: ReadLimits, zf: zipfile.ZipFile | None = None) -> dict[str, str]:
     """Check a zip-based workbook before any parser sees it: sizes, ratio, members, entity declarations.
 
@@ -75,15 +67,16 @@ def prescan_package(data: bytes, kind: str, limits: ReadLimits, zf: zipfile.ZipF
     for info in infos:
         if info.file_size > 1024 * 1024 and info.file_size / max(1, info.compress_size) > limits.compression_ratio:
             raise ReadProblem("L04", detail=f"部件 {info.filename} 的压缩比超过限制 {limits.compression_ratio}")
-    parts = {"": "content.xml"} if kind == "ods" else _sheet_parts(zf)
-    # A worksheet's prolog is looked at when the sheet is loaded (check_extent inflates it whole anyway);
-    # every other part here, before any reader parses it.
-    deferred = set(parts.values()) if kind != "ods" else set()  # calamine parses an ODS's content.xml on opening
+    # Every XML part's prolog is looked at before any reader parses it; a worksheet's when it is loaded
+    # (check_extent inflates it whole anyway), provided the worksheets are known for certain.
+    parts = {"": "content.xml"} if kind == "ods" else _sheet_parts(zf, data)
+    deferred = set(parts.values()) if parts and kind != "ods" else set()  # calamine parses content.xml on opening
     for info in infos:
         if info.filename.endswith((".xml", ".rels")) and info.filename not in deferred:
-            # A DTD (and so any entity) can only stand in the prolog, before the root element.
-            if _DTD.search(_head(zf, info, raw=data)):
+            if _has_dtd(zf, info, data):
                 raise ReadProblem("X01", detail=info.filename)
+    if kind != "ods":
+        _check_string_table(zf, infos, data, limits)
     return parts
 
 
@@ -92,6 +85,58 @@ def _head(zf: zipfile.ZipFile, info: zipfile.ZipInfo, size: int = 2048, raw: byt
         return _inflate(zf, info, size, raw)
     except ZIP_ERRORS:
         raise ReadProblem("F03", detail=f"部件 {info.filename} 无法解压") from None
+
+
+# A DTD (and so any entity) stands in the prolog: after the declaration, whitespace, comments and
+# processing instructions, before the root element.
+_MISC = re.compile(rb"(?:\s+|<\?.*?\?>|<!--.*?-->)*", re.S)
+
+
+def _has_dtd(zf: zipfile.ZipFile, info: zipfile.ZipInfo, raw: bytes | None, blob: bytes | None = None) -> bool:
+    """Whether a part declares a DTD.  The first 2 KB settle it unless the prolog runs on past them (a long
+    comment can stand before a DOCTYPE); then the whole part is read."""
+    text = blob if blob is not None else _head(zf, info, raw=raw)
+    verdict = _dtd_in(text, whole=blob is not None or len(text) < 2048)
+    if verdict is None:
+        verdict = _dtd_in(_head(zf, info, info.file_size + 1, raw), whole=True)
+    return bool(verdict)
+
+
+def _dtd_in(text: bytes, whole: bool) -> bool | None:
+    if b"\0" in text[:512]:  # UTF-16 (or worse): no prolog walk, any declaration anywhere counts
+        for codec in ("utf-16", "utf-16-le", "utf-16-be"):
+            decoded = text.decode(codec, "ignore").encode("utf-8", "ignore")
+            if _DTD.search(decoded):
+                return True
+        return None if not whole else False
+    if text.startswith(b"\xef\xbb\xbf"):
+        text = text[3:]
+    rest = text[_MISC.match(text).end():]
+    if rest[:9].upper() == b"<!DOCTYPE" or rest[:8].upper() == b"<!ENTITY":
+        return True
+    if not whole and (not rest or rest.startswith((b"<!", b"<?"))):
+        return None  # the prolog goes on past what was read
+    return False
+
+
+def _check_string_table(zf: zipfile.ZipFile, infos: list[zipfile.ZipInfo], raw: bytes, limits: ReadLimits) -> None:
+    """calamine reserves room for as many strings as the shared-string table's uniqueCount says, before
+    reading one: a count far beyond what the part could hold aborts the process (or panics).  A real
+    table holds at least five bytes a string (``<si/>``)."""
+    for info in infos:
+        if not info.filename.replace("\\", "/").lower().endswith("sharedstrings.xml"):
+            continue
+        blob = _head(zf, info, limits.decompressed_bytes + 1, raw)
+        at = blob.find(b"uniqueCount")
+        while at >= 0:
+            value = _ATTR_VALUE.match(blob, at + 11)
+            counts = [int(d) for d in re.findall(rb"\d+", value.group(2))] if value else []
+            if any(n > max(1024, len(blob) // 4) for n in counts):
+                raise ReadProblem("X02", detail=f"{info.filename}（声明 {max(counts)} 个字符串，部件只有 {len(blob)} 字节）")
+            at = blob.find(b"uniqueCount", at + 11)
+
+
+_ATTR_VALUE = re.compile(rb"""\s*=\s*(["'])(.*?)\1""", re.S)
 
 
 _LOCAL_HEADER = struct.Struct("<4sHHHHHIIIHH")
@@ -119,82 +164,68 @@ def _inflate(zf: zipfile.ZipFile, info: zipfile.ZipInfo, limit: int, raw: bytes 
         return fh.read(limit)
 
 
-_SHEET = re.compile(rb'<(?:\w+:)?sheet\b[^>]*?\bname="([^"]*)"[^>]*?\br:id="([^"]+)"')
-_REL = re.compile(rb'<Relationship\b[^>]*?\bId="([^"]+)"[^>]*?\bTarget="([^"]+)"')
+def _sheet_parts(zf: zipfile.ZipFile, raw: bytes) -> dict[str, str] | None:
+    """The worksheet part calamine reads for each sheet name — or None when the package is not laid out
+    plainly enough to know for certain (then every part is checked before a sheet is loaded).  Plain:
+    one office document at xl/workbook.xml, relationship ids used once, no two members whose names
+    differ only in case or slashes (calamine looks parts up that way), every sheet's target present."""
+    members: dict[str, str] = {}
+    for name in zf.namelist():
+        key = name.replace("\\", "/").lower()
+        if key in members:
+            return None
+        members[key] = name
 
+    def elements(path: str, wanted: str) -> list[dict[str, str]] | None:
+        name = members.get(path)
+        if name is None:
+            return None
+        info = zf.getinfo(name)
+        if _has_dtd(zf, info, raw):
+            raise ReadProblem("X01", detail=name)
+        try:
+            blob = _inflate(zf, info, 16 * 1024 * 1024, raw)
+        except ZIP_ERRORS:
+            return None
+        return None if b"&" in blob and wanted == "Relationship" else _elements(blob, wanted)
 
-def _sheet_parts(zf: zipfile.ZipFile) -> dict[str, str]:
-    import html
-
-    try:
-        book = zf.read("xl/workbook.xml")
-        rels = zf.read("xl/_rels/workbook.xml.rels")
-    except ZIP_ERRORS:
-        return {}
-    targets = {rid.decode(): target.decode() for rid, target in _REL.findall(rels)}
-    out = {}
-    for name, rid in _SHEET.findall(book):
-        target = targets.get(rid.decode())
-        if target:
-            part = target.lstrip("/") if target.startswith("/") else "xl/" + target
-            out[html.unescape(name.decode("utf-8", "replace"))] = part
+    package_rels = elements("_rels/.rels", "Relationship")
+    office = [r.get("Target", "") for r in package_rels or [] if r.get("Type", "").endswith("/relationships/officeDocument")]
+    if len(office) != 1 or office[0].lstrip("/").lower() != "xl/workbook.xml":
+        return None
+    rels, sheets = elements("xl/_rels/workbook.xml.rels", "Relationship"), elements("xl/workbook.xml", "sheet")
+    if rels is None or sheets is None:
+        return None
+    targets = {r["Id"]: r.get("Target", "") for r in rels if "Id" in r}
+    if len(targets) != sum("Id" in r for r in rels):
+        return None
+    out: dict[str, str] = {}
+    for sheet in sheets:
+        ids = [v for k, v in sheet.items() if k == "id" or k.endswith(":id")]
+        target = targets.get(ids[0]) if len(ids) == 1 else None
+        if target is None or "name" not in sheet:
+            return None
+        member = members.get((target[1:] if target.startswith("/") else "xl/" + target).lower())
+        if member is None:
+            return None
+        out.setdefault(sheet["name"], member)  # calamine takes the first sheet of a name
     return out
 
 
-def check_extent(data: bytes | zipfile.ZipFile, part: str, limits: ReadLimits, raw: bytes | None = None) -> None:
-    """Refuse a sheet with cells beyond the row/column limits before a reader allocates it.  ``data``: the
-    package or its bytes; ``raw``: the package's bytes beside an open package."""
+def _elements(blob: bytes, wanted: str) -> list[dict[str, str]] | None:
+    """The attributes (raw names, as calamine matches them) of every element with this local name."""
+    from xml.parsers import expat
+
+    found: list[dict[str, str]] = []
+
+    def start(name: str, attrs: dict[str, str]) -> None:
+        if name.split(":", 1)[-1] == wanted:
+            found.append(attrs)
+
+    parser = expat.ParserCreate()
+    parser.StartElementHandler = start
     try:
-        if isinstance(data, zipfile.ZipFile):
-            blob = _inflate(data, data.getinfo(part), limits.decompressed_bytes + 1, raw)
-        else:
-            with zipfile.ZipFile(io.BytesIO(data)) as zf:
-                blob = _inflate(zf, zf.getinfo(part), limits.decompressed_bytes + 1, data)
-    except ZIP_ERRORS:
-        return  # the reader reports a missing or damaged part itself
-    if _DTD.search(blob, 0, 2048):
-        raise ReadProblem("X01", detail=part)
-    if not _may_exceed(blob, limits):
-        return
-    # Only a sheet that may exceed the limits is scanned in full, to name the exact row or column:
-    # every row and cell reference, in either kind of quotes.
-    refs = _REF.findall(blob)
-    last = max((int(digits) for _letters, digits in refs if digits), default=0)
-    if last > limits.sheet_rows:
-        raise ReadProblem("L08", detail=f"工作表有第 {last} 行，超过限制 {limits.sheet_rows} 行")
-    widest = max((_col_number(letters) for letters in {letters for letters, _digits in refs} if letters), default=0)
-    if widest > limits.sheet_columns:
-        raise ReadProblem("L08", detail=f"工作表有第 {widest} 列，超过限制 {limits.sheet_columns} 列")
-
-
-# Digits fold to 0, capital letters to A and ' to ", so one literal search finds any row number with as many
-# digits as the row limit (or more) and any column with as many letters as the column limit (or more).
-_FOLD = bytes.maketrans(b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ'", b"0" * 10 + b"A" * 26 + b'"')
-_REF = re.compile(rb"""<(?:\w+:)?(?:row|c)\b[^>]*?\br\s*=\s*["']([A-Z]*)(\d*)["']""")
-
-
-def _may_exceed(blob: bytes, limits: ReadLimits) -> bool:
-    """A quick, conservative test (C-speed translate and find): False only when no reference in the sheet
-    data can exceed the limits; True may be a false alarm (a style number as long), settled by the full scan."""
-    long_row, long_col = _needles(limits.sheet_rows, limits.sheet_columns)
-    start = max(blob.find(b"sheetData"), 0)  # column widths before it have long digit runs of their own
-    folded = blob.translate(_FOLD)
-    return folded.find(long_row, start) >= 0 or folded.find(long_col, start) >= 0
-
-
-@lru_cache(maxsize=16)
-def _needles(sheet_rows: int, sheet_columns: int) -> tuple[bytes, bytes]:
-    """What a row number or a column past the limits looks like once folded: as many digits as the row
-    limit (or more) before a quote, as many letters as the column limit's (or more) after one."""
-    rows_limit, cols_limit = str(sheet_rows), _col_letters(sheet_columns)
-    row_digits = len(rows_limit) + (set(rows_limit) == {"9"})  # 99999: only a longer number exceeds it
-    col_letters = len(cols_limit) + (set(cols_limit) == {"Z"})  # ZZ: only a longer column exceeds it
-    return b"0" * row_digits + b'"', b'"' + b"A" * col_letters
-
-
-def _col_letters(n: int) -> str:
-    out = ""
-    while n > 0:
-        n, rem = divmod(n - 1, 26)
-        out = chr(65 + rem) + out
-    return out
+        parser.Parse(blob, True)
+    except expat.ExpatError:
+        return None
+    return found

@@ -7,7 +7,8 @@ something else (PDF, Word, image, text …).  Values come from python-calamine,
 which reads cached formula values and shared or inline strings alike and does
 not trust a workbook's ``<dimension>``; custom document properties are read
 from the package XML with defusedxml.  A zip package is looked at first
-(``package``: limits, DTDs, each sheet's extent before calamine loads it).
+(``package``: limits, DTDs, the string table's declared size; ``extent``: each sheet's cells,
+wherever calamine would place them, before it loads the sheet).
 Problems are raised as ReadProblem with a finding code, never as a library's
 exception.
 """
@@ -26,9 +27,16 @@ from defusedxml import ElementTree
 from python_calamine import CalamineWorkbook
 
 from qtables.check.odsread import OdsBook
-from qtables.check.package import (  # noqa: F401 - ReadLimits, ReadProblem, ZIP_ERRORS and check_extent are read's API too
-    ZIP_ERRORS, ReadLimits, ReadProblem, check_extent, prescan_package,
+from qtables.check.extent import check_extent  # noqa: F401 - check_extent is read's API too
+from qtables.check.package import (  # noqa: F401 - ReadLimits, ReadProblem and ZIP_ERRORS are read's API too
+    ZIP_ERRORS, ReadLimits, ReadProblem, prescan_package,
 )
+
+
+def _reader_failed(exc: BaseException) -> bool:
+    """Whether an exception out of python-calamine is the file's fault: any Exception, and the Rust panic
+    pyo3 raises as a BaseException (found with a shared-string count of 2**64 - 1); never Ctrl-C."""
+    return isinstance(exc, Exception) or type(exc).__name__ == "PanicException"
 
 _KIND_TEXT = {
     "pdf": "PDF 文档",
@@ -74,7 +82,8 @@ class RawWorkbook:
     _book: CalamineWorkbook = field(repr=False)
     _cache: dict[str, Sheet] = field(default_factory=dict, repr=False)
     _data: bytes = field(default=b"", repr=False)
-    _parts: dict[str, str] = field(default_factory=dict, repr=False)
+    _parts: "dict[str, str] | None" = field(default_factory=dict, repr=False)  # None: not known for certain
+    _checked: set[str] = field(default_factory=set, repr=False)
     _limits: "ReadLimits | None" = field(default=None, repr=False)
     _zip: "zipfile.ZipFile | None" = field(default=None, repr=False)
 
@@ -90,18 +99,33 @@ class RawWorkbook:
                 return self._data
         return self._zip
 
+    def _check_extent(self, name: str) -> None:
+        """The sheet's part, or — when the package does not say for certain which part calamine reads for
+        the name — every part, each once."""
+        if self._parts is not None and name in self._parts:
+            parts = [self._parts[name]]
+        else:
+            package = self._package()
+            parts = package.namelist() if isinstance(package, zipfile.ZipFile) else []
+        for part in parts:
+            if part in self._checked:
+                continue
+            try:
+                check_extent(self._package(), part, self._limits, raw=self._data)  # type: ignore[arg-type]
+            except ReadProblem as problem:
+                problem.details["name"] = f"{self.name}（工作表“{name}”）"
+                raise
+            self._checked.add(part)
+
     def sheet(self, name: str) -> Sheet:
         if name not in self._cache:
-            part = self._parts.get(name) or self._parts.get("")
-            if part and self._limits is not None:
-                try:
-                    check_extent(self._package(), part, self._limits, raw=self._data)
-                except ReadProblem as problem:
-                    problem.details["name"] = f"{self.name}（工作表“{name}”）"
-                    raise
+            if self._limits is not None and self.format in ("xlsx", "xlsm"):
+                self._check_extent(name)
             try:
                 rows = self._book.get_sheet_by_name(name).to_python(skip_empty_area=False)
-            except Exception:  # noqa: BLE001 - any reader failure is a damaged file
+            except BaseException as exc:  # noqa: BLE001 - any reader failure is a damaged file
+                if not _reader_failed(exc):
+                    raise
                 raise ReadProblem("F03", detail=f"工作表“{name}”无法读取") from None
             self._cache[name] = Sheet(name, self.visible.get(name, True), rows)
         return self._cache[name]
@@ -172,7 +196,7 @@ def _sniff_other(data: bytes, head: bytes) -> str:
 
 
 def read_workbook(path: str | Path, *, data: bytes | None = None, limits: ReadLimits | None = None) -> RawWorkbook:
-    """Open a workbook for reading. Raises ReadProblem(F01–F04, L0x, X01) when it cannot or must not be one."""
+    """Open a workbook for reading. Raises ReadProblem(F01–F04, L0x, X01, X02) when it cannot or must not be one."""
     path = Path(path)
     name = path.name
     if data is None:
@@ -200,7 +224,9 @@ def read_workbook(path: str | Path, *, data: bytes | None = None, limits: ReadLi
     try:
         book = CalamineWorkbook.from_filelike(io.BytesIO(data))
         metadata = book.sheets_metadata
-    except Exception as exc:  # noqa: BLE001
+    except BaseException as exc:  # noqa: BLE001
+        if not _reader_failed(exc):
+            raise
         text = f"{exc.__class__.__name__}: {exc}"
         if "password" in text.lower() or "encrypt" in text.lower():
             raise ReadProblem("F02", name=name) from None

@@ -50,6 +50,41 @@ def huge_sheet_cell(data: bytes) -> bytes:
     return rezip(data, edit)
 
 
+def sheet_tail(data: bytes, tail: bytes) -> bytes:
+    """Rows appended to the 附表5 sheet's data (the shapes python-calamine would place far away)."""
+    return rezip(data, lambda name, blob: blob.replace(b"</sheetData>", tail + b"</sheetData>") if name == "xl/worksheets/sheet6.xml" else blob)
+
+
+# calamine places a cell without ``r`` after the previous one, and a row without ``r`` after the last.
+UNLABELLED_WIDE = b"<row r=\"40\">" + b"<c><v>1</v></c>" * 800 + b"</row>"
+UNLABELLED_LONG = b'<row r="19990"/>' + b"<row/>" * 20 + b"<row><c><v>1</v></c></row>"
+
+
+def string_count(data: bytes, count: str) -> bytes:
+    """The shared-string table declaring ``count`` strings (calamine reserves room for them first)."""
+    import re
+
+    return rezip(data, lambda name, blob: re.sub(rb'uniqueCount="\d+"', f'uniqueCount="{count}"'.encode(), blob)
+                 if name == "xl/sharedStrings.xml" else blob)
+
+
+def dtd_after_comment(data: bytes) -> bytes:
+    """A DOCTYPE after a comment longer than the head the prolog check reads first."""
+    head = b'<?xml version="1.0"?>\n<!--' + b" padding" * 1000 + b" -->\n"
+    return replace_part(data, "xl/sharedStrings.xml", head + billion_laughs().split(b"\n", 1)[1])
+
+
+def sheet_target_case(data: bytes, tail: bytes) -> bytes:
+    """The 附表5 sheet's relationship target in other letters (calamine finds parts case-blind), plus ``tail``."""
+    def edit(name, blob):
+        if name == "xl/_rels/workbook.xml.rels":
+            return blob.replace(b"worksheets/sheet6.xml", b"worksheets/SHEET6.XML")
+        if name == "xl/worksheets/sheet6.xml":
+            return blob.replace(b"</sheetData>", tail + b"</sheetData>")
+        return blob
+    return rezip(data, edit)
+
+
 def bomb_part(data: bytes, size: int) -> bytes:
     """A workbook with an extra part of ``size`` zero bytes (compresses about 1000:1)."""
     def edit(name, blob):

@@ -1,0 +1,174 @@
+"""How far a worksheet's cells reach, settled before python-calamine allocates them.
+
+calamine reads a sheet into one dense rectangle spanning its cells and aborts the whole process when
+that rectangle cannot be allocated (a single cell at XFD1048576 is enough).  calamine places a cell
+by its ``r`` reference — letters in either case, then digits — or, when it has none, by counting:
+the row after the last row element's end (or the row a ``<row r>`` names), the column after the
+previous cell.  So every cell calamine will read has to be accounted for, not only the references
+that look like one: a row of unlabelled cells followed by thousands of empty rows spans a rectangle
+far larger than its few hundred kilobytes.
+
+* Fast path (every sheet): C-speed counts and finds prove that each cell tag has the form every known
+  writer uses — ``<c r="B12" s="3" t="s">``, the reference first — and that no reference anywhere is
+  longer than the limits allow (see ``_plain``).  A regex over every cell tag would say the same at
+  several times the cost (≈ 2 ms a workbook).
+* Exact path (anything else): the sheet parsed by expat and calamine's placing rules followed event
+  by event; on a well-formed document quick-xml (calamine's parser) and expat see the same elements.
+  A sheet expat cannot parse is refused, since its cells cannot be placed for certain.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+import zipfile
+from functools import lru_cache
+from xml.parsers import expat
+
+from qtables.check.package import ZIP_ERRORS, ReadLimits, ReadProblem, _has_dtd, _inflate
+
+
+def check_extent(data: bytes | zipfile.ZipFile, part: str, limits: ReadLimits, raw: bytes | None = None) -> None:
+    """Refuse a worksheet part calamine could not hold — a DTD (X01), cells placed past the row or column
+    limits (L08), or a sheet too irregular to tell (X02) — before calamine loads it.  ``data``: the package
+    or its bytes; ``raw``: the package's bytes beside an open package."""
+    try:
+        if isinstance(data, zipfile.ZipFile):
+            info = data.getinfo(part)
+            blob = _inflate(data, info, limits.decompressed_bytes + 1, raw)
+        else:
+            with zipfile.ZipFile(io.BytesIO(data)) as zf:
+                info = zf.getinfo(part)
+                blob = _inflate(zf, info, limits.decompressed_bytes + 1, data)
+    except ZIP_ERRORS:
+        return  # a part calamine cannot inflate either: it reports the sheet as damaged
+    if _has_dtd(None, info, None, blob=blob):  # type: ignore[arg-type]
+        raise ReadProblem("X01", detail=part)
+    check_cells(blob, part, limits)
+
+
+# Digits fold to 0, letters of either case to A, ' to ".
+_FOLD = bytes.maketrans(b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz'", b"0" * 10 + b"A" * 52 + b'"')
+
+
+@lru_cache(maxsize=16)
+def _long_refs(sheet_rows: int, sheet_columns: int) -> tuple[bytes, bytes] | None:
+    """What a reference past the limits looks like once folded: one more digit than the row limit allows
+    before its closing quote; one more letter than the column limit allows before its first digit.  A
+    longer reference holds the same needle, so one find each settles every reference, wherever it stands."""
+    letters = next(n for n in range(8) if _col_number(b"Z" * (n + 1)) > sheet_columns)
+    digits = next(n for n in range(12) if 10 ** (n + 1) - 1 > sheet_rows)
+    if not letters or not digits:
+        return None  # no reference is short enough: every sheet with cells takes the exact path
+    return b"0" * (digits + 1) + b'"', b"A" * (letters + 1) + b"0"
+
+
+def _plain(blob: bytes, limits: ReadLimits) -> bool:
+    """Whether every cell calamine can read is placed by a reference within the limits — proved by
+    counting and finding, at C speed, between the first and the last mention of sheetData (calamine
+    reads cells from the sheetData element to its end):
+    * every unprefixed cell tag starts ``<c r="``: ``<c`` occurs as often as ``<c r="`` (each of the second
+      is one of the first, so text that only looks like a tag can never hide a real one), and no ``:c``
+      (a prefixed cell, ``<x:c``, is a cell to calamine);
+    * no reference anywhere has more digits or letters than the limits allow — letters of either case,
+      in any attribute, so a repeated ``r`` is covered too.
+    So every cell has its own reference, and whichever ``r`` calamine takes lies within the limits.  A
+    sheet that fails a test is not shown unsafe, only placed exactly (rich text in a cell, a row past 9999)."""
+    first, last = blob.find(b"sheetData"), blob.rfind(b"sheetData")
+    if first == last:
+        return True  # no sheetData (calamine reads no cell) or no end to it (calamine fails at the end of the part)
+    needles = _long_refs(limits.sheet_rows, limits.sheet_columns)
+    if needles is None or blob.count(b"<c", first, last) != blob.count(b'<c r="', first, last):
+        return False
+    if blob.find(b":c", first, last) >= 0:
+        return False
+    folded = blob[first:last].translate(_FOLD)
+    return folded.find(needles[0]) < 0 and folded.find(needles[1]) < 0
+
+
+def check_cells(blob: bytes, part: str, limits: ReadLimits) -> None:
+    """Refuse (L08) a sheet whose cells reach past the row or column limits, wherever calamine would
+    place them; X02 when the sheet is not plain and cannot be parsed to find out."""
+    if _plain(blob, limits):
+        return
+    rows, cols = _placed_extent(blob, part)
+    if rows > limits.sheet_rows:
+        raise ReadProblem("L08", detail=f"工作表有第 {rows} 行，超过限制 {limits.sheet_rows} 行")
+    if cols > limits.sheet_columns:
+        raise ReadProblem("L08", detail=f"工作表有第 {cols} 列，超过限制 {limits.sheet_columns} 列")
+
+
+class _CalamineFails(Exception):
+    """calamine stops with an error at this point of the sheet: nothing after it is placed or allocated."""
+
+
+def _placed_extent(blob: bytes, part: str) -> tuple[int, int]:
+    """The largest 1-based row and column of any cell calamine would place, following its cell reader
+    (``xlsx/cells_reader.rs``): only inside sheetData; a row's ``r`` sets the row; a row's end moves to
+    the next row and the first column; a cell goes where its ``r`` says or at the counted place, then
+    the column moves on; a cell's content (v, f, is) is read whole and places nothing."""
+    state = {"data": False, "done": False, "skip": 0, "row": 0, "col": 0, "rows": 0, "cols": 0}
+
+    def local(name: str) -> str:
+        return name.split(":", 1)[-1]  # quick-xml's local name: after the first colon
+
+    def start(name: str, attrs: dict[str, str]) -> None:
+        if state["done"]:
+            return
+        if state["skip"]:
+            state["skip"] += 1
+            return
+        tag = local(name)
+        if not state["data"]:
+            state["data"] = tag == "sheetData"
+            return
+        if tag == "row" and "r" in attrs:
+            state["row"] = _parse_ref(attrs["r"], need_column=False)[0]
+        elif tag == "c":
+            if "r" in attrs:
+                row, col = _parse_ref(attrs["r"], need_column=True)
+                state["col"] = col
+            else:
+                row, col = state["row"], state["col"]
+            state["rows"], state["cols"] = max(state["rows"], row + 1), max(state["cols"], col + 1)
+            state["col"] += 1
+            state["skip"] = 1
+
+    def end(name: str) -> None:
+        if state["skip"]:
+            state["skip"] -= 1
+            return
+        if state["done"] or not state["data"]:
+            return
+        tag = local(name)
+        if tag == "row":
+            state["row"] += 1
+            state["col"] = 0
+        elif tag == "sheetData":
+            state["done"] = True
+
+    parser = expat.ParserCreate()
+    parser.StartElementHandler, parser.EndElementHandler = start, end
+    try:
+        parser.Parse(blob, True)
+    except _CalamineFails:
+        pass  # calamine raises an error here and allocates nothing; the cells before it still count
+    except expat.ExpatError as exc:
+        raise ReadProblem("X02", detail=f"{part}（第 {exc.lineno} 行：{expat.ErrorString(exc.code)}）") from None
+    return state["rows"], state["cols"]
+
+
+def _parse_ref(text: str, need_column: bool) -> tuple[int, int]:
+    """calamine's ``get_row_and_optional_column``: letters (either case) for the column, then digits for
+    the row; 0-based.  Anything else is an error there, so placing stops."""
+    m = re.fullmatch(r"([A-Za-z]*)([0-9]+)", text)
+    if m is None or int(m.group(2)) == 0 or (need_column and not m.group(1)):
+        raise _CalamineFails(text)
+    return int(m.group(2)) - 1, _col_number(m.group(1).upper().encode()) - 1
+
+
+def _col_number(letters: bytes) -> int:
+    n = 0
+    for ch in letters:
+        n = n * 26 + ch - 64
+    return n

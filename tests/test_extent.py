@@ -1,0 +1,169 @@
+"""The sheet-extent guard against python-calamine itself, on random sheets shaped to fool it.
+
+calamine places a cell by its reference (either case), or by counting when it has none; the guard
+(qtables/check/extent.py) must never pass a sheet whose cells calamine would place past the limits.
+Small limits keep every "far" cell here cheap for calamine to actually load, so its own answer can be
+asked for every sheet.
+"""
+
+from __future__ import annotations
+
+import io
+import random
+import zipfile
+
+import pytest
+from python_calamine import CalamineWorkbook
+
+from qtables.check.extent import _placed_extent, _plain, check_cells
+from qtables.check.package import ReadLimits, ReadProblem
+
+LIMITS = ReadLimits(sheet_rows=99, sheet_columns=30)  # plain references: 1 letter, 2 digits
+
+_WB = ('<workbook xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" '
+       'xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships">'
+       '<sheets><sheet name="S" sheetId="1" r:id="rId1"/></sheets></workbook>')
+_WB_RELS = ('<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
+            '<Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/worksheet" '
+            'Target="worksheets/sheet1.xml"/></Relationships>')
+_RELS = ('<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
+         '<Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/officeDocument" '
+         'Target="xl/workbook.xml"/></Relationships>')
+_CT = ('<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">'
+       '<Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/>'
+       '<Default Extension="xml" ContentType="application/xml"/>'
+       '<Override PartName="/xl/workbook.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"/>'
+       '<Override PartName="/xl/worksheets/sheet1.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/>'
+       '</Types>')
+
+
+def _calamine_extent(sheet: bytes) -> tuple[int, int] | None:
+    """(rows, columns) of the range calamine builds — 1-based ends — or None when it refuses the sheet."""
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        for name, text in (("[Content_Types].xml", _CT), ("_rels/.rels", _RELS), ("xl/workbook.xml", _WB),
+                           ("xl/_rels/workbook.xml.rels", _WB_RELS)):
+            zf.writestr(name, text)
+        zf.writestr("xl/worksheets/sheet1.xml", sheet)
+    try:
+        rng = CalamineWorkbook.from_filelike(io.BytesIO(buf.getvalue())).get_sheet_by_name("S")
+    except Exception:  # noqa: BLE001 - calamine refused the sheet: nothing allocated
+        return None
+    if rng.end is None:
+        return 0, 0
+    return rng.end[0] + 1, rng.end[1] + 1
+
+
+def _col(n: int) -> str:
+    out = ""
+    while n > 0:
+        n, rem = divmod(n - 1, 26)
+        out = chr(65 + rem) + out
+    return out
+
+
+_TRICKS = {
+    "unlabelled": "<c{t}>{value}</c>",  # placed by counting
+    "empty": "<c/>",  # empty and unlabelled: still moves the column on
+    "r-not-first": '<c s="2" r="{ref}"{t}>{value}</c>',
+    "gt-then-r": '<c r="A{row}" t=">" r="{ref}">{value}</c>',  # a > in a value, then a repeated r
+    "prefixed": '<x:c r="{ref}"{t}>{value}</x:c>',
+    "prefixed-unlabelled": "<x:c{t}>{value}</x:c>",
+    "spaced": '<c  r = "{ref}"{t}>{value}</c>',
+    "comment": '<!-- <c r="A1"/> --><c>{value}</c>',  # a fake labelled cell beside a real unlabelled one
+    "cdata": '<c><v>1</v></c><![CDATA[</row><c r="A1">]]>',
+    "single-quotes": "<c r='{ref}'{t}>{value}</c>",
+    "rich-text": '<c r="{ref}" t="inlineStr"><is><r><rPr><color rgb="FF0000"/></rPr><t>x</t></r></is></c>',
+}
+
+
+def _random_sheet(rng: random.Random) -> bytes:
+    """A sheet of plain labelled cells, some of them (per sheet: none, a few, many, all) written with one
+    trick; references now and then past the limits, or in small letters; rows now and then unlabelled."""
+    trick = rng.choice([None, *_TRICKS])
+    odd = rng.choice([0.03, 0.3, 1.0]) if trick else 0.0
+    far = rng.choice([0.0, 0.0, 0.02, 0.2])  # how often a reference lies past the limits
+    case = rng.choice([0.0, 0.0, 0.1, 1.0])  # how often a reference is written in small letters
+
+    def ref(row: int) -> str:
+        col = _col(rng.randint(27, 760) if rng.random() < far else rng.randint(1, 26))
+        text = f"{col}{row + 100 if rng.random() < far else row}"
+        return text.lower() if rng.random() < case else text
+
+    def cell(row: int) -> str:
+        value = rng.choice(["<v>1</v>", "<v>2.5</v>", '<f>1+1</f><v>2</v>'])
+        shape = _TRICKS[trick] if trick and rng.random() < odd else '<c r="{ref}" s="1"{t}>{value}</c>'
+        return shape.format(ref=ref(row), row=row, value=value, t="")
+
+    rows, row = [], 0
+    for _ in range(rng.randint(1, 8)):
+        row += rng.choice([1, 1, 1, 2, 5, 10])
+        attr = rng.choice([f' r="{row}"'] * 8 + ["", f" r='{row}'", f' r="{row + 90}"'])
+        cells = "".join(cell(row) for _ in range(rng.choice([0, 1, 2, 3, 5, 20, 40])))
+        rows.append(f"<row{attr}>{cells}</row>" if cells else f"<row{attr}/>")
+        if rng.random() < 0.1:
+            rows.append("<row/>" * rng.randint(1, 90))  # unlabelled empty rows: each moves the row on
+    return (f'<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" xmlns:x="urn:x">'
+            f'<sheetData>{"".join(rows)}</sheetData></worksheet>').encode()
+
+
+def test_the_guard_never_passes_a_sheet_calamine_would_place_past_the_limits():
+    rng = random.Random(20261202)
+    seen = {"refused": 0, "passed": 0, "plain": 0, "exact": 0}
+    for _ in range(3000):
+        sheet = _random_sheet(rng)
+        actual = _calamine_extent(sheet)
+        plain = _plain(sheet, LIMITS)
+        seen["plain" if plain else "exact"] += 1
+        try:
+            check_cells(sheet, "xl/worksheets/sheet1.xml", LIMITS)
+        except ReadProblem:
+            seen["refused"] += 1
+            continue
+        seen["passed"] += 1
+        if actual is not None:
+            assert actual[0] <= LIMITS.sheet_rows and actual[1] <= LIMITS.sheet_columns, (actual, sheet)
+    # The shapes above reach both paths and both verdicts often enough to mean something.
+    assert min(seen.values()) > 100, seen
+
+
+def test_the_exact_path_places_cells_where_calamine_does():
+    """On well-formed sheets whose cells all hold a value, placing by the exact path gives calamine's own
+    range end; with empty cells it may only be larger (calamine leaves empty cells out of its range)."""
+    rng = random.Random(7)
+    compared = 0
+    for _ in range(600):
+        sheet = _random_sheet(rng)
+        actual = _calamine_extent(sheet)
+        try:
+            placed = _placed_extent(sheet, "sheet")
+        except ReadProblem:
+            continue  # not well-formed: refused, never placed
+        if actual is None:
+            continue
+        assert placed[0] >= actual[0] and placed[1] >= actual[1], (placed, actual, sheet)
+        if b"<c/>" not in sheet and b"rich" not in sheet:
+            assert placed == actual, (placed, actual, sheet)
+            compared += 1
+    assert compared > 100
+
+
+@pytest.mark.parametrize("limits", [ReadLimits(), ReadLimits(sheet_rows=99999, sheet_columns=16384), ReadLimits(sheet_rows=5, sheet_columns=3)])
+def test_plain_sheets_take_the_fast_path_within_the_limits(limits):
+    sheet = b'<worksheet><sheetData><row r="3"><c r="B3" s="1" t="s"><v>0</v></c><c r="C3"/></row></sheetData></worksheet>'
+    # Under 26 columns no one-letter reference is sure to be within the limits: placed exactly instead.
+    assert _plain(sheet, limits) == (limits.sheet_columns >= 26)
+    check_cells(sheet, "sheet", limits)
+    far = sheet.replace(b'r="C3"', b'r="C' + str(limits.sheet_rows + 1).encode() + b'"')
+    assert not _plain(far, limits)
+    with pytest.raises(ReadProblem):
+        check_cells(far, "sheet", limits)
+
+
+def test_a_panic_inside_calamine_is_a_damaged_file_and_ctrl_c_is_not():
+    """pyo3 raises a Rust panic as PanicException, a BaseException: read.py counts it as the file's fault."""
+    from qtables.check.read import _reader_failed
+
+    panic = type("PanicException", (BaseException,), {})
+    assert _reader_failed(panic("capacity overflow")) and _reader_failed(ValueError("x"))
+    assert not _reader_failed(KeyboardInterrupt()) and not _reader_failed(SystemExit(1))
