@@ -72,25 +72,40 @@ def test_what_the_fast_way_does_not_vouch_for_goes_to_the_standard_parser(monkey
         assert _items(data) == _standard_only(data, monkeypatch), name
 
 
-def test_a_reply_is_written_byte_for_byte_as_the_email_package_writes_it():
-    from email.message import EmailMessage
+@pytest.mark.parametrize("name", ["审核回执.xlsx", "郑州市2025年第三季度建设工程质量分析报告附表（第2版）_审核回执.xlsx", "receipt.xlsx"])
+@pytest.mark.parametrize("attached", [True, False])
+def test_a_reply_written_directly_reads_back_as_the_email_package_writes_it(name, attached):
+    """compose.Mail writes the bytes itself; both standard parsers must read it as the same mail the email
+    package builds: every header, the text, the attachment's name and bytes."""
+    import email
+    from email import policy
 
-    from qtables.intake.mail import _attach_workbook, as_bytes
+    from qtables.intake.compose import Mail
 
     data = os.urandom(150_001)
-    fast, standard = EmailMessage(), EmailMessage()
-    for m in (fast, standard):
-        m["Subject"], m["From"], m["To"], m["Message-ID"] = "【审核结果】郑州市", "qtables@localhost", "tj@410100.gov.cn", "<1@q>"
-        m.set_content("贵单位报送的附表审核结果：通过。")
-    _attach_workbook(fast, data, "审核回执.xlsx")
-    standard.add_attachment(data, maintype="application", subtype="vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-                            filename="审核回执.xlsx")
-    for m in (fast, standard):
-        m.set_boundary("==qtables-test==")
-    assert as_bytes(fast) == bytes(fast) == bytes(standard)
-    back = __import__("email").message_from_bytes(as_bytes(fast), policy=__import__("email").policy.default)
-    [part] = list(back.iter_attachments())
-    assert part.get_filename() == "审核回执.xlsx" and part.get_content() == data
+    mail = Mail([("Subject", "Re: 郑州市附表 【审核结果】郑州市 2025年第3季度 建设工程质量分析报告附表：退回（有强制性问题）"),
+                 ("From", "河南省建设工程质量监督总站 <zlz@hnjs.gov.cn>"), ("To", "tj@410100.gov.cn"),
+                 ("Date", "Tue, 30 Sep 2025 10:00:00 +0800"), ("Message-ID", "<1@qtables.local>"),
+                 ("In-Reply-To", "<abc@mail.gov.cn>"), ("References", "<abc@mail.gov.cn>")],
+                "郑州市：\n\n贵单位报送的附表审核结果：通过。\n  1. [T5-01] 附表5!T6 用户满意率应在0～100之间" + "很长的一行" * 40,
+                (name, data) if attached else None)
+    raw = mail.to_bytes()
+    assert all(len(line) <= 998 for line in raw.split(b"\n")) and raw.isascii()
+    standard = mail.message()
+    for pol in (policy.default, policy.compat32):
+        ours, theirs = email.message_from_bytes(raw, policy=pol), email.message_from_bytes(bytes(standard), policy=pol)
+        assert not ours.defects
+        for header in ("Subject", "From", "To", "Date", "Message-ID", "In-Reply-To", "References"):
+            decoded = str(email.header.make_header(email.header.decode_header(str(ours[header]))))
+            assert decoded == str(email.header.make_header(email.header.decode_header(str(theirs[header])))), header
+        parts = [p for p in ours.walk() if not p.is_multipart()]
+        assert [p.get_content_type() for p in parts] == [p.get_content_type() for p in theirs.walk() if not p.is_multipart()]
+        assert parts[0].get_payload(decode=True).decode("utf-8") == mail.text + "\n"
+        if attached:
+            assert parts[1].get_payload(decode=True) == data and parts[1].get_content_disposition() == "attachment"
+            filename = parts[1].get_filename()
+            assert (str(email.header.make_header(email.header.decode_header(filename))) if pol is policy.compat32 else filename) == name
+            assert str(email.header.make_header(email.header.decode_header(parts[1].get_param("name")))) == name
 
 
 def test_a_message_the_modern_parser_refuses_still_gives_its_attachments():

@@ -8,15 +8,14 @@ SMTP settings come from the workspace config ``[smtp]`` and the environment
 
 from __future__ import annotations
 
-import base64
 import os
 import smtplib
 import sqlite3
-from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 from pathlib import Path
 
 from qtables.check.context import Report
+from qtables.intake.compose import Mail
 from qtables.fsutil import atomic_path
 from qtables.check.report import STATUS_TEXT, escape_text
 from qtables.ledger.workspace import Workspace
@@ -29,27 +28,23 @@ def _from_address(ws: Workspace) -> str:
 _NUMBERS = "一二三四五六七八九十"
 
 
-def _thread(msg: EmailMessage, original_id: str | None, original_subject: str | None) -> None:
-    """Answer in the sender's thread (RFC 5322 §3.6.4): In-Reply-To, References, "Re:"."""
+def _headers(ws: Workspace, subject: str, to: str, original: tuple[str | None, str | None]) -> list[tuple[str, str]]:
+    """A reply's headers, in the sender's thread (RFC 5322 §3.6.4): In-Reply-To, References, "Re:"."""
+    original_id, original_subject = original
+    headers = [("Subject", f"Re: {original_subject} {subject}" if original_subject else subject), ("From", _from_address(ws)),
+               ("To", to), ("Date", formatdate(localtime=True)), ("Message-ID", make_msgid(domain="qtables.local"))]
     if original_id:
-        msg["In-Reply-To"] = original_id
-        msg["References"] = original_id
-    if original_subject:
-        msg.replace_header("Subject", f"Re: {original_subject} {msg['Subject']}")
+        headers += [("In-Reply-To", original_id), ("References", original_id)]
+    return headers
 
 
 def build_reply(ws: Workspace, sub: sqlite3.Row, report: Report, receipt: Path | None,
-                original: tuple[str | None, str | None] = (None, None), missing: list[str] | None = None) -> EmailMessage:
-    msg = EmailMessage()
+                original: tuple[str | None, str | None] = (None, None), missing: list[str] | None = None) -> Mail:
     who = report.identity.unit_name if report.identity else sub["unit_code"]
     period = report.period.label if report.period else sub["period"]
     quarantined = sub["status"] == "quarantined"
     status = "已隔离待核" if quarantined else STATUS_TEXT.get(sub["status"], sub["status"])
-    msg["Subject"] = f"【审核结果】{who} {period} 建设工程质量分析报告附表：{status}"
-    msg["From"] = _from_address(ws)
-    msg["To"] = sub["sender"]
-    msg["Date"] = formatdate(localtime=True)
-    msg["Message-ID"] = make_msgid(domain="qtables.local")
+    headers = _headers(ws, f"【审核结果】{who} {period} 建设工程质量分析报告附表：{status}", sub["sender"], original)
     lines = [f"{who}：", "", f"贵单位报送的《{sub['filename']}》（{period}，第 {sub['version']} 版）审核结果：{status}。", ""]
     if quarantined:
         lines += ["发件邮箱不在贵单位登记的报送邮箱名单中，报表已隔离，待汇总单位核实后处理。", "如邮箱有变化，请联系汇总单位登记。"]
@@ -74,39 +69,8 @@ def build_reply(ws: Workspace, sub: sqlite3.Row, report: Report, receipt: Path |
         if receipt is not None:
             lines.append("附件为标注了问题位置的审核回执（红色为必须改正，黄色为需要核实）。")
     lines += ["", "（本邮件由 qtables 自动生成。）"]
-    msg.set_content("\n".join(lines))
-    _thread(msg, *original)
-    if receipt is not None and not quarantined:
-        _attach_workbook(msg, receipt.read_bytes(), receipt.name.split("_", 1)[-1])
-    return msg
-
-
-def _attach_workbook(msg: EmailMessage, data: bytes, filename: str) -> None:
-    """``add_attachment`` as it is, its base64 made by the C encoder (the same 76-character lines)."""
-    msg.add_attachment(b"", maintype="application", subtype="vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-                       filename=filename)
-    msg.get_payload()[-1].set_payload(base64.encodebytes(data).decode("ascii"))
-
-
-def as_bytes(msg: EmailMessage) -> bytes:
-    """``bytes(msg)``, byte for byte, without the generator walking every line of a large attachment: each is
-    written as a one-line token and put in afterwards (its lines already end as the generator ends them)."""
-    swapped = []
-    for part in msg.walk():
-        payload = part.get_payload() if not part.is_multipart() else None
-        if isinstance(payload, str) and len(payload) > 8192 and payload.endswith("\n") and payload.isascii() \
-                and (part.get("Content-Transfer-Encoding") or "").lower() == "base64":
-            token = f"QTBL{os.urandom(8).hex().upper()}{len(swapped)}\n"
-            swapped.append((part, payload, token))
-            part.set_payload(token)
-    try:
-        raw = bytes(msg)
-    finally:
-        for part, payload, _token in swapped:
-            part.set_payload(payload)
-    for _part, payload, token in swapped:
-        raw = raw.replace(token.encode("ascii"), payload.encode("ascii"), 1)
-    return raw
+    attachment = (receipt.name.split("_", 1)[-1], receipt.read_bytes()) if receipt is not None and not quarantined else None
+    return Mail(headers, "\n".join(lines), attachment)
 
 
 def write_reply(ws: Workspace, sub: sqlite3.Row, report: Report, receipt: Path | None,
@@ -114,20 +78,15 @@ def write_reply(ws: Workspace, sub: sqlite3.Row, report: Report, receipt: Path |
     msg = build_reply(ws, sub, report, receipt, original, missing)
     out = ws.path / "outbox" / f"{sub['id']:06d}_{sub['unit_code']}_{sub['period']}_v{sub['version']}.eml"
     with atomic_path(out) as tmp:
-        tmp.write_bytes(as_bytes(msg))
+        tmp.write_bytes(msg.to_bytes())
     return out
 
 
 def build_notice(ws: Workspace, unit_name: str, sender: str, items: list[sqlite3.Row], original: tuple[str | None, str | None],
-                 template: Path | None) -> EmailMessage:
+                 template: Path | None) -> Mail:
     """The answer to a message none of whose items could be taken as a submission: what arrived, what happened
     to each item (with its code), and what to do."""
-    msg = EmailMessage()
-    msg["Subject"] = f"【未能受理】{unit_name} 报送的邮件中没有可审核的附表"
-    msg["From"] = _from_address(ws)
-    msg["To"] = sender
-    msg["Date"] = formatdate(localtime=True)
-    msg["Message-ID"] = make_msgid(domain="qtables.local")
+    headers = _headers(ws, f"【未能受理】{unit_name} 报送的邮件中没有可审核的附表", sender, original)
     lines = [f"{unit_name}：", "", f"贵单位发来的邮件中共有 {len(items)} 项，均未能作为报表受理，未计入报送：", ""]
     for i, row in enumerate(items, 1):
         lines.append(f"  {i}. {escape_text(row['filename'])}：[{row['code'] or '—'}] {row['note'] or ''}")
@@ -137,17 +96,13 @@ def build_notice(ws: Workspace, unit_name: str, sender: str, items: list[sqlite3
     if template is not None:
         lines += ["附件为贵单位本期的附表模板，请在浅黄色单元格中填写后，直接将该文件作为附件报送。", ""]
     lines += ["（本邮件由 qtables 自动生成。）"]
-    msg.set_content("\n".join(lines))
-    _thread(msg, *original)
-    if template is not None:
-        _attach_workbook(msg, template.read_bytes(), template.name)
-    return msg
+    return Mail(headers, "\n".join(lines), (template.name, template.read_bytes()) if template is not None else None)
 
 
-def write_notice(ws: Workspace, name: str, msg: EmailMessage) -> Path:
+def write_notice(ws: Workspace, name: str, msg: Mail) -> Path:
     out = ws.path / "outbox" / f"notice_{name}.eml"
     with atomic_path(out) as tmp:
-        tmp.write_bytes(as_bytes(msg))
+        tmp.write_bytes(msg.to_bytes())
     return out
 
 
