@@ -138,6 +138,37 @@ def test_rerunning_intake_adds_nothing(ws, books, tmp_path, spec):
     ledger.close()
 
 
+def test_a_ledger_from_before_migration_4_keeps_every_cell(ws, books, tmp_path, spec):
+    """Migration 4 moves the cells into a table without rowid: an older ledger's cells all come along."""
+    import sqlite3
+
+    from qtables.ledger import schema
+
+    inbox = tmp_path / "old"
+    inbox.mkdir()
+    (inbox / "a.eml").write_bytes(python_eml("410100@x.cn", [("410100.xlsx", books["410100"])]))
+    intake(ws, [inbox], spec=spec)
+    ledger = Ledger(ws.path)
+    snapshot, cells = ledger.snapshot(), ledger.db.execute("SELECT * FROM cells ORDER BY 1, 2, 3, 4").fetchall()
+    ledger.close()
+    assert len(cells) > 100
+    # The same ledger as migration 3 left it: cells in a rowid table, version 4 not recorded.
+    db = sqlite3.connect(ws.path / "ledger.sqlite", isolation_level=None)
+    db.execute("CREATE TABLE cells_old AS SELECT * FROM cells")
+    db.execute("DROP TABLE cells")
+    db.execute(schema.MIGRATIONS[0][2].split("CREATE TABLE cells (")[1].join(["CREATE TABLE cells (", ""]).rstrip().rstrip(";"))
+    db.execute("INSERT INTO cells SELECT * FROM cells_old")
+    db.execute("DROP TABLE cells_old")
+    db.execute("DELETE FROM schema_migrations WHERE version = 4")
+    assert "WITHOUT ROWID" not in db.execute("SELECT sql FROM sqlite_master WHERE name = 'cells'").fetchone()[0]
+    db.close()
+    ledger = Ledger(ws.path)
+    assert "WITHOUT ROWID" in ledger.db.execute("SELECT sql FROM sqlite_master WHERE name = 'cells'").fetchone()[0]
+    assert ledger.db.execute("SELECT * FROM cells ORDER BY 1, 2, 3, 4").fetchall() == cells
+    assert ledger.snapshot() == snapshot
+    ledger.close()
+
+
 def _inbox(tmp_path, books, n=12) -> Path:
     inbox = tmp_path / "batch"
     inbox.mkdir()

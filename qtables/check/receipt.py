@@ -16,7 +16,7 @@ from typing import Any
 
 from qtables.check import receiptpkg
 from qtables.check.context import Report
-from qtables.fsutil import atomic_path
+from qtables.fsutil import write_atomic
 from qtables.check.findings import SEVERITY_TEXT
 from qtables.check.report import STATUS_TEXT
 from qtables.template.layout import lines_needed
@@ -76,10 +76,7 @@ def write_receipt(report: Report, out_dir: str | os.PathLike[str], *, original: 
             annotated = False
     if payload is None:
         payload = receiptpkg.standalone(result_sheet(report, annotated=False))
-    target = out / (prefix + receipt_name(report))
-    with atomic_path(target) as tmp:
-        tmp.write_bytes(payload)
-    return target
+    return write_atomic(out / (prefix + receipt_name(report)), payload)
 
 
 def _marks(report: Report) -> receiptpkg.Marks:

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from qtables.check.context import Report
 from qtables.intake.compose import Mail
-from qtables.fsutil import atomic_path
+from qtables.fsutil import write_atomic
 from qtables.check.report import STATUS_TEXT, escape_text
 from qtables.ledger.workspace import Workspace
 
@@ -77,9 +77,7 @@ def write_reply(ws: Workspace, sub: sqlite3.Row, report: Report, receipt: Path |
                 original: tuple[str | None, str | None] = (None, None), missing: list[str] | None = None) -> Path:
     msg = build_reply(ws, sub, report, receipt, original, missing)
     out = ws.path / "outbox" / f"{sub['id']:06d}_{sub['unit_code']}_{sub['period']}_v{sub['version']}.eml"
-    with atomic_path(out) as tmp:
-        tmp.write_bytes(msg.to_bytes())
-    return out
+    return write_atomic(out, msg.to_bytes())
 
 
 def build_notice(ws: Workspace, unit_name: str, sender: str, items: list[sqlite3.Row], original: tuple[str | None, str | None],
@@ -101,9 +99,7 @@ def build_notice(ws: Workspace, unit_name: str, sender: str, items: list[sqlite3
 
 def write_notice(ws: Workspace, name: str, msg: Mail) -> Path:
     out = ws.path / "outbox" / f"notice_{name}.eml"
-    with atomic_path(out) as tmp:
-        tmp.write_bytes(msg.to_bytes())
-    return out
+    return write_atomic(out, msg.to_bytes())
 
 
 def send_outbox(ws: Workspace, *, host: str | None = None, port: int | None = None) -> list[Path]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import stat
 from pathlib import Path
 
-from qtables.fsutil import atomic_path
+from qtables.fsutil import write_atomic
 
 
 class Archive:
@@ -21,6 +21,4 @@ class Archive:
         target = self.path(sha256)
         if target.exists() and target.stat().st_size == len(data):
             return target
-        with atomic_path(target, mode=stat.S_IRUSR | stat.S_IRGRP | stat.S_IROTH, fsync=True) as tmp:
-            tmp.write_bytes(data)
-        return target
+        return write_atomic(target, data, mode=stat.S_IRUSR | stat.S_IRGRP | stat.S_IROTH, fsync=True)
