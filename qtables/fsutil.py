@@ -25,16 +25,12 @@ def atomic_path(target: str | os.PathLike[str], *, mode: int | None = None, fsyn
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=target.suffix, dir=target.parent)
     os.close(fd)
-    try:
+
+    with _moved_over(Path(tmp), target, mode):
         yield Path(tmp)
         if fsync:
             with open(tmp, "rb+") as fh:
                 os.fsync(fh.fileno())
-        os.chmod(tmp, mode if mode is not None else 0o666 & ~_umask())
-        os.replace(tmp, target)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
 
 
 def write_atomic(target: str | os.PathLike[str], data: bytes, *, mode: int | None = None, fsync: bool = False) -> Path:
@@ -44,15 +40,22 @@ def write_atomic(target: str | os.PathLike[str], data: bytes, *, mode: int | Non
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = target.with_name(f".tmp-{os.urandom(6).hex()}{target.suffix}")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
-    try:
+    with _moved_over(tmp, target, mode):
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
             if fsync:
                 fh.flush()
                 os.fsync(fh.fileno())
+    return target
+
+
+@contextmanager
+def _moved_over(tmp: Path, target: Path, mode: int | None) -> Iterator[None]:
+    """After the body has written ``tmp``: its permissions set, then moved over ``target``; gone on any failure."""
+    try:
+        yield
         os.chmod(tmp, mode if mode is not None else 0o666 & ~_umask())
         os.replace(tmp, target)
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)
-    return target
