@@ -104,6 +104,41 @@ def test_every_issued_workbook_is_locked_identified_validated_and_print_ready(qu
     assert checked == 45
 
 
+def test_printed_labels_are_whole_and_their_rows_tall_enough(quarter_templates, spec):
+    """Row labels: no word broken by the 办法's narrow-cell line breaks (钢结构/工程), each row as tall as its
+    wrapped label; a label too long for one line breaks before its bracket.  Top and bottom line labels:
+    as wide as their text, or shrunk to fit (never cut at the page's left edge)."""
+    from qtables.issue.tables import column_width, label_need, line_slots
+    from qtables.template.layout import lines_needed
+
+    issued = quarter_templates[0]
+    wb = openpyxl.load_workbook(issued.path)
+    seen = 0
+    for tid in tables_for(spec, Period.parse("2025Q3"))[1]:
+        layout = TableLayout.for_unit(spec.table(tid), issued.unit)
+        ws = wb[layout.sheet]
+        widths = [column_width(c) for c in layout.table.columns]
+        label_col = next((i for i, c in enumerate(layout.table.columns) if c.role == "label"), None)
+        if layout.table.kind in ("keyed", "categories") and label_col is not None:
+            for i, row in enumerate(layout.rows):
+                text = ws.cell(row=layout.first_data + i + 1, column=label_col + 1).value
+                assert text.replace("\n", "") == row.label.replace("\n", "")
+                lines = lines_needed(text, widths[label_col])
+                assert all(lines_needed(part, widths[label_col]) == 1 for part in text.split("\n")) or "\n" not in text
+                assert ws.row_dimensions[layout.first_data + i + 1].height >= 16 * lines, (tid, text)
+                seen += 1
+        for row, items, top in ((2, layout.table.top_line, True), (layout.bottom_row, layout.table.bottom_line, False)):
+            labels = list(items) + (["报告期"] if top else [])
+            for label, (first, last, _v0, _v1) in zip(labels, line_slots(layout, items, with_period=top)):
+                cell = ws.cell(row=row + 1, column=first + 1)
+                assert cell.value == f"{label}："
+                assert sum(widths[first:last + 1]) >= label_need(label) or cell.alignment.shrink_to_fit, (tid, label)
+    assert seen > 10  # 附表5's units and 附表6's categories
+    t6 = TableLayout.for_unit(spec.table("t6"), issued.unit)
+    labels = [wb[t6.sheet].cell(row=t6.first_data + i + 1, column=1).value for i in range(len(t6.rows))]
+    assert "钢结构工程" in labels and "县（区）工程" in labels and "大型公共建筑工程\n（2万平方米以上）" in labels
+
+
 def test_scoring_forms_are_the_assessment_groups_not_in_the_units_annual_set(annual_templates, scoring_templates, spec):
     """附件2 三：“各省辖市、省直管县（市）住房城乡建设主管部门……于11月30日前将全年活动情况书面上报……省厅成立考核组，
     在12月份……按照《考核评分表》……计分”；附件3 五：“次年第一季度对本年度工作情况进行考核”。

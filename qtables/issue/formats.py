@@ -24,6 +24,7 @@ class Formats:
         self.label = wb.add_format(dict(cell, align="center", bg_color="#F2F2F2"))
         self.label_left = wb.add_format(dict(cell, align="left", bg_color="#F2F2F2"))
         self.line_label = wb.add_format(dict(base, align="right"))
+        self.line_label_tight = wb.add_format(dict(base, align="right", shrink=True))  # a label wider than its cells
         self.form_line = wb.add_format(dict(base, font_size=9, align="right"))
         self.line_value = wb.add_format(dict(base, bottom=1))
         self.line_input = wb.add_format(dict(base, bottom=1, locked=False, bg_color="#FFF9E6"))

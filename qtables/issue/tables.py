@@ -19,6 +19,19 @@ from qtables.issue.request import DEFAULT_WIDTH, MAX_DATE, MIN_DATE, IssueReques
 from qtables.issue.formats import Formats, write_formula
 
 
+def label_lines(label: str, width: float) -> str:
+    """A row label as printed in a column ``width`` wide.  The 办法's line breaks fit its narrow printed cells;
+    here they only broke words (钢结构/工程), so they go.  A label still too long for one line breaks before
+    its bracketed part when each side then fits (大型公共建筑工程 / （2万平方米以上））, else wraps where it must."""
+    text = label.replace("\n", "")
+    if lines_needed(text, width) == 1:
+        return text
+    head, bracket, tail = text.partition("（")
+    if head and bracket and lines_needed(head, width) == 1 and lines_needed(bracket + tail, width) == 1:
+        return f"{head}\n{bracket}{tail}"
+    return text
+
+
 def is_prefilled(col: Column, request: IssueRequest, table_id: str) -> bool:
     return bool(col.carry_from and request.previous and request.previous.get(table_id))
 
@@ -69,32 +82,71 @@ def form_text(spec_form: dict, override: dict, table_id: str) -> str:
 def line_slots(layout: TableLayout, items: tuple[str, ...], with_period: bool) -> list[tuple[int, int, int, int]]:
     """(label first col, label last col, value first col, value last col) per item of a top/bottom line.
 
-    The line is cut into equal segments; each label spans as many columns as
-    its text needs, so a long label such as 填表单位（盖章） is never clipped.
+    Columns go to the items by need, left to right: each label as many as its text takes (so 填表单位（公章）
+    is never cut at the page's left edge in a narrow first column), each value enough for a short name or
+    the report period; what is left widens the values.  When the line cannot hold every item that way, it is
+    cut into equal segments, each label as wide as its segment allows (write_line shrinks a label to fit).
+    Only the layout decides: the filling helpers of the tests find the same cells.
     """
     n = len(items) + (1 if with_period else 0)
     if n == 0:
         return []
     widths = [column_width(c) for c in layout.table.columns]
     labels = list(items) + (["报告期"] if with_period else [])
+    needs = []
+    for label in labels:
+        needs += [label_need(label), 15 if with_period and label == "报告期" else 8]
+    spans = _by_need(widths, needs)
+    if spans is not None:
+        return [(spans[2 * i][0], spans[2 * i][1], spans[2 * i + 1][0], spans[2 * i + 1][1]) for i in range(n)]
     seg = max(2, layout.ncols // n)
     slots = []
-    for i, label in enumerate(labels):
+    for i in range(n):
         start = i * seg
         last = layout.ncols - 1 if i == n - 1 else start + seg - 1
-        need, span, label_last = 2 * (len(label) + 1) + 1, 0.0, start
+        span, label_last = 0.0, start
         while label_last < last - 1:
             span += widths[label_last]
-            if span >= need:
+            if span >= needs[2 * i]:
                 break
             label_last += 1
         slots.append((start, label_last, label_last + 1, max(label_last + 1, last)))
     return slots
 
 
+def label_need(label: str) -> float:
+    """The width a line label and its colon take (a CJK character two units)."""
+    return sum(1 if ch.isascii() else 2 for ch in label) + 2
+
+
+def _by_need(widths: list[float], needs: list[float]) -> list[tuple[int, int]] | None:
+    """Consecutive column spans, one per need in order, each at least as wide as its need; the columns left
+    over go to the value spans (every second one), from the last back.  None when the columns run out."""
+    spans, col = [], 0
+    for need in needs:
+        first, span = col, 0.0
+        while col < len(widths) and span < need:
+            span += widths[col]
+            col += 1
+        if span < need:
+            return None
+        spans.append((first, col - 1))
+    spare = len(widths) - col
+    shift = [0] * len(spans)
+    value_spans = list(range(1, len(spans), 2))
+    for k in range(spare):
+        shift[value_spans[-1 - k % len(value_spans)]] += 1
+    out, moved = [], 0
+    for (first, last), extra in zip(spans, shift):
+        out.append((first + moved, last + moved + extra))
+        moved += extra
+    return out
+
+
 def write_line(ws, row: int, layout: TableLayout, items: tuple[str, ...], request: IssueRequest, fmt: Formats, *, top: bool) -> None:
-    slots = line_slots(layout, items, with_period=top)
     values = request.line_values.get(layout.table.id, {})
+    slots = line_slots(layout, items, with_period=top)
+    widths = [column_width(c) for c in layout.table.columns]
     for i, (label_first, label_last, first, last) in enumerate(slots):
         if top and i == len(items):
             label, value, cell_format = "报告期", request.period.label, fmt.line_value
@@ -105,10 +157,11 @@ def write_line(ws, row: int, layout: TableLayout, items: tuple[str, ...], reques
             else:
                 value = values.get(label, "")
                 cell_format = fmt.line_date if "日期" in label else fmt.line_input
+        label_format = fmt.line_label if sum(widths[label_first:label_last + 1]) >= label_need(label) else fmt.line_label_tight
         if label_last > label_first:
-            ws.merge_range(row, label_first, row, label_last, f"{label}：", fmt.line_label)
+            ws.merge_range(row, label_first, row, label_last, f"{label}：", label_format)
         else:
-            ws.write_string(row, label_first, f"{label}：", fmt.line_label)
+            ws.write_string(row, label_first, f"{label}：", label_format)
         if isinstance(value, date):
             value = excel_serial(value)
         if last > first:
@@ -134,23 +187,28 @@ def write_table(ws, layout: TableLayout, rows, total, ctx: ExcelContext, fmt: Fo
     ws.set_row(TITLE_ROW, 24 * (table.title.count("\n") + 1) + 6)
     if table.top_line:
         write_line(ws, TOP_LINE_ROW, layout, table.top_line, request, fmt, top=True)
-    for r0, c0, r1, c1, text in layout.header_cells():
+    headers = [(r0, c0, r1, c1, text if "\n" in text else label_lines(text, sum(widths[c0:c1 + 1])))
+               for r0, c0, r1, c1, text in layout.header_cells()]
+    for r0, c0, r1, c1, text in headers:
         if (r0, c0) == (r1, c1):
             ws.write_string(r0, c0, text, fmt.header)
         else:
             ws.merge_range(r0, c0, r1, c1, text, fmt.header)
     for level in range(layout.depth):
-        lines = max((t.count("\n") + 1 for r0, _, r1, _, t in layout.header_cells() if r0 == HEADER_TOP + level), default=1)
+        lines = max((t.count("\n") + 1 for r0, _, r1, _, t in headers if r0 == HEADER_TOP + level), default=1)
         ws.set_row(HEADER_TOP + level, 14 * (lines if layout.depth == 1 else max(2, lines)) + 4)
 
     if table.kind == "scoring":
         _write_scoring_rows(ws, layout, rows, total, ctx, fmt)
     else:
+        label_width = next((w for w, col in zip(widths, table.columns) if col.role == "label"), None)
         for i, values in enumerate(rows):
             r = layout.first_data + i
             for c, col in enumerate(table.columns):
                 value = values.get(col.id)
                 if col.type == "key":
+                    if table.kind != "records" and col.role == "label" and isinstance(value, str) and label_width:
+                        value = label_lines(value, label_width)
                     ws.write(r, c, value, fmt.label if col.role == "seq" else fmt.label_left)
                 elif col.formula is not None:
                     formula = "=" + ctx.compile(col.formula, table.id, r, "row", home=layout.sheet)
@@ -160,7 +218,8 @@ def write_table(ws, layout: TableLayout, rows, total, ctx: ExcelContext, fmt: Fo
                 else:
                     write_value(ws, r, c, value, fmt.column(col), col)
             if table.kind != "records":
-                ws.set_row(r, 16 * (layout.rows[i].label.count("\n") + 1) + 2)
+                label = label_lines(layout.rows[i].label, label_width) if label_width else layout.rows[i].label
+                ws.set_row(r, 16 * (lines_needed(label, label_width) if label_width else label.count("\n") + 1) + 2)
         if layout.total_row is not None:
             _write_total_row(ws, layout, total, ctx, fmt)
         _validations(ws, layout, request)
