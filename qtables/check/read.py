@@ -132,8 +132,15 @@ class RawWorkbook:
 
 
 def sniff(data: bytes) -> str:
-    """What a file is, from its bytes."""
-    return _sniff(data)[0]
+    """What a file is, from its bytes.  The last answer is kept with the bytes object it was for: intake asks
+    about one attachment up to four times (unpacking, sorting, recording) and each asking opened its zip."""
+    global _last_sniff
+    if _last_sniff[0] is not data:
+        _last_sniff = (data, _sniff(data)[0])
+    return _last_sniff[1]
+
+
+_last_sniff: tuple[object, str] = (None, "")
 
 
 def _sniff(data: bytes) -> tuple[str, zipfile.ZipFile | None]:

@@ -185,9 +185,10 @@ def _parts(msg: Message, source_id: str, source: str, ctx: UnpackContext, sender
             yield Item(sid, label, b"", source, group, sender, subject, message_id, when, problem="L01",
                        detail=f"附件大小 {len(data)} 字节，超过限制 {ctx.limits.attachment_bytes}")
             continue
-        if container_kind(data) == "zip":
+        kind = container_kind(data)
+        if kind == "zip":
             yield from zip_items(data, sid, label, source, group, ctx, (sender, subject, message_id), when, depth + 1)
-        elif container_kind(data) == "eml" and ctype == "message/rfc822":
+        elif kind == "eml" and ctype == "message/rfc822":
             yield from message_parts(parse_message(data), sid, source, ctx, when, depth + 1)
         else:
             yield Item(sid, label, data, source, group, sender, subject, message_id, when)

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import binascii
 import os
+import re
 from email import policy
 from email.message import Message
 from email.parser import BytesHeaderParser, BytesParser
@@ -60,18 +61,19 @@ def parse(data: bytes, message_policy: policy.Policy) -> Message | None:
     return msg if found == len(cuts) else None
 
 
+_BLANK_LINE = re.compile(rb"\n\r?\n")
+
+
 def _head_end(data: bytes, start: int, end: int) -> tuple[int, int] | None:
-    """(end of the header block, start of the body) of the entity in data[start:end]."""
+    """(end of the header block, start of the body) of the entity in data[start:end]: at the first blank
+    line, CRLF or LF (one search that stops there; looking for each kind apart ran through the whole
+    attachment for the kind a message does not use)."""
     if data.startswith(b"\r\n", start):
         return start, start + 2
     if data.startswith(b"\n", start):
         return start, start + 1
-    crlf, lf = data.find(b"\r\n\r\n", start, end), data.find(b"\n\n", start, end)
-    if crlf >= 0 and (lf < 0 or crlf < lf):
-        return crlf + 2, crlf + 4
-    if lf >= 0:
-        return lf + 1, lf + 2
-    return None
+    blank = _BLANK_LINE.search(data, start, end)
+    return (blank.start() + 1, blank.end()) if blank else None
 
 
 def _message(data: bytes, start: int, end: int, cuts: list, depth: int) -> None:
