@@ -167,3 +167,43 @@ def test_a_panic_inside_calamine_is_a_damaged_file_and_ctrl_c_is_not():
     panic = type("PanicException", (BaseException,), {})
     assert _reader_failed(panic("capacity overflow")) and _reader_failed(ValueError("x"))
     assert not _reader_failed(KeyboardInterrupt()) and not _reader_failed(SystemExit(1))
+
+
+def _ods(rows_xml: str) -> bytes:
+    content = ('<?xml version="1.0" encoding="UTF-8"?><office:document-content '
+               'xmlns:office="urn:oasis:names:tc:opendocument:xmlns:office:1.0" '
+               'xmlns:table="urn:oasis:names:tc:opendocument:xmlns:table:1.0" '
+               'xmlns:text="urn:oasis:names:tc:opendocument:xmlns:text:1.0"><office:body><office:spreadsheet>'
+               f'<table:table table:name="附表5">{rows_xml}</table:table></office:spreadsheet></office:body></office:document-content>')
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        zf.writestr("mimetype", "application/vnd.oasis.opendocument.spreadsheet", compress_type=zipfile.ZIP_STORED)
+        zf.writestr("content.xml", content, compress_type=zipfile.ZIP_DEFLATED)
+    return buf.getvalue()
+
+
+_VALUE = '<table:table-cell office:value-type="float" office:value="1"><text:p>1</text:p></table:table-cell>'
+_FILLER = ('<table:table-row table:number-rows-repeated="1048570"><table:table-cell table:number-columns-repeated="16384"/>'
+           '</table:table-row>')
+
+
+@pytest.mark.parametrize("rows, refused", [
+    (f'<table:table-row table:number-rows-repeated="1000000000">{_VALUE}</table:table-row>', "行"),  # 1.8 GB in calamine
+    (f'<table:table-row><table:table-cell table:number-columns-repeated="1000" office:value-type="float" office:value="1"/></table:table-row>', "列"),
+    (f"<table:table-row>{_VALUE}</table:table-row>{_FILLER}<table:table-row>{_VALUE}</table:table-row>", "行"),  # a value after the filler
+    (f"<table:table-row>{_VALUE}{_VALUE}</table:table-row>{_FILLER}", None),  # LibreOffice's empty filler places nothing
+    (f'<table:table-row table:number-rows-repeated="20000">{_VALUE}</table:table-row>', None),  # at the limit
+])
+def test_an_ods_is_placed_before_calamine_opens_it(rows, refused):
+    from qtables.check.read import ReadProblem as Problem, read_workbook
+
+    data = _ods(rows)
+    if refused is None:
+        try:
+            read_workbook("x.ods", data=data)
+        except Problem as problem:
+            assert problem.code != "L08", problem.details
+    else:
+        with pytest.raises(Problem) as problem:
+            read_workbook("x.ods", data=data)
+        assert problem.value.code == "L08" and refused in problem.value.details["detail"]

@@ -172,3 +172,54 @@ def _col_number(letters: bytes) -> int:
     for ch in letters:
         n = n * 26 + ch - 64
     return n
+
+
+def check_ods(content: bytes, limits: ReadLimits) -> None:
+    """An OpenDocument sheet's extent, before calamine opens the file (it reads every table then).  calamine
+    repeats a cell ``table:number-columns-repeated`` times and a row ``table:number-rows-repeated`` times,
+    capped only at 1,048,576 rows, 16,384 columns and 10⁸ cells: three hundred bytes of XML made it hold
+    1.8 GB.  Repeated empty cells and rows (LibreOffice fills every sheet out with them) place nothing;
+    a cell with a value type, a formula or any content counts at the last place its repeats reach."""
+    state = {"row": 0, "col": 0, "row_repeat": 1, "rows": 0, "cols": 0, "cell": None, "depth": 0}
+
+    def repeat(attrs: dict[str, str], name: str) -> int:
+        text = attrs.get(name, "1").strip()
+        return int(text) if text.isdigit() else 1
+
+    def start(name: str, attrs: dict[str, str]) -> None:
+        if state["cell"] is not None:
+            state["cell"][1] = True  # any element inside a cell is content (text:p, …)
+            state["depth"] += 1
+            return
+        if name == "table:table":
+            state["row"] = 0
+        elif name == "table:table-row":
+            state["col"], state["row_repeat"] = 0, repeat(attrs, "table:number-rows-repeated")
+        elif name in ("table:table-cell", "table:covered-table-cell"):
+            filled = "office:value-type" in attrs or "table:formula" in attrs
+            state["cell"] = [repeat(attrs, "table:number-columns-repeated"), filled]
+
+    def end(name: str) -> None:
+        if state["cell"] is not None and state["depth"]:
+            state["depth"] -= 1
+            return
+        if name in ("table:table-cell", "table:covered-table-cell") and state["cell"] is not None:
+            columns, filled = state["cell"]
+            state["cell"] = None
+            if filled:
+                state["rows"] = max(state["rows"], state["row"] + state["row_repeat"])
+                state["cols"] = max(state["cols"], state["col"] + columns)
+            state["col"] += columns
+        elif name == "table:table-row":
+            state["row"] += state["row_repeat"]
+
+    parser = expat.ParserCreate()
+    parser.StartElementHandler, parser.EndElementHandler = start, end
+    try:
+        parser.Parse(content, True)
+    except expat.ExpatError:
+        return  # calamine reports content it cannot parse as a damaged file
+    if state["rows"] > limits.sheet_rows:
+        raise ReadProblem("L08", detail=f"工作表有第 {state['rows']} 行，超过限制 {limits.sheet_rows} 行")
+    if state["cols"] > limits.sheet_columns:
+        raise ReadProblem("L08", detail=f"工作表有第 {state['cols']} 列，超过限制 {limits.sheet_columns} 列")

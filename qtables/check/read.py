@@ -27,7 +27,7 @@ from defusedxml import ElementTree
 from python_calamine import CalamineWorkbook
 
 from qtables.check.odsread import OdsBook
-from qtables.check.extent import check_extent  # noqa: F401 - check_extent is read's API too
+from qtables.check.extent import check_extent, check_ods  # noqa: F401 - check_extent is read's API too
 from qtables.check.package import (  # noqa: F401 - ReadLimits, ReadProblem and ZIP_ERRORS are read's API too
     ZIP_ERRORS, ReadLimits, ReadProblem, prescan_package,
 )
@@ -225,6 +225,16 @@ def read_workbook(path: str | Path, *, data: bytes | None = None, limits: ReadLi
     if package is not None:
         try:
             parts = prescan_package(data, kind, limits, package)
+        except ReadProblem as problem:
+            problem.details.setdefault("name", name)
+            raise
+    if kind == "ods" and package is not None:
+        try:
+            content = package.read("content.xml")
+        except ZIP_ERRORS:
+            content = b""
+        try:
+            check_ods(content, limits)
         except ReadProblem as problem:
             problem.details.setdefault("name", name)
             raise
