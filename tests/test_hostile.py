@@ -91,6 +91,8 @@ def _workbook_cases(good: dict[str, bytes], spec, workspace, tmp: Path) -> dict[
         "csv-renamed.xlsx": ("单位,项数\n郑州,12\n".encode("gbk"), "F01"),
         "docx-renamed.xlsx": (H.zip_of({"word/document.xml": b"<w:document/>", "[Content_Types].xml": H.XLSX_CT}), "F01"),
         "plain-zip-renamed.xlsx": (H.zip_of({"a.txt": b"hello"}), "F01"),
+        # Binary cells hold 32-bit places no guard reads before calamine allocates them: refused by name.
+        "binary-workbook.xlsb": (H.zip_of({"xl/workbook.bin": b"\x83\x01\x00", "[Content_Types].xml": H.XLSX_CT}), "F07"),
         "not-a-template.xlsx": (_plain_workbook(tmp), "F05"),
         "html-renamed.xls": (b"<html><table><tr><td>1</td></tr></table></html>", "F01"),
         "header-edited.xlsx": (tamper(lambda wb: wb["附表5"].cell(row=5, column=3, value="项目数")), "S03"),

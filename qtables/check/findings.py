@@ -37,6 +37,8 @@ _TYPES = [
     FindingType("F06", "F", "旧格式或自制的附表", "文件“{name}”是{detail}的旧格式或自制表格（工作表“{found}”），不是本系统下发的模板，未计入报送",
                 "请用下发的模板重新填写后报送（回复邮件附有贵单位本期的模板）；汇总单位确认后也可用 import-master --unit 导入。"),
     FindingType("F05", "F", "不是 qtables 模板", "文件“{name}”是电子表格，但不是本系统下发的附表模板（没有模板标识）", "请使用省厅下发的模板填写；不要把内容复制到新建的工作簿中。"),
+    FindingType("F07", "F", "Excel 二进制工作簿", "文件“{name}”是 Excel 二进制工作簿（.xlsb），本系统不读取这种格式",
+                "请在 Excel 中用“文件—另存为”，保存类型选“Excel 工作簿（*.xlsx）”，再发送。"),
     # -- what arrived (intake)
     FindingType("L00", "F", "找不到文件", "{detail}", "请检查路径。"),
     FindingType("L01", "F", "附件过大", "“{name}”：{detail}", "请只发送填写好的模板；如确需发送大文件，请联系汇总单位调整限制。"),

@@ -152,8 +152,10 @@ def _sniff(data: bytes) -> tuple[str, zipfile.ZipFile | None]:
         try:
             zf = zipfile.ZipFile(io.BytesIO(data))
             names = set(zf.namelist())
-            if "xl/workbook.xml" in names or "xl/workbook.bin" in names:
+            if "xl/workbook.xml" in names:
                 return ("xlsm" if "xl/vbaProject.bin" in names else "xlsx"), zf
+            if "xl/workbook.bin" in names:
+                return "xlsb", None
             if "mimetype" in names and zf.read("mimetype").strip() == b"application/vnd.oasis.opendocument.spreadsheet":
                 return "ods", zf
             if "word/document.xml" in names:
@@ -216,6 +218,9 @@ def read_workbook(path: str | Path, *, data: bytes | None = None, limits: ReadLi
         raise ReadProblem("F04", name=name)
     if kind == "encrypted":
         raise ReadProblem("F02", name=name)
+    if kind == "xlsb":
+        # Binary cells carry 32-bit places that no guard here reads before calamine allocates them.
+        raise ReadProblem("F07", name=name)
     if kind in ("broken-zip", "broken-ole"):
         raise ReadProblem("F03", name=name, detail="压缩结构损坏" if kind == "broken-zip" else "文件结构损坏")
     if kind not in ("xlsx", "xlsm", "xls", "ods"):

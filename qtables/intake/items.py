@@ -10,7 +10,7 @@ from pathlib import Path
 from qtables.check.read import sniff
 
 
-WORKBOOK_KINDS = {"xlsx", "xlsm", "xls", "ods"}
+WORKBOOK_KINDS = {"xlsx", "xlsm", "xls", "ods", "xlsb"}  # xlsb: refused with its own code (F07)
 
 
 @dataclass

@@ -84,7 +84,7 @@ def unit_of_sender(ws: Workspace, sender: str | None) -> str | None:
     return None
 
 
-SPREADSHEET_NAMES = (".xlsx", ".xlsm", ".xls", ".ods", ".et", ".ett", ".csv")
+SPREADSHEET_NAMES = (".xlsx", ".xlsm", ".xlsb", ".xls", ".ods", ".et", ".ett", ".csv")
 
 
 def make_context(ws: Workspace, spec: Spec, ledger: Ledger) -> CheckContext:
