@@ -11,25 +11,12 @@ from qtables.issue.selfcheck import CheckColumn, ExcelContext
 from qtables.template.names import (
     CHECK_SHEET,
 )
-from qtables.template.layout import HEADER_TOP, TITLE_ROW, TOP_LINE_ROW, TableLayout, a1, lines_needed, quote_sheet
+from qtables.template.layout import HEADER_TOP, TITLE_ROW, TOP_LINE_ROW, TableLayout, a1, label_lines, lines_needed, quote_sheet
 from qtables.period import excel_serial
 from qtables.spec.expr import list_name
 from qtables.spec.model import Column
 from qtables.issue.request import DEFAULT_WIDTH, MAX_DATE, MIN_DATE, IssueRequest
 from qtables.issue.formats import Formats, write_formula
-
-
-def label_lines(label: str, width: float) -> str:
-    """A row label as printed in a column ``width`` wide.  The 办法's line breaks fit its narrow printed cells;
-    here they only broke words (钢结构/工程), so they go.  A label still too long for one line breaks before
-    its bracketed part when each side then fits (大型公共建筑工程 / （2万平方米以上））, else wraps where it must."""
-    text = label.replace("\n", "")
-    if lines_needed(text, width) == 1:
-        return text
-    head, bracket, tail = text.partition("（")
-    if head and bracket and lines_needed(head, width) == 1 and lines_needed(bracket + tail, width) == 1:
-        return f"{head}\n{bracket}{tail}"
-    return text
 
 
 def is_prefilled(col: Column, request: IssueRequest, table_id: str) -> bool:

@@ -7,7 +7,7 @@ from typing import Any
 
 import xlsxwriter
 
-from qtables.template.layout import a1, lines_needed
+from qtables.template.layout import a1, label_lines, lines_needed
 from qtables.spec import expr
 from qtables.spec.expr import Ref
 from qtables.spec.model import Column, Table
@@ -113,9 +113,13 @@ def write_header(wb_ws, fmt: Formats, title: str, subtitle: str, headers: list[s
     wb_ws.write_string(1, 0, subtitle, fmt.plain)
     for c, (h, w) in enumerate(zip(headers, widths)):
         wb_ws.set_column(c, c, w)
-    wb_ws.set_row(HEADER_ROW, 48)
-    for c, h in enumerate(headers):
-        wb_ws.write_string(HEADER_ROW, c, h, fmt.header)
+    # A grouped column's header "本季/年竣工工程 / 面积（万㎡）": the group on its own line(s), the column's name
+    # after it, broken before its bracket when it does not fit (not inside the bracket, as wrapping did).
+    # The slash stays: import-master reads our own masters' headers folded (…工程/面积…).
+    texts = [" /\n".join(label_lines(part, w) for part in h.split(" / ")) for h, w in zip(headers, widths)]
+    wb_ws.set_row(HEADER_ROW, max(48, 14 * max([1] + [lines_needed(t, w) for t, w in zip(texts, widths)]) + 6))
+    for c, text in enumerate(texts):
+        wb_ws.write_string(HEADER_ROW, c, text, fmt.header)
 
 
 def row_height(*cells: tuple[Any, float]) -> float:

@@ -201,3 +201,16 @@ def lines_needed(text: str, width_chars: float) -> int:
     """Printed lines a wrapped text takes in a column ``width_chars`` wide (CJK characters take two units)."""
     per_line = max(1.0, width_chars / 2.0)
     return sum(max(1, math.ceil(len(part) / per_line)) for part in str(text or "").split("\n"))
+
+
+def label_lines(label: str, width: float) -> str:
+    """A row label as printed in a column ``width`` wide.  The 办法's line breaks fit its narrow printed cells;
+    here they only broke words (钢结构/工程), so they go.  A label still too long for one line breaks before
+    its bracketed part when each side then fits (大型公共建筑工程 / （2万平方米以上））, else wraps where it must."""
+    text = label.replace("\n", "")
+    if lines_needed(text, width) == 1:
+        return text
+    head, bracket, tail = text.partition("（")
+    if head and bracket and lines_needed(head, width) == 1 and lines_needed(bracket + tail, width) == 1:
+        return f"{head}\n{bracket}{tail}"
+    return text
