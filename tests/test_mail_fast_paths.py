@@ -108,6 +108,21 @@ def test_a_reply_written_directly_reads_back_as_the_email_package_writes_it(name
             assert str(email.header.make_header(email.header.decode_header(parts[1].get_param("name")))) == name
 
 
+def test_a_line_break_in_what_the_sender_wrote_starts_no_header_in_the_reply():
+    """The reply answers the sender's subject and Message-ID: a CR/LF smuggled into either (RFC 2047 lets an
+    encoded subject carry one) must not become a header of its own (a Bcc: sending the reply elsewhere)."""
+    import email
+    from email import policy
+
+    from qtables.intake.compose import Mail
+
+    mail = Mail([("Subject", "Re: 附表\r\nBcc: evil@example.com"), ("From", "qtables@localhost"), ("To", "tj@410100.gov.cn"),
+                 ("In-Reply-To", "<a@b>\nBcc: evil@example.com"), ("Subject-Ascii", "x\r\nBcc: evil@example.com")], "正文")
+    back = email.message_from_bytes(mail.to_bytes(), policy=policy.default)
+    assert back["Bcc"] is None and not back.defects
+    assert "evil@example.com" in str(back["Subject"]) and "\n" not in str(back["Subject"])
+
+
 def test_a_message_the_modern_parser_refuses_still_gives_its_attachments():
     """A header the modern parser raises on (a NUL in an RFC 2231 parameter) sends the message to compat32, whose
     Message has no iter_parts: its attachment must still come out (it was silently dropped before)."""

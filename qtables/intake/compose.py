@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import base64
 import random
+import re
 import sys
 from dataclasses import dataclass, field
 from email.header import Header
@@ -75,7 +76,13 @@ def _base64(data: bytes) -> str:
     return base64.encodebytes(data).decode("ascii")
 
 
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]+")
+
+
 def _header(name: str, value: str) -> str:
+    # A header's text can come from the sender (the subject and Message-ID answered): a line break in it
+    # would start a header of the sender's choosing (Bcc: …) in our reply.
+    value = _CONTROL.sub(" ", value).strip()
     if name.lower() in _ADDRESS_HEADERS:
         display, address = parseaddr(value)
         value = formataddr((display, address), charset="utf-8") if address else value
