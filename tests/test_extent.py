@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import io
 import random
+import struct
 import zipfile
 
 import pytest
@@ -195,15 +196,50 @@ _FILLER = ('<table:table-row table:number-rows-repeated="1048570"><table:table-c
     (f'<table:table-row table:number-rows-repeated="20000">{_VALUE}</table:table-row>', None),  # at the limit
 ])
 def test_an_ods_is_placed_before_calamine_opens_it(rows, refused):
+    _assert_refused("x.ods", _ods(rows), refused)
+
+
+def _assert_refused(name: str, data: bytes, refused: str | None) -> None:
+    """Refused with L08 naming the row or column, or (refused None) read on past the guard."""
     from qtables.check.read import ReadProblem as Problem, read_workbook
 
-    data = _ods(rows)
     if refused is None:
         try:
-            read_workbook("x.ods", data=data)
+            read_workbook(name, data=data)
         except Problem as problem:
             assert problem.code != "L08", problem.details
     else:
         with pytest.raises(Problem) as problem:
-            read_workbook("x.ods", data=data)
+            read_workbook(name, data=data)
         assert problem.value.code == "L08" and refused in problem.value.details["detail"]
+
+
+def _record(kind: int, body: bytes) -> bytes:
+    return struct.pack("<HH", kind, len(body)) + body
+
+
+def _xls(tmp_path, sheet_records: bytes) -> bytes:
+    """A BIFF8 workbook stream with one sheet, in an OLE container (enough to reach the guard)."""
+    from olewriter import write_ole
+
+    bof_globals = _record(0x0809, struct.pack("<HHHHII", 0x0600, 0x0005, 0, 0, 0, 0))
+    bof_sheet = _record(0x0809, struct.pack("<HHHHII", 0x0600, 0x0010, 0, 0, 0, 0))
+    eof = _record(0x000A, b"")
+    name = "附表5".encode("utf-16-le")
+    globals_len = len(bof_globals) + 4 + 8 + len(name) + len(eof)
+    sheet = _record(0x0085, struct.pack("<IBBBB", globals_len, 0, 0, 3, 1) + name)
+    stream = bof_globals + sheet + eof + bof_sheet + sheet_records + eof
+    path = tmp_path / "x.xls"
+    write_ole(path, {"Workbook": stream})
+    return path.read_bytes()
+
+
+@pytest.mark.parametrize("records, refused", [
+    (_record(0x0200, struct.pack("<IIHHH", 0, 0xFFFFFFF0, 0, 255, 0)), "行"),  # calamine asked for 43 TB and aborted
+    (_record(0x0200, struct.pack("<IIHHH", 100, 50, 0, 5, 0)), "行"),  # rows subtracted past zero: as huge
+    (_record(0x0203, struct.pack("<HHHd", 30000, 0, 0, 1.0)), "行"),  # a Number cell past the row limit
+    (_record(0x00BD, struct.pack("<HH", 3, 700) + b"\0" * 12 + struct.pack("<H", 720)), "列"),  # MulRk's last column
+    (_record(0x0200, struct.pack("<IIHHH", 0, 40, 0, 12, 0)) + _record(0x0203, struct.pack("<HHHd", 39, 11, 0, 1.0)), None),
+])
+def test_an_xls_is_held_to_the_limits_before_calamine_opens_it(tmp_path, records, refused):
+    _assert_refused("x.xls", _xls(tmp_path, records), refused)

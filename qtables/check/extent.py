@@ -223,3 +223,50 @@ def check_ods(content: bytes, limits: ReadLimits) -> None:
         raise ReadProblem("L08", detail=f"工作表有第 {state['rows']} 行，超过限制 {limits.sheet_rows} 行")
     if state["cols"] > limits.sheet_columns:
         raise ReadProblem("L08", detail=f"工作表有第 {state['cols']} 列，超过限制 {limits.sheet_columns} 列")
+
+
+# BIFF cell records whose first four bytes are the cell's row and column (MS-XLS 2.4): Formula, LabelSst,
+# Blank, Number, Label, BoolErr, RString, RK; MulRk and MulBlank name their last column in their last two bytes.
+_BIFF_CELLS = {0x0006, 0x00FD, 0x0201, 0x0203, 0x0204, 0x0205, 0x00D6, 0x027E}
+_BIFF_MULTI = {0x00BD, 0x00BE}
+
+
+def check_xls(stream: bytes, limits: ReadLimits) -> None:
+    """An .xls workbook stream's extent, before calamine opens the file (it reads every sheet then).  calamine
+    reserves room for the cells a sheet's Dimensions record declares — 32-bit rows, subtracted without a
+    check — so one patched record made it ask for 43 TB and abort the process; and it places each cell
+    record where its row and column say.  Both are held to the limits here, record by record."""
+    import struct
+
+    at, size = 0, len(stream)
+    while at + 4 <= size:
+        kind, length = struct.unpack_from("<HH", stream, at)
+        body = at + 4
+        at = body + length
+        if kind == 0x0200 and length in (10, 14):
+            if length == 14:
+                first_row, last_row, first_col, last_col = struct.unpack_from("<IIHH", stream, body)
+            else:
+                first_row, last_row, first_col, last_col = struct.unpack_from("<HHHH", stream, body)
+            if first_col > 0xFF or last_col < first_col:
+                first_col = 0
+            if last_row >= 1 and last_col >= 1:
+                rows, cols = (last_row - 1 - first_row + 1) % 2 ** 32, (last_col - 1 - first_col + 1) % 2 ** 32
+            else:
+                rows, cols = 1, 1
+            _within(rows, cols, limits, declared=True)
+        elif kind in _BIFF_CELLS and length >= 4:
+            row, col = struct.unpack_from("<HH", stream, body)
+            _within(row + 1, col + 1, limits)
+        elif kind in _BIFF_MULTI and length >= 6:
+            row, = struct.unpack_from("<H", stream, body)
+            last, = struct.unpack_from("<H", stream, body + length - 2)
+            _within(row + 1, last + 1, limits)
+
+
+def _within(rows: int, cols: int, limits: ReadLimits, declared: bool = False) -> None:
+    what = "声明" if declared else ""
+    if rows > limits.sheet_rows:
+        raise ReadProblem("L08", detail=f"工作表{what}有第 {rows} 行，超过限制 {limits.sheet_rows} 行")
+    if cols > limits.sheet_columns:
+        raise ReadProblem("L08", detail=f"工作表{what}有第 {cols} 列，超过限制 {limits.sheet_columns} 列")

@@ -27,7 +27,7 @@ from defusedxml import ElementTree
 from python_calamine import CalamineWorkbook
 
 from qtables.check.odsread import OdsBook
-from qtables.check.extent import check_extent, check_ods  # noqa: F401 - check_extent is read's API too
+from qtables.check.extent import check_extent, check_ods, check_xls  # noqa: F401 - check_extent is read's API too
 from qtables.check.package import (  # noqa: F401 - ReadLimits, ReadProblem and ZIP_ERRORS are read's API too
     ZIP_ERRORS, ReadLimits, ReadProblem, prescan_package,
 )
@@ -204,6 +204,27 @@ def _sniff_other(data: bytes, head: bytes) -> str:
             return "unknown"
 
 
+def _check_xls(data: bytes, limits: ReadLimits) -> None:
+    """The workbook stream of an .xls held to the limits before calamine reads it (extent.check_xls)."""
+    try:
+        ole = olefile.OleFileIO(io.BytesIO(data))
+    except Exception:  # noqa: BLE001 - calamine reports a damaged container itself
+        return
+    with ole:
+        for name in ("Workbook", "Book"):
+            if ole.exists(name):
+                try:
+                    if ole.get_size(name) > limits.decompressed_bytes:
+                        raise ReadProblem("L03", detail=f"工作簿数据共 {ole.get_size(name)} 字节，超过限制 {limits.decompressed_bytes}")
+                    stream = ole.openstream(name).read()
+                except ReadProblem:
+                    raise
+                except Exception:  # noqa: BLE001 - an unreadable stream: calamine reports it
+                    return
+                check_xls(stream, limits)
+                return
+
+
 def read_workbook(path: str | Path, *, data: bytes | None = None, limits: ReadLimits | None = None) -> RawWorkbook:
     """Open a workbook for reading. Raises ReadProblem(F01–F04, L0x, X01, X02) when it cannot or must not be one."""
     path = Path(path)
@@ -230,6 +251,12 @@ def read_workbook(path: str | Path, *, data: bytes | None = None, limits: ReadLi
     if package is not None:
         try:
             parts = prescan_package(data, kind, limits, package)
+        except ReadProblem as problem:
+            problem.details.setdefault("name", name)
+            raise
+    if kind == "xls":
+        try:
+            _check_xls(data, limits)
         except ReadProblem as problem:
             problem.details.setdefault("name", name)
             raise
