@@ -243,3 +243,23 @@ def _xls(tmp_path, sheet_records: bytes) -> bytes:
 ])
 def test_an_xls_is_held_to_the_limits_before_calamine_opens_it(tmp_path, records, refused):
     _assert_refused("x.xls", _xls(tmp_path, records), refused)
+
+
+def test_a_cut_or_garbled_xls_stream_is_left_to_calamine_never_a_traceback(tmp_path):
+    import os as _os
+
+    from qtables.check.extent import check_xls
+    from qtables.check.package import ReadLimits as Limits
+
+    stream = _record(0x0200, struct.pack("<IIHHH", 0, 40, 0, 12, 0)) + _record(0x0203, struct.pack("<HHHd", 39, 11, 0, 1.0))
+    rng = random.Random(3)
+    for cut in range(len(stream)):
+        check_xls(stream[:cut], Limits())  # every truncation: no exception
+    for _ in range(2000):
+        blob = bytearray(stream + _os.urandom(rng.randint(0, 64)))
+        for _ in range(rng.randint(1, 6)):
+            blob[rng.randrange(len(blob))] = rng.randrange(256)
+        try:
+            check_xls(bytes(blob), Limits())
+        except ReadProblem as problem:
+            assert problem.code == "L08"

@@ -34,7 +34,8 @@ def test_inputs_found_by_fuzzing_end_in_a_coded_outcome(spec, workspace):
             assert all(isinstance(i.data, bytes) for i in items)
         else:
             report = check_file(path.name, ctx, data=data)
-            assert report.findings and report.exit_code == 2
+            # Unreadable (2), or read and rejected (1: a signature edited into Chinese is a wrong signature, I01).
+            assert report.findings and report.exit_code == (1 if "signature" in path.name else 2), path.name
 
 
 def test_short_fuzz_runs_find_nothing(tmp_path):

@@ -243,6 +243,8 @@ def check_xls(stream: bytes, limits: ReadLimits) -> None:
         kind, length = struct.unpack_from("<HH", stream, at)
         body = at + 4
         at = body + length
+        if at > size:
+            break  # a record cut short: calamine reports the damaged stream itself
         if kind == 0x0200 and length in (10, 14):
             if length == 14:
                 first_row, last_row, first_col, last_col = struct.unpack_from("<IIHH", stream, body)
