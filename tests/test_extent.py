@@ -263,3 +263,22 @@ def test_a_cut_or_garbled_xls_stream_is_left_to_calamine_never_a_traceback(tmp_p
             check_xls(bytes(blob), Limits())
         except ReadProblem as problem:
             assert problem.code == "L08"
+
+
+def test_a_rust_panic_in_calamine_is_a_damaged_file_and_prints_no_backtrace(tmp_path):
+    """A Formula record whose token runs past the record makes calamine's .xls reader panic on opening.  The
+    clerk gets F03, and the console stays free of the panic's message and stack (RUST_BACKTRACE on, too)."""
+    import os as _os
+    import subprocess
+    import sys
+
+    bad = _record(0x0200, struct.pack("<IIHHH", 0, 2, 0, 2, 0)) + _record(
+        0x0006, struct.pack("<HHH", 0, 0, 0) + b"\0" * 8 + struct.pack("<HIH", 0, 0, 50) + b"\x17\x30")
+    path = tmp_path / "bad.xls"
+    path.write_bytes(_xls(tmp_path, bad))
+    code = ("import sys\nfrom qtables.check.read import ReadProblem, read_workbook\n"
+            "try:\n    read_workbook(sys.argv[1])\nexcept ReadProblem as p:\n    print(p.code)\n")
+    run = subprocess.run([sys.executable, "-c", code, str(path)], capture_output=True, text=True, timeout=60,
+                         env=dict(_os.environ, RUST_BACKTRACE="1"))
+    assert run.stdout.strip() == "F03", (run.stdout, run.stderr)
+    assert "panicked" not in run.stderr and "backtrace" not in run.stderr, run.stderr
