@@ -169,6 +169,19 @@ def test_a_ledger_from_before_migration_4_keeps_every_cell(ws, books, tmp_path, 
     ledger.close()
 
 
+def test_intakes_look_ups_in_the_ledger_use_its_indexes(tmp_path):
+    """Per submission and per message intake looks arrivals up; on a ledger of years each must be an index
+    search, not a read of every arrival (migration 5)."""
+    ledger = Ledger(tmp_path)
+    for query, args in (("SELECT message_id, subject FROM arrivals WHERE submission_id = ? ORDER BY id LIMIT 1", (1,)),
+                        ("SELECT 1 FROM arrivals WHERE (message_id = ? OR (message_id IS NULL AND source = ?)) AND submission_id IS NOT NULL", ("m", "s")),
+                        ("SELECT 1 FROM arrivals WHERE arrival_key = ?", ("k",)),
+                        ("SELECT filename, sha256 FROM arrivals WHERE unit_code = ? AND period = ? AND kind = 'attachment'", ("410100", "2025Q3"))):
+        plan = " ".join(str(row[-1]) for row in ledger.db.execute("EXPLAIN QUERY PLAN " + query, args))
+        assert "USING" in plan and "INDEX" in plan and "SCAN arrivals" not in plan, (query, plan)
+    ledger.close()
+
+
 def _inbox(tmp_path, books, n=12) -> Path:
     inbox = tmp_path / "batch"
     inbox.mkdir()

@@ -121,6 +121,17 @@ MIGRATIONS: list[tuple[int, str, str]] = [
         ALTER TABLE cells_v4 RENAME TO cells;
         """,
     ),
+    (
+        5,
+        "arrivals by submission and message",
+        """
+        -- intake looks up, per submission, the message it came in (to answer in its thread) and, per message,
+        -- whether it brought a submission (to send a notice or not): without these, each look-up read every
+        -- arrival, so a ledger's years of arrivals made each intake slower.
+        CREATE INDEX arrivals_submission ON arrivals(submission_id);
+        CREATE INDEX arrivals_message ON arrivals(message_id);
+        """,
+    ),
 ]
 
 
