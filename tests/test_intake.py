@@ -169,6 +169,26 @@ def test_a_ledger_from_before_migration_4_keeps_every_cell(ws, books, tmp_path, 
     ledger.close()
 
 
+def test_a_sender_address_in_chinese_still_gets_its_reply_written(ws, books, tmp_path, spec):
+    """A From in raw 8-bit Chinese (found by fuzzing the reply writer): no RFC 5322 address, but intake goes on
+    and the reply is written, in ASCII, with the address as encoded words."""
+    inbox = tmp_path / "cn"
+    inbox.mkdir()
+    data = python_eml("410181@x.cn", [("410181.xlsx", books["410181"])])
+    data = data.replace(b"From: 410181@x.cn", "From: 巩义市统计@政务.cn".encode("utf-8"), 1)
+    data = data.replace(b"Subject: =?utf-8?b?6ZmE6KGo?=", "Subject: 巩义市附表（第三季度）".encode("gb18030"), 1)  # raw GBK, as old mailers
+    (inbox / "a.eml").write_bytes(data)
+    [outcome] = intake(ws, [inbox], spec=spec)
+    assert outcome.sender == "巩义市统计@政务.cn"
+    ledger = Ledger(ws.path)
+    assert ledger.db.execute("SELECT subject FROM arrivals").fetchone()[0] == "巩义市附表（第三季度）"
+    ledger.close()
+    [reply] = sorted((ws.path / "outbox").glob("*410181*.eml"))
+    raw = reply.read_bytes()
+    assert raw.isascii()
+    assert "巩义市统计@政务.cn" in str(message_from_bytes(raw, policy=policy.default)["To"])
+
+
 def test_intakes_look_ups_in_the_ledger_use_its_indexes(tmp_path):
     """Per submission and per message intake looks arrivals up; on a ledger of years each must be an index
     search, not a read of every arrival (migration 5)."""

@@ -85,7 +85,10 @@ def _header(name: str, value: str) -> str:
     value = _CONTROL.sub(" ", value).strip()
     if name.lower() in _ADDRESS_HEADERS:
         display, address = parseaddr(value)
-        value = formataddr((display, address), charset="utf-8") if address else value
+        if address and address.isascii():
+            value = formataddr((display, address), charset="utf-8")
+        # An address with other characters (a mangled From, found by fuzzing) cannot be an RFC 5322 address:
+        # written as encoded words below, so the reply is still written (sending it will fail, and say so).
     if value.isascii() and len(name) + len(value) + 2 <= 78:
         return f"{name}: {value}"
     return f"{name}: " + Header(value, "utf-8" if not value.isascii() else "us-ascii", header_name=name).encode(linesep="\n")

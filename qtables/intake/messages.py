@@ -51,20 +51,25 @@ def fix_8bit(text: str | None) -> str | None:
 
 
 def _header(msg: Message, name: str) -> str | None:
+    """A header's text, decoded: raw 8-bit bytes as UTF-8 or GB18030 (old Chinese mailers write them so), RFC 2047
+    encoded words.  Read from the raw header: compat32's own access replaces raw 8-bit bytes with U+FFFD."""
     try:
-        value = msg.get(name)
+        value = next((v for k, v in msg.raw_items() if k.lower() == name.lower()), None)
     except Exception:  # noqa: BLE001 - a malformed header is treated as absent
         return None
     if value is None:
         return None
-    text = str(value)
-    if not hasattr(value, "name") and "=?" in text:
-        # A message read by compat32 (the modern parser refused it) keeps encoded words as they came: decode them.
+    text = _FOLD.sub(" ", str(value)).strip()
+    text = fix_8bit(text) or ""
+    if "=?" in text:
         try:
             text = str(email.header.make_header(email.header.decode_header(text)))
         except Exception:  # noqa: BLE001 - undecodable: kept as it came
             pass
-    return fix_8bit(text)
+    return text
+
+
+_FOLD = re.compile(r"\r?\n(?=[ \t])")
 
 
 _RAW_NAME = re.compile(r'(?:file)?name\s*=\s*"([^"]*)"|(?:file)?name\s*=\s*([^;\s]+)', re.I)
