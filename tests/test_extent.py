@@ -282,3 +282,17 @@ def test_a_rust_panic_in_calamine_is_a_damaged_file_and_prints_no_backtrace(tmp_
                          env=dict(_os.environ, RUST_BACKTRACE="1"))
     assert run.stdout.strip() == "F03", (run.stdout, run.stderr)
     assert "panicked" not in run.stderr and "backtrace" not in run.stderr, run.stderr
+
+
+def test_an_xml_part_in_an_encoding_python_does_not_know_is_refused_or_left_never_a_traceback():
+    """Found by fuzzing intake: encoding="U9F-8" made expat ask Python for the codec, and the LookupError went
+    past every ExpatError handler to a traceback."""
+    from qtables.check.extent import _placed_extent, check_ods
+    from qtables.check.package import _elements
+
+    odd = b'<?xml version="1.0" encoding="U9F-8"?><worksheet><sheetData><row><c><v>1</v></c></row></sheetData></worksheet>'
+    with pytest.raises(ReadProblem) as problem:
+        _placed_extent(odd, "xl/worksheets/sheet1.xml")
+    assert problem.value.code == "X02"
+    assert _elements(odd, "sheet") is None  # the package's layout is then not trusted: every part checked
+    check_ods(odd, LIMITS)  # calamine reports it

@@ -347,3 +347,34 @@ def test_the_extent_guard_names_what_lies_past_the_limits(cells, refused):
             assert problem.value.code == "X02"
         else:
             assert problem.value.code == "L08" and refused in problem.value.details["detail"]
+
+
+def test_a_member_with_a_bad_crc_still_gets_its_receipt(spec, workspace, tmp_path):
+    """Found by fuzzing intake: a workbook whose [Content_Types].xml fails its CRC (calamine never reads that
+    part, so the check goes on) made the receipt editor raise BadZipFile — after the submission was recorded,
+    so every later intake stopped at it.  The next editor is tried; the 审核结果 sheet alone at worst."""
+    import io
+    import struct
+    import zipfile
+
+    from qtables.check.receipt import RESULT_SHEET, write_receipt
+
+    path, _ = build_filled(tmp_path / "bad.xlsx", spec, workspace, "410181", "2025Q3", seed=5,
+                           mutate=lambda v: v["t5"][0].update(satisfaction_rate=120))
+    data = bytearray(path.read_bytes())
+    at = data.find(b"PK\x01\x02")  # the central directory's entries, until [Content_Types].xml
+    while at >= 0:
+        name_len = struct.unpack_from("<H", data, at + 28)[0]
+        if bytes(data[at + 46:at + 46 + name_len]) == b"[Content_Types].xml":
+            struct.pack_into("<I", data, at + 16, struct.unpack_from("<I", data, at + 16)[0] ^ 0xFFFF)
+            break
+        at = data.find(b"PK\x01\x02", at + 4)
+    with pytest.raises(zipfile.BadZipFile):
+        zipfile.ZipFile(io.BytesIO(bytes(data))).read("[Content_Types].xml")
+    bad = tmp_path / "crc.xlsx"
+    bad.write_bytes(bytes(data))
+    report = check_file(bad, CheckContext(spec, workspace.registry, workspace.signing_key))
+    assert "T5-01" in {f.code for f in report.findings}
+    receipt = write_receipt(report, tmp_path / "out", original=bad)
+    with zipfile.ZipFile(receipt) as zf:
+        assert any(RESULT_SHEET.encode() in zf.read(n) for n in zf.namelist() if n.endswith("workbook.xml"))

@@ -155,6 +155,8 @@ def _placed_extent(blob: bytes, part: str) -> tuple[int, int]:
         pass  # calamine raises an error here and allocates nothing; the cells before it still count
     except expat.ExpatError as exc:
         raise ReadProblem("X02", detail=f"{part}（第 {exc.lineno} 行：{expat.ErrorString(exc.code)}）") from None
+    except (LookupError, ValueError, UnicodeError):  # an encoding Python does not know (found by fuzzing)
+        raise ReadProblem("X02", detail=f"{part}（编码无法识别）") from None
     return state["rows"], state["cols"]
 
 
@@ -217,8 +219,8 @@ def check_ods(content: bytes, limits: ReadLimits) -> None:
     parser.StartElementHandler, parser.EndElementHandler = start, end
     try:
         parser.Parse(content, True)
-    except expat.ExpatError:
-        return  # calamine reports content it cannot parse as a damaged file
+    except (expat.ExpatError, LookupError, ValueError, UnicodeError):
+        return  # calamine reports content it cannot parse (or decode) as a damaged file
     if state["rows"] > limits.sheet_rows:
         raise ReadProblem("L08", detail=f"工作表有第 {state['rows']} 行，超过限制 {limits.sheet_rows} 行")
     if state["cols"] > limits.sheet_columns:

@@ -226,6 +226,6 @@ def _elements(blob: bytes, wanted: str) -> list[dict[str, str]] | None:
     parser.StartElementHandler = start
     try:
         parser.Parse(blob, True)
-    except expat.ExpatError:
+    except (expat.ExpatError, LookupError, ValueError, UnicodeError):  # not XML, or an encoding Python does not know
         return None
     return found

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 
 from qtables.check.sheetxml import (CT_SHEET, MAIN, REL, T_SHEET, ResultSheet, Styles, Unsupported, add_rels, attrs,
                                     set_attr, col_letters, col_number, esc, standalone)
+from qtables.check.package import ZIP_ERRORS
 from qtables.check.zipcopy import CannotCopy, rewrite
 
 __all__ = ["Marks", "ResultSheet", "patch", "standalone"]
@@ -169,6 +170,10 @@ def patch(data: bytes, marks: Marks, result_sheet: "ResultSheet") -> bytes | Non
     try:
         return _patch(data, marks, result_sheet)
     except (Unsupported, CannotCopy, KeyError, ValueError, UnicodeDecodeError, AttributeError):
+        return None
+    except ZIP_ERRORS:
+        # A member whose CRC or deflate stream is damaged (calamine read the file all the same; found by
+        # fuzzing intake): this editor cannot copy it; the next one is tried, the 审核结果 sheet alone last.
         return None
 
 
