@@ -6,6 +6,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -36,6 +38,15 @@ def test_inputs_found_by_fuzzing_end_in_a_coded_outcome(spec, workspace):
             report = check_file(path.name, ctx, data=data)
             # Unreadable (2), or read and rejected (1: a signature edited into Chinese is a wrong signature, I01).
             assert report.findings and report.exit_code == (1 if "signature" in path.name else 2), path.name
+
+
+@pytest.mark.parametrize("mode, runs", [("mail", 150), ("sheet", 60)])
+def test_a_fixed_set_of_mutated_mails_and_sheets_ends_in_coded_outcomes(mode, runs, tmp_path):
+    """fuzz/mutations.py over a fixed seed: every mutated mail through intake, every mutated sheet through
+    check, ends in a coded outcome (the script exits 1 and keeps the input otherwise)."""
+    run = subprocess.run([sys.executable, str(ROOT / "fuzz" / "mutations.py"), mode, "--runs", str(runs), "--seed", "5",
+                          "--seconds", "300", "--keep", str(tmp_path)], capture_output=True, text=True, timeout=600)
+    assert run.returncode == 0 and f"{runs} runs, 0 found" in run.stdout, run.stdout + run.stderr[-3000:]
 
 
 def test_short_fuzz_runs_find_nothing(tmp_path):
