@@ -59,6 +59,7 @@ def _reader_failed(exc: BaseException) -> bool:
     pyo3 raises as a BaseException (found with a shared-string count of 2**64 - 1); never Ctrl-C."""
     return isinstance(exc, Exception) or type(exc).__name__ == "PanicException"
 
+
 _KIND_TEXT = {
     "pdf": "PDF 文档",
     "docx": "Word 文档",
