@@ -25,7 +25,8 @@ import zipfile
 from functools import lru_cache
 from xml.parsers import expat
 
-from qtables.check.package import ZIP_ERRORS, ReadLimits, ReadProblem, _has_dtd, _inflate
+from qtables.check.package import ZIP_ERRORS, ReadLimits, ReadProblem, _dtd_in, _inflate
+from qtables.check.sheetxml import col_number
 
 
 def check_extent(data: bytes | zipfile.ZipFile, part: str, limits: ReadLimits, raw: bytes | None = None) -> None:
@@ -42,7 +43,7 @@ def check_extent(data: bytes | zipfile.ZipFile, part: str, limits: ReadLimits, r
                 blob = _inflate(zf, info, limits.decompressed_bytes + 1, data)
     except ZIP_ERRORS:
         return  # a part calamine cannot inflate either: it reports the sheet as damaged
-    if _has_dtd(None, info, None, blob=blob):  # type: ignore[arg-type]
+    if _dtd_in(blob, whole=True):
         raise ReadProblem("X01", detail=part)
     check_cells(blob, part, limits)
 
@@ -56,7 +57,7 @@ def _long_refs(sheet_rows: int, sheet_columns: int) -> tuple[bytes, bytes] | Non
     """What a reference past the limits looks like once folded: one more digit than the row limit allows
     before its closing quote; one more letter than the column limit allows before its first digit.  A
     longer reference holds the same needle, so one find each settles every reference, wherever it stands."""
-    letters = next(n for n in range(8) if _col_number(b"Z" * (n + 1)) > sheet_columns)
+    letters = next(n for n in range(8) if col_number("Z" * (n + 1)) > sheet_columns)
     digits = next(n for n in range(12) if 10 ** (n + 1) - 1 > sheet_rows)
     if not letters or not digits:
         return None  # no reference is short enough: every sheet with cells takes the exact path
@@ -166,14 +167,8 @@ def _parse_ref(text: str, need_column: bool) -> tuple[int, int]:
     m = re.fullmatch(r"([A-Za-z]*)([0-9]+)", text)
     if m is None or int(m.group(2)) == 0 or (need_column and not m.group(1)):
         raise _CalamineFails(text)
-    return int(m.group(2)) - 1, _col_number(m.group(1).upper().encode()) - 1
+    return int(m.group(2)) - 1, col_number(m.group(1).upper()) - 1
 
-
-def _col_number(letters: bytes) -> int:
-    n = 0
-    for ch in letters:
-        n = n * 26 + ch - 64
-    return n
 
 
 def check_ods(content: bytes, limits: ReadLimits) -> None:

@@ -92,11 +92,11 @@ def _head(zf: zipfile.ZipFile, info: zipfile.ZipInfo, size: int = 2048, raw: byt
 _MISC = re.compile(rb"(?:\s+|<\?.*?\?>|<!--.*?-->)*", re.S)
 
 
-def _has_dtd(zf: zipfile.ZipFile, info: zipfile.ZipInfo, raw: bytes | None, blob: bytes | None = None) -> bool:
+def _has_dtd(zf: zipfile.ZipFile, info: zipfile.ZipInfo, raw: bytes | None) -> bool:
     """Whether a part declares a DTD.  The first 2 KB settle it unless the prolog runs on past them (a long
     comment can stand before a DOCTYPE); then the whole part is read."""
-    text = blob if blob is not None else _head(zf, info, raw=raw)
-    verdict = _dtd_in(text, whole=blob is not None or len(text) < 2048)
+    text = _head(zf, info, raw=raw)
+    verdict = _dtd_in(text, whole=len(text) < 2048)
     if verdict is None:
         verdict = _dtd_in(_head(zf, info, info.file_size + 1, raw), whole=True)
     return bool(verdict)

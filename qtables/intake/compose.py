@@ -35,9 +35,6 @@ class Mail:
     attachment: tuple[str, bytes] | None = None  # (file name, workbook bytes)
     boundary: str = field(default_factory=lambda: "=" * 15 + f"{random.randrange(sys.maxsize):019d}" + "==")
 
-    def __getitem__(self, name: str) -> str | None:
-        return next((value for key, value in self.headers if key.lower() == name.lower()), None)
-
     def to_bytes(self) -> bytes:
         lines = [_header(name, value) for name, value in self.headers]
         lines.append("MIME-Version: 1.0")
