@@ -65,14 +65,14 @@ def _long_refs(sheet_rows: int, sheet_columns: int) -> tuple[bytes, bytes] | Non
 
 
 # A prefixed cell (``:c``, as in ``<x:c``), or a ``<c`` not followed by `` r="``.  Searched for its one literal
-# ``c``, each then looked at: one C pass, where two counts and a find took twice as long.  (Text that only
-# looks like a tag can never hide a real one: the search stops at any ``<c`` out of the usual form.)
+# ``c``, each then looked at: one C pass, where two counts and a find took twice as long.  Any ``<c`` counts,
+# in text or not: something that only looks like a tag sends the sheet to the exact path, never past it.
 _IRREGULAR_CELL = re.compile(rb'c(?<=[<:]c)(?<!<c(?= r="))')
 
 
 def _plain(blob: bytes, limits: ReadLimits) -> bool:
     """Whether every cell calamine can read is placed by a reference within the limits — proved by
-    counting and finding, at C speed, between the first and the last mention of sheetData (calamine
+    searches at C speed between the first and the last mention of sheetData (calamine
     reads cells from the sheetData element to its end):
     * every unprefixed cell tag starts ``<c r="``: no ``<c`` is followed by anything else, and there is no
       ``:c`` (a prefixed cell, ``<x:c``, is a cell to calamine);
