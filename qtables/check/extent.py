@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import io
 import re
+import struct
 import zipfile
 from functools import lru_cache
 from xml.parsers import expat
@@ -95,11 +96,7 @@ def check_cells(blob: bytes, part: str, limits: ReadLimits) -> None:
     place them; X02 when the sheet is not plain and cannot be parsed to find out."""
     if _plain(blob, limits):
         return
-    rows, cols = _placed_extent(blob, part)
-    if rows > limits.sheet_rows:
-        raise ReadProblem("L08", detail=f"工作表有第 {rows} 行，超过限制 {limits.sheet_rows} 行")
-    if cols > limits.sheet_columns:
-        raise ReadProblem("L08", detail=f"工作表有第 {cols} 列，超过限制 {limits.sheet_columns} 列")
+    _within(*_placed_extent(blob, part), limits)
 
 
 class _CalamineFails(Exception):
@@ -173,7 +170,6 @@ def _parse_ref(text: str, need_column: bool) -> tuple[int, int]:
     return int(m.group(2)) - 1, col_number(m.group(1).upper()) - 1
 
 
-
 def check_ods(content: bytes, limits: ReadLimits) -> None:
     """An OpenDocument sheet's extent, before calamine opens the file (it reads every table then).  calamine
     repeats a cell ``table:number-columns-repeated`` times and a row ``table:number-rows-repeated`` times,
@@ -219,10 +215,7 @@ def check_ods(content: bytes, limits: ReadLimits) -> None:
         parser.Parse(content, True)
     except (expat.ExpatError, LookupError, ValueError, UnicodeError):
         return  # calamine reports content it cannot parse (or decode) as a damaged file
-    if state["rows"] > limits.sheet_rows:
-        raise ReadProblem("L08", detail=f"工作表有第 {state['rows']} 行，超过限制 {limits.sheet_rows} 行")
-    if state["cols"] > limits.sheet_columns:
-        raise ReadProblem("L08", detail=f"工作表有第 {state['cols']} 列，超过限制 {limits.sheet_columns} 列")
+    _within(state["rows"], state["cols"], limits)
 
 
 # BIFF cell records whose first four bytes are the cell's row and column (MS-XLS 2.4): Formula, LabelSst,
@@ -236,8 +229,6 @@ def check_xls(stream: bytes, limits: ReadLimits) -> None:
     reserves room for the cells a sheet's Dimensions record declares — 32-bit rows, subtracted without a
     check — so one patched record made it ask for 43 TB and abort the process; and it places each cell
     record where its row and column say.  Both are held to the limits here, record by record."""
-    import struct
-
     at, size = 0, len(stream)
     while at + 4 <= size:
         kind, length = struct.unpack_from("<HH", stream, at)
@@ -267,6 +258,7 @@ def check_xls(stream: bytes, limits: ReadLimits) -> None:
 
 
 def _within(rows: int, cols: int, limits: ReadLimits, declared: bool = False) -> None:
+    """L08 when a sheet places (or, ``declared``, its Dimensions record declares) a cell past the limits."""
     what = "声明" if declared else ""
     if rows > limits.sheet_rows:
         raise ReadProblem("L08", detail=f"工作表{what}有第 {rows} 行，超过限制 {limits.sheet_rows} 行")

@@ -69,10 +69,11 @@ def prescan_package(data: bytes, kind: str, limits: ReadLimits, zf: zipfile.ZipF
             raise ReadProblem("L04", detail=f"部件 {info.filename} 的压缩比超过限制 {limits.compression_ratio}")
     # Every XML part's prolog is looked at before any reader parses it; a worksheet's when it is loaded
     # (check_extent inflates it whole anyway), provided the worksheets are known for certain.
-    parts = {"": "content.xml"} if kind == "ods" else _sheet_parts(zf, data)
+    checked: set[str] = set()  # parts _sheet_parts has already looked at
+    parts = {"": "content.xml"} if kind == "ods" else _sheet_parts(zf, data, checked)
     deferred = set(parts.values()) if parts and kind != "ods" else set()  # calamine parses content.xml on opening
     for info in infos:
-        if info.filename.endswith((".xml", ".rels")) and info.filename not in deferred:
+        if info.filename.endswith((".xml", ".rels")) and info.filename not in deferred and info.filename not in checked:
             if _has_dtd(zf, info, data):
                 raise ReadProblem("X01", detail=info.filename)
     if kind != "ods":
@@ -109,12 +110,11 @@ def _dtd_in(text: bytes, whole: bool) -> bool | None:
             if _DTD.search(decoded):
                 return True
         return None if not whole else False
-    if text.startswith(b"\xef\xbb\xbf"):
-        text = text[3:]
-    rest = text[_MISC.match(text).end():]
-    if rest[:9].upper() == b"<!DOCTYPE" or rest[:8].upper() == b"<!ENTITY":
+    # Positions, not slices: a worksheet is looked at whole here, and a slice would copy it.
+    at = _MISC.match(text, 3 if text.startswith(b"\xef\xbb\xbf") else 0).end()
+    if text[at:at + 9].upper() == b"<!DOCTYPE" or text[at:at + 8].upper() == b"<!ENTITY":
         return True
-    if not whole and (not rest or rest.startswith((b"<!", b"<?"))):
+    if not whole and (at >= len(text) or text.startswith((b"<!", b"<?"), at)):
         return None  # the prolog goes on past what was read
     return False
 
@@ -164,11 +164,12 @@ def _inflate(zf: zipfile.ZipFile, info: zipfile.ZipInfo, limit: int, raw: bytes 
         return fh.read(limit)
 
 
-def _sheet_parts(zf: zipfile.ZipFile, raw: bytes) -> dict[str, str] | None:
+def _sheet_parts(zf: zipfile.ZipFile, raw: bytes, checked: set[str]) -> dict[str, str] | None:
     """The worksheet part calamine reads for each sheet name — or None when the package is not laid out
     plainly enough to know for certain (then every part is checked before a sheet is loaded).  Plain:
     one office document at xl/workbook.xml, relationship ids used once, no two members whose names
-    differ only in case or slashes (calamine looks parts up that way), every sheet's target present."""
+    differ only in case or slashes (calamine looks parts up that way), every sheet's target present.
+    The parts read here are checked for a DTD first, and added to ``checked``."""
     members: dict[str, str] = {}
     for name in zf.namelist():
         key = name.replace("\\", "/").lower()
@@ -183,6 +184,7 @@ def _sheet_parts(zf: zipfile.ZipFile, raw: bytes) -> dict[str, str] | None:
         info = zf.getinfo(name)
         if _has_dtd(zf, info, raw):
             raise ReadProblem("X01", detail=name)
+        checked.add(name)
         try:
             blob = _inflate(zf, info, 16 * 1024 * 1024, raw)
         except ZIP_ERRORS:

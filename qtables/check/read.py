@@ -40,18 +40,33 @@ def rust_panics_quiet():
     file (an .xls record cut short, found by fuzzing) prints its message, and with RUST_BACKTRACE set a stack
     trace, before pyo3 turns it into an exception — which read.py reports as F03.  The clerk sees the coded
     Chinese finding, not a Rust backtrace."""
+    global _null_fd
     try:
         saved = os.dup(2)
     except OSError:  # no stderr to speak of (a GUI launcher): nothing to quiet
         yield
         return
     try:
-        with open(os.devnull, "wb") as null:
-            os.dup2(null.fileno(), 2)
+        if _null_fd is None:
+            _null_fd = os.open(os.devnull, os.O_WRONLY)  # opened once: this runs for every sheet read
+        os.dup2(_null_fd, 2)
         yield
     finally:
         os.dup2(saved, 2)
         os.close(saved)
+
+
+_null_fd: int | None = None
+
+
+@contextlib.contextmanager
+def _named(name: str):
+    """A ReadProblem raised inside gets the file's name, unless it already names one."""
+    try:
+        yield
+    except ReadProblem as problem:
+        problem.details.setdefault("name", name)
+        raise
 
 
 def _reader_failed(exc: BaseException) -> bool:
@@ -271,28 +286,17 @@ def read_workbook(path: str | Path, *, data: bytes | None = None, limits: ReadLi
         raise ReadProblem("F01", name=name, kind=_KIND_TEXT.get(kind, _KIND_TEXT["unknown"]))
     limits = limits or ReadLimits()
     parts: dict[str, str] = {}
-    if package is not None:
-        try:
+    with _named(name):
+        if package is not None:
             parts = prescan_package(data, kind, limits, package)
-        except ReadProblem as problem:
-            problem.details.setdefault("name", name)
-            raise
-    if kind == "xls":
-        try:
+        if kind == "xls":
             _check_xls(data, limits)
-        except ReadProblem as problem:
-            problem.details.setdefault("name", name)
-            raise
-    if kind == "ods" and package is not None:
-        try:
-            content = package.read("content.xml")
-        except ZIP_ERRORS:
-            content = b""
-        try:
+        if kind == "ods" and package is not None:
+            try:
+                content = package.read("content.xml")
+            except ZIP_ERRORS:
+                content = b""
             check_ods(content, limits)
-        except ReadProblem as problem:
-            problem.details.setdefault("name", name)
-            raise
     try:
         with rust_panics_quiet():
             book = CalamineWorkbook.from_filelike(io.BytesIO(data))
