@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import re
+from collections import namedtuple
 from typing import Any
 
 import xlsxwriter
+from xlsxwriter.utility import xl_rowcol_to_cell
 from xlsxwriter.worksheet import Worksheet
 
 from qtables.spec.model import Column
@@ -70,7 +72,40 @@ _DYNAMIC = re.compile(
 )
 
 
+# A cell of a shared formula (ECMA-376 §18.3.1.40, ``t="shared"``): the first cell of the range carries the
+# formula and the range, every other cell only the group's index; each engine expands it by moving the
+# formula's relative references.  xlsxwriter has no such cell, so FormulaWorksheet writes it.
+SharedFormulaCell = namedtuple("SharedFormulaCell", "formula, format, value, si, ref")
+
+
 class FormulaWorksheet(Worksheet):
+    def write_shared_formula(self, first_row: int, last_row: int, col: int, formula: str, values: list[Any]) -> None:
+        """One formula down ``col`` from ``first_row`` to ``last_row``, written once and shared; ``formula`` is
+        the first row's (relative references move with the row), ``values`` each row's cached result."""
+        if self._check_dimensions(first_row, col) or self._check_dimensions(last_row, col):
+            raise ValueError(f"shared formula outside the sheet: rows {first_row}-{last_row}, column {col}")
+        if self.constant_memory or not formula or len(values) != last_row - first_row + 1 or not all(
+                isinstance(v, (int, float)) and not isinstance(v, bool) for v in values):
+            raise ValueError("shared formula: constant_memory mode, no formula, or not one number per row")
+        si = getattr(self, "_shared_formulas", 0)
+        self._shared_formulas = si + 1
+        ref = f"{xl_rowcol_to_cell(first_row, col)}:{xl_rowcol_to_cell(last_row, col)}"
+        text = self._escape_data(self._prepare_formula(formula))
+        for i, value in enumerate(values):
+            self.table[first_row + i][col] = SharedFormulaCell(text if i == 0 else None, None, value, si, ref)
+
+    def _write_cell(self, row, col, cell) -> None:
+        if cell.__class__ is not SharedFormulaCell:
+            return super()._write_cell(row, col, cell)
+        # Numbers only: the helper cells hold 1 or 0.
+        where = xl_rowcol_to_cell(row, col)
+        if cell.formula is None:
+            self.fh.write(f'<c r="{where}"><f t="shared" si="{cell.si}"/><v>{cell.value}</v></c>')
+        else:
+            self.fh.write(f'<c r="{where}"><f t="shared" ref="{cell.ref}" si="{cell.si}">{cell.formula}</f>'
+                          f"<v>{cell.value}</v></c>")
+        return None
+
     def _prepare_formula(self, formula, expand_future_functions=False):
         if self.use_future_functions or expand_future_functions or _DYNAMIC.search(formula):
             return super()._prepare_formula(formula, expand_future_functions)

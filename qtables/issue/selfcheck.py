@@ -7,11 +7,18 @@ when the rule holds and 0 when it does not — ``IFERROR(IF(when, --(assert),
 The 自查 sheet counts the zeros, names the first offending cell, and has an
 unlocked 说明 cell per rule; conditional formatting on the table sheets reads
 the same helper cells, so the sheet and the marks can never disagree.
+
+The helper is kept as small as the rules allow, since it travels in every
+mail, archive and receipt and is recalculated on every edit: a row rule's
+column is one shared formula (written once, its rows relative; every engine
+expands it), and whether a row holds any input — ``rowfilled()``, asked by
+most row rules and an array formula in Gnumeric — is one column per table
+that the rules read.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from qtables.template.layout import TableLayout, a1, quote_sheet
 from qtables.period import Period
@@ -39,6 +46,7 @@ class ExcelContext:
     has_previous: bool
     known_tables: frozenset[str] = frozenset()  # every table id of the spec
     quarter_names: tuple[str, ...] = ()  # q.* values carried on the hidden _quarters_ sheet (annual templates)
+    filled_cols: dict[str, int] = field(default_factory=dict)  # table id -> its row-filled column on _checks
 
     def resolver(self, table_id: str, row: int | None, mode: str, home: str | None = None) -> expr.Resolver:
         """Reference resolver for formulas about ``table_id`` at sheet ``row``.
@@ -90,7 +98,15 @@ class ExcelContext:
         own = self.layouts[table_id]
         row_range = own.row_input_range(row, sheet=own.sheet != home) if mode == "row" else None
         row_number = str(row - own.first_data + 1) if mode == "row" and row is not None else None
-        return expr.to_excel(node, self.resolver(table_id, row, mode, home), row_range=row_range, row_number=row_number)
+        filled_col = self.filled_cols.get(table_id) if home == CHECK_SHEET and mode == "row" else None
+        row_filled = a1(row, filled_col) if filled_col is not None and row is not None else None
+        return expr.to_excel(node, self.resolver(table_id, row, mode, home), row_range=row_range, row_number=row_number,
+                             row_filled=row_filled)
+
+    def row_filled_formula(self, table_id: str, row: int) -> str:
+        """The helper cell ``rowfilled()`` reads on _checks: 1 when the row has any input, else 0."""
+        own = self.layouts[table_id]
+        return f"=IF(SUMPRODUCT(--(LEN(TRIM({own.row_input_range(row)}))>0))>0,1,0)"
 
     def rule_cell_formula(self, rule: Rule, row: int | None) -> str:
         """The helper-cell formula: 1 when the rule holds, 0 when it does not."""
@@ -103,14 +119,25 @@ class ExcelContext:
 
     def rule_cell_formulas(self, rule: Rule, rows: range) -> list[str]:
         """Helper formulas for many rows: compiled once with a sentinel row, then renumbered."""
-        uses_rownum = any(expr.uses_function(n, "rownum") for n in (rule.assertion, rule.when) if n is not None)
-        if uses_rownum:
+        if self._uses_rownum(rule):
             return [self.rule_cell_formula(rule, r) for r in rows]
         sentinel = f"${_SENTINEL_ROW + 1}"
         template = self.rule_cell_formula(rule, _SENTINEL_ROW)
         if template.count(sentinel) == 0 and len(rows) > 0:
             return [template for _ in rows]
         return [template.replace(sentinel, f"${r + 1}") for r in rows]
+
+    def shared_rule_formula(self, rule: Rule, first_row: int) -> str | None:
+        """The helper formula of a row rule's first row with its own row's references relative (``$E5``, not
+        ``$E$5``), to be shared down the column — the formula every later row would get renumbered, since
+        each row's references are to that same row.  None when the rows differ otherwise (``rownum()``)."""
+        if self._uses_rownum(rule):
+            return None
+        return self.rule_cell_formula(rule, _SENTINEL_ROW).replace(f"${_SENTINEL_ROW + 1}", str(first_row + 1))
+
+    @staticmethod
+    def _uses_rownum(rule: Rule) -> bool:
+        return any(expr.uses_function(n, "rownum") for n in (rule.assertion, rule.when) if n is not None)
 
     def compilable(self, rule: Rule) -> str | None:
         """None if Excel can evaluate the rule here, else why not (in Chinese)."""

@@ -17,7 +17,7 @@ from qtables.template.names import (
 )
 from qtables.template.layout import lines_needed, TableLayout, a1, quote_sheet
 from qtables.template.rules import WorkbookData
-from qtables.spec.expr import list_name
+from qtables.spec.expr import _blank, list_name, uses_function
 from qtables.spec.model import Rule, Spec
 from qtables.issue.request import PROTECT_OPTIONS, IssueRequest
 from qtables.issue.formats import Formats, needs_array, write_formula
@@ -27,32 +27,47 @@ def write_checks(ws, ctx: ExcelContext, rules: list[Rule], results, data: Workbo
     outcome: dict[tuple[str, int | None], bool] = {}
     for res in results:
         outcome[(rule_key(res.rule), res.row)] = res.status != "fail"
+    written = [rule for rule in rules if ctx.compilable(rule) is None]
+    _write_filled_columns(ws, ctx, written, data, len(written))
     out: list[CheckColumn] = []
-    col = 0
-    for rule in rules:
-        if ctx.compilable(rule) is not None:
-            continue
+    for col, rule in enumerate(written):
         layout = ctx.layouts[rule.table]
         ws.write_string(0, col, f"{rule.table}:{rule.code}:{rule.target}")
+        key = rule_key(rule)
         if rule.scope == "row":
             rows = range(layout.first_data, layout.last_data + 1)
-            formulas = ctx.rule_cell_formulas(rule, rows)
-            # Every row of a rule has the same shape: decide once whether it must be an array formula.
-            array = bool(formulas) and needs_array(formulas[0])
-            key = rule_key(rule)
-            for i, (r, formula) in enumerate(zip(rows, formulas)):
-                value = 1 if outcome.get((key, i), True) else 0
-                if array:
-                    ws.write_array_formula(r, col, r, col, "{" + formula + "}", None, value)
-                else:
-                    ws.write_formula(r, col, formula, None, value)
+            values = [1 if outcome.get((key, i), True) else 0 for i in range(len(rows))]
+            shared = ctx.shared_rule_formula(rule, layout.first_data) if rows else None
+            if shared is not None and not needs_array(shared):
+                ws.write_shared_formula(layout.first_data, layout.last_data, col, shared, values)
+            else:
+                for r, formula, value in zip(rows, ctx.rule_cell_formulas(rule, rows), values):
+                    write_formula(ws, r, col, formula, None, value)
             out.append(CheckColumn(rule, col, layout.first_data, layout.last_data))
         else:
-            ok = outcome.get((rule_key(rule), None), True)
+            ok = outcome.get((key, None), True)
             write_formula(ws, 1, col, ctx.rule_cell_formula(rule, None), None, 1 if ok else 0)
             out.append(CheckColumn(rule, col, 1, 1))
-        col += 1
     return out
+
+
+def _write_filled_columns(ws, ctx: ExcelContext, rules: list[Rule], data: WorkbookData, first_col: int) -> None:
+    """After the rule columns, one column per table whose row rules ask ``rowfilled()``: 1 where the row holds
+    any input.  Set on ``ctx`` before the rules are compiled, so they read it instead of each counting the row."""
+    tables = [t for t in ctx.layouts if any(r.table == t and r.scope == "row" and _asks_filled(r) for r in rules)]
+    ctx.filled_cols = {t: first_col + i for i, t in enumerate(tables)}
+    for table_id, col in ctx.filled_cols.items():
+        layout = ctx.layouts[table_id]
+        ws.write_string(0, col, f"{table_id}:rowfilled")
+        td = data.tables[table_id]
+        for i, r in enumerate(range(layout.first_data, layout.last_data + 1)):
+            row = td.rows[i] if i < len(td.rows) else {}
+            filled = any(not _blank(row.get(c)) for c in td.table.input_ids)
+            write_formula(ws, r, col, ctx.row_filled_formula(table_id, r), None, 1 if filled else 0)
+
+
+def _asks_filled(rule: Rule) -> bool:
+    return any(uses_function(n, "rowfilled") for n in (rule.assertion, rule.when) if n is not None)
 
 
 def write_selfcheck(ws, ctx: ExcelContext, rules, results, check_cols, data, fmt: Formats, request: IssueRequest) -> None:

@@ -35,11 +35,14 @@ def to_excel(
     *,
     row_range: str | None = None,
     row_number: str | None = None,
+    row_filled: str | None = None,
 ) -> str:
     """Compile to Excel formula text (without the leading '=').
 
     ``row_range`` is the input cells of the current row (for ``rowfilled()``),
-    ``row_number`` the formula text giving the 1-based data row (``rownum()``).
+    ``row_number`` the formula text giving the 1-based data row (``rownum()``);
+    ``row_filled``, when given, a cell holding 1 when the row has any input and
+    0 when not, which ``rowfilled()`` reads instead of counting the row itself.
     """
 
     def c(n: Node) -> str:
@@ -113,6 +116,8 @@ def to_excel(
         if n.name == "approx":
             return f"(ABS({c(a[0])}-{c(a[1])})<={c(a[2])}+0.000000001)"
         if n.name == "rowfilled":
+            if row_filled is not None:
+                return f"({row_filled}=1)"
             if row_range is None:
                 raise ExpressionError("rowfilled() 只能用于逐行规则")
             return f"(SUMPRODUCT(--(LEN(TRIM({row_range}))>0))>0)"
