@@ -279,3 +279,20 @@ def test_an_outlook_msg_is_read_from_its_ole_container(books, tmp_path, ws, spec
     assert items[0].data == books["410100"]
     outcomes = intake(ws, [msg], spec=spec)
     assert [(o.status, o.unit) for o in outcomes] == [("accepted", "410100"), ("attachment", "410100")]
+
+
+def test_ledger_encodes_every_value_as_json_dumps_would():
+    """The ledger's cell encoder takes shortcuts for ints, finite floats and strings; each must give
+    exactly the text json.dumps gives (merge and import-master read it back with json.loads)."""
+    from datetime import date, datetime
+
+    from qtables.ledger.store import _encode
+
+    values = [0, -7, 10 ** 30, 1.5, -0.0, 1e300, 5e-324, float("nan"), float("inf"), True, False, "", "abc",
+              '中文"引号"\\', "\x01\x1f\x7f", "\u2028\u2029", "\ud800", "😀", date(2025, 7, 1), datetime(2025, 7, 1, 8, 30)]
+    rng = random.Random(5)
+    values += ["".join(chr(rng.choice([rng.randrange(0, 0x80), rng.randrange(0x80, 0x3000)])) for _ in range(rng.randrange(20)))
+               for _ in range(300)]
+    for value in values:
+        assert _encode(value) == json.dumps(value, ensure_ascii=False, default=str), repr(value)
+    assert _encode(None) is None

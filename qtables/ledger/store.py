@@ -11,6 +11,7 @@ either nothing or everything, and a rerun completes the work.
 from __future__ import annotations
 
 import json
+from json.encoder import encode_basestring
 import os
 import sqlite3
 import time
@@ -37,6 +38,8 @@ def _encode(value: Any) -> str | None:
         return str(value)  # what json.dumps writes, without its machinery (a submission has ~1,500 cells)
     if kind is float and value - value == 0:
         return repr(value)
+    if kind is str:
+        return encode_basestring(value)  # json.dumps(value, ensure_ascii=False) without its machinery: the same text
     return json.dumps(value, ensure_ascii=False, default=str)
 
 
