@@ -36,3 +36,9 @@ def test_bench_intake_prints_its_ratio():
     # The generated errors are rejected by both sides alike.
     sides = dict(re.findall(r"^\s+(check|intake)\s+(\{.*\})$", out, re.M))
     assert sides["check"] == sides["intake"] and "rejected" in sides["check"], out
+    # The stage breakdown: every stage timed and the stages' sum no more than the whole.
+    stages = dict(re.findall(r"^  (\S.*?)\s{2,}([\d.]+)$", out.split("where intake's time goes", 1)[1], re.M))
+    assert {"check (the same check_file)", "archive (durable write)", "ledger transactions", "receipts", "reply mails",
+            "mail parsing", "intake"} <= set(stages), out
+    assert all(float(v) > 0 for k, v in stages.items() if not k.startswith("the rest")), out
+    assert sum(float(v) for k, v in stages.items() if k != "intake") <= float(stages["intake"]) + 0.05, out
