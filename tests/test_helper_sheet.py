@@ -109,3 +109,24 @@ def test_both_engines_evaluate_the_shared_helper_not_its_cache(spec, workspace, 
         assert crossed == broken, engine
         for key in broken:
             assert shown[key][1] == expected[key], (engine, key)
+
+
+def test_a_shared_formula_is_refused_rather_than_written_wrong(tmp_path):
+    """One cached number per row, inside the sheet: anything else would write a group no engine reads alike."""
+    import xlsxwriter
+
+    from qtables.issue.formats import FormulaWorksheet
+
+    wb = xlsxwriter.Workbook(str(tmp_path / "x.xlsx"))
+    wb.worksheet_class = FormulaWorksheet
+    ws = wb.add_worksheet()
+    for rows, values in (((4, 6), [1, 0]), ((4, 5), [1, True]), ((4, 5), [1, "0"]), ((4, 1_048_576), [1, 1])):
+        with pytest.raises(ValueError):
+            ws.write_shared_formula(rows[0], rows[1], 0, "=B5+1", values)
+    ws.write_shared_formula(4, 5, 0, "=B5+1", [3, 4.5])
+    wb.close()
+    with zipfile.ZipFile(tmp_path / "x.xlsx") as zf:
+        xml = zf.read("xl/worksheets/sheet1.xml").decode()
+    assert '<c r="A5"><f t="shared" ref="A5:A6" si="0">B5+1</f><v>3</v></c>' in xml
+    assert '<c r="A6"><f t="shared" si="0"/><v>4.5</v></c>' in xml
+    assert openpyxl.load_workbook(tmp_path / "x.xlsx").active["A6"].value == "=B6+1"

@@ -79,6 +79,8 @@ SharedFormulaCell = namedtuple("SharedFormulaCell", "formula, format, value, si,
 
 
 class FormulaWorksheet(Worksheet):
+    _shared_formulas = 0  # shared-formula groups written on this sheet (each group's si)
+
     def write_shared_formula(self, first_row: int, last_row: int, col: int, formula: str, values: list[Any]) -> None:
         """One formula down ``col`` from ``first_row`` to ``last_row``, written once and shared; ``formula`` is
         the first row's (relative references move with the row), ``values`` each row's cached result."""
@@ -87,7 +89,7 @@ class FormulaWorksheet(Worksheet):
         if self.constant_memory or not formula or len(values) != last_row - first_row + 1 or not all(
                 isinstance(v, (int, float)) and not isinstance(v, bool) for v in values):
             raise ValueError("shared formula: constant_memory mode, no formula, or not one number per row")
-        si = getattr(self, "_shared_formulas", 0)
+        si = self._shared_formulas
         self._shared_formulas = si + 1
         ref = f"{xl_rowcol_to_cell(first_row, col)}:{xl_rowcol_to_cell(last_row, col)}"
         text = self._escape_data(self._prepare_formula(formula))
