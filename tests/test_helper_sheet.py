@@ -34,22 +34,33 @@ def _break(values):
     values["t3"][1]["name"] = None  # V05 on 附表3's 项目名称: `not rowfilled() or not isblank(name)`
 
 
-def _helper_part(path) -> str:
+def _sheet_part(path, sheet: str) -> str:
     with zipfile.ZipFile(path) as zf:
         names = dict(re.findall(r'<sheet name="([^"]+)" sheetId="\d+"[^>]*r:id="(rId\d+)"', zf.read("xl/workbook.xml").decode()))
         rels = dict(re.findall(r'Id="(rId\d+)"[^>]*Target="([^"]+)"', zf.read("xl/_rels/workbook.xml.rels").decode()))
-    return "xl/" + rels[names[CHECK_SHEET]]
+    return "xl/" + rels[names[sheet]]
 
 
-def _with_cache_claiming_pass(path, out):
-    """The workbook with every cached 0 (fails) on _checks rewritten as 1 (passes)."""
+def _helper_part(path) -> str:
+    return _sheet_part(path, CHECK_SHEET)
+
+
+def _with_cache_claiming_pass(path, out, edits=None):
+    """The workbook with every cached 0 (fails) on _checks rewritten as 1 (passes); ``edits``: {(sheet, cell): number}
+    typed into the package as a spreadsheet would save them (a locked, pre-filled cell changed by hand)."""
     part = _helper_part(path)
+    patches: dict[str, list] = {}
+    for (sheet, cell), value in (edits or {}).items():
+        patches.setdefault(_sheet_part(path, sheet), []).append((cell, value))
     with zipfile.ZipFile(path) as src, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
         for info in src.infolist():
             blob = src.read(info)
             if info.filename == part:
-                assert b"<v>0</v>" in blob  # the broken rows are there to hide
+                assert b"<v>0</v>" in blob or edits  # the broken rows are there to hide
                 blob = blob.replace(b"<v>0</v>", b"<v>1</v>")
+            for cell, value in patches.get(info.filename, []):
+                blob, n = re.subn(rf'(<c r="{cell}"[^>]*>)<v>[^<]*</v>'.encode(), rb"\g<1><v>" + str(value).encode() + b"</v>", blob)
+                assert n == 1, cell
             dst.writestr(info, blob)
     return out
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import copy
+import re
+import zipfile
 
 import openpyxl
 import pytest
@@ -324,3 +326,53 @@ def test_an_annual_templates_selfcheck_checks_the_quarters_live_in_libreoffice(s
     report = check_file(bad, make_context(ws, spec, ledger))
     ledger.close()
     assert sorted({f.code for f in report.findings if f.code.startswith("T7-A")}) == ["T7-A1"]
+
+
+@pytest.mark.libreoffice
+@pytest.mark.gnumeric
+def test_shared_helper_formulas_read_the_previous_and_quarters_sheets_in_both_engines(spec, chained, tmp_path, lo_profile):
+    """The pre-filled Q4 workbook and the annual one as qtables' writer makes them — the helper's shared formulas
+    as issued, not expanded by openpyxl — with every cached helper result overwritten as "passes": LibreOffice and
+    Gnumeric still cross T5-P1 on the changed 接转 row (read from the hidden _prev_ sheet) and T7-A1 on the broken
+    annual row (read from the hidden _quarters_ sheet), and nothing else of either family."""
+    import gnumeric
+    import libreoffice
+    from filling import selfcheck_verdicts
+    from qtables.issue.run import ledger_previous, quarters_for
+    from test_helper_sheet import _helper_part, _with_cache_claiming_pass
+
+    ws, fillings, _files, _root = chained
+    unit = ws.registry.unit(UNIT)
+    ledger = Ledger(ws.path)
+    try:
+        q4, year = Period.parse("2025Q4"), Period.parse("2025")
+        rows, _note, _ucon = ledger_previous(ledger)(unit, q4, "t5")
+        quarters = quarters_for(ledger, unit, year, "t7")
+    finally:
+        ledger.close()
+    assert rows and quarters
+    # 接转 is written from the previous period, locked: the unit changes it by hand in the sheet.
+    t5 = TableLayout.for_unit(spec.table("t5"), unit)
+    carried = (t5.sheet, f"{chr(65 + t5.col('carried_count'))}{t5.first_data + 3}")
+    edits = {carried: rows[unit.rows()[2].code]["ucon_count"] + 1}
+    broken = copy.deepcopy(fillings["2025"].values)
+    broken["t7"][1]["new_count"] += 1
+    made = []
+    for name, period, values, extra in (("q4", q4, fillings["2025Q4"].values, {"previous": {"t5": rows}}),
+                                        ("annual", year, broken, {"quarters": quarters})):
+        sets, tids = tables_for(spec, period)
+        request = IssueRequest(unit, period, tids, sets, values=values, line_values=fillings[period.code].line_values, **extra)
+        path = tmp_path / f"{name}.xlsx"
+        build_workbook(path, spec=spec, request=request, key=ws.signing_key, password="pw")
+        with zipfile.ZipFile(path) as zf:
+            helper = zf.read(_helper_part(path)).decode()
+        hidden = "'_prev_t5'!" if name == "q4" else "'_quarters_t7'!"
+        assert any(hidden in f for f in re.findall(r'<f t="shared" ref="[^"]+" si="\d+">([^<]+)</f>', helper))
+        made.append(_with_cache_claiming_pass(path, tmp_path / f"{name}-lying.xlsx", edits if name == "q4" else None))
+    for engine, saved in (("LibreOffice", libreoffice.convert(made, tmp_path / "lo", "xlsx", lo_profile)),
+                          ("Gnumeric", gnumeric.recalc(made, tmp_path / "gnumeric"))):
+        q4_shown, annual_shown = (selfcheck_verdicts(p) for p in saved)
+        crossed = {k[0]: n for k, (mark, n, _c) in q4_shown.items() if k[0].startswith("T5-P") and mark == "✗"}
+        assert crossed == {"T5-P1": 1}, (engine, crossed)
+        crossed = {k[0]: n for k, (mark, n, _c) in annual_shown.items() if k[0].startswith("T7-A") and mark == "✗"}
+        assert crossed == {"T7-A1": 1}, (engine, crossed)
