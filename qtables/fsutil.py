@@ -16,8 +16,9 @@ def _umask() -> int:
 
 
 @contextmanager
-def atomic_path(target: str | os.PathLike[str], *, mode: int | None = None, fsync: bool = False) -> Iterator[Path]:
-    """Yield a temporary path beside ``target``; on success it replaces ``target`` in one step.
+def atomic_path(target: str | os.PathLike[str], *, mode: int | None = None) -> Iterator[Path]:
+    """Yield a temporary path beside ``target`` for a writer that wants a path (xlsxwriter); on success it
+    replaces ``target`` in one step.  Bytes at hand, or a write that must be durable: ``write_atomic``.
 
     ``mode`` defaults to the usual permissions for new files (mkstemp's are private).
     """
@@ -28,14 +29,11 @@ def atomic_path(target: str | os.PathLike[str], *, mode: int | None = None, fsyn
 
     with _moved_over(Path(tmp), target, mode):
         yield Path(tmp)
-        if fsync:
-            with open(tmp, "rb+") as fh:
-                os.fsync(fh.fileno())
 
 
 def write_atomic(target: str | os.PathLike[str], data: bytes, *, mode: int | None = None, fsync: bool = False) -> Path:
-    """``atomic_path`` for bytes at hand: written, synced when asked and closed through one handle (atomic_path
-    opens the temporary file three times: created, written, synced), then moved over ``target`` in one step."""
+    """``data`` written beside ``target`` through one handle, synced to disk when ``fsync`` (before it is moved,
+    so a name never points at bytes a power cut can lose), then moved over ``target`` in one step."""
     target = Path(target)
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = target.with_name(f".tmp-{os.urandom(6).hex()}{target.suffix}")

@@ -17,7 +17,7 @@ from qtables.template.names import (
 )
 from qtables.template.layout import lines_needed, TableLayout, a1, quote_sheet
 from qtables.template.rules import WorkbookData
-from qtables.spec.expr import _blank, list_name, uses_function
+from qtables.spec.expr import list_name, uses_function
 from qtables.spec.model import Rule, Spec
 from qtables.issue.request import PROTECT_OPTIONS, IssueRequest
 from qtables.issue.formats import Formats, needs_array, write_formula
@@ -59,11 +59,9 @@ def _write_filled_columns(ws, ctx: ExcelContext, rules: list[Rule], data: Workbo
     for table_id, col in ctx.filled_cols.items():
         layout = ctx.layouts[table_id]
         ws.write_string(0, col, f"{table_id}:rowfilled")
-        td = data.tables[table_id]
+        filled = set(data.tables[table_id].split_rows()[0])  # the rows rowfilled() is true on, as the rules saw them
         for i, r in enumerate(range(layout.first_data, layout.last_data + 1)):
-            row = td.rows[i] if i < len(td.rows) else {}
-            filled = any(not _blank(row.get(c)) for c in td.table.input_ids)
-            write_formula(ws, r, col, ctx.row_filled_formula(table_id, r), None, 1 if filled else 0)
+            write_formula(ws, r, col, ctx.row_filled_formula(table_id, r), None, 1 if i in filled else 0)
 
 
 def _asks_filled(rule: Rule) -> bool:
