@@ -25,6 +25,7 @@ class Previous:
     period: Period
     stand_in: str = ""  # non-empty when the figures come from another table (why, in Chinese)
     detail: Figures = field(default_factory=dict)  # 附表3/附表4 of the previous period (project continuity)
+    submission_id: int | None = None  # the ledger submission the figures are (None: given on the command line)
 
 
 @dataclass
@@ -34,3 +35,5 @@ class Quarters:
     tables: Figures | None
     missing: list[Period]
     sources: list[str]
+    # Each quarter as it was found: (period, ledger submission or None, its description, digest of its figures).
+    parts: list[tuple[Period, int | None, str, str]] = field(default_factory=list)

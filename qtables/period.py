@@ -59,6 +59,11 @@ class Period:
         nxt = date(self.year + 1, 1, 1) if self.quarter == 4 else date(self.year, 3 * self.quarter + 1, 1)
         return nxt - timedelta(days=1)
 
+    @property
+    def order(self) -> tuple[int, int]:
+        """Chronological order of any two periods: a year after its fourth quarter, before the next first."""
+        return (self.year, 5 if self.quarter is None else self.quarter)
+
     def previous(self) -> "Period":
         """The period whose 在建 this period carries over (上季度 / 上年度)."""
         if self.quarter is None:

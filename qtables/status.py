@@ -72,6 +72,10 @@ class UnitStatus:
     unreadable: list[str] = field(default_factory=list)  # "name [code]" of items received that could not be checked
     materials: dict[str, str] = field(default_factory=dict)  # required material -> 已收 / 未收
     missing_materials: list[str] = field(default_factory=list)
+    # The current verdict came from a re-check (what it was checked against changed): "因复核：通过 → 退回（日期；原因）".
+    recheck: str = ""
+    # What the verdict's other-period checks used ("2025年第2季度 第2版（…）"), "" when none was needed.
+    basis: str = ""
 
     def as_json(self) -> dict[str, Any]:
         return dict(self.__dict__)
@@ -102,6 +106,12 @@ def period_status(ws: Workspace, spec: Spec, period: Period, *, scoring: bool = 
                     (row["id"],),
                 ).fetchone()
                 st.errors, st.warnings = int(counts[0] or 0), int(counts[1] or 0)
+                again = ledger.last_recheck(row["id"])
+                if again is not None:
+                    st.recheck = (f"因复核：{STATUS_TEXT.get(again['status_before'], again['status_before'])} → "
+                                  f"{STATUS_TEXT.get(again['status_after'], again['status_after'])}"
+                                  f"（{again['decided_at'][:10]}；{again['cause']}）")
+                st.basis = "；".join(i.source for i in ledger.inputs(row["id"]) if i.source)
             # Other materials of this period, each file once (the same PDF sent twice is one material).
             files = ledger.db.execute(
                 "SELECT filename, sha256, MIN(id) AS first FROM arrivals WHERE unit_code = ? AND kind = 'attachment' AND period = ?"
@@ -178,6 +188,8 @@ def render(summary: dict[str, Any]) -> str:
         report = "、".join(u.get("materials", {}).values()) or "—"
         lines.append("".join(_cell(v, w) for v, (_n, w) in zip(values, columns)) + _cell(report, 10) + extra
                      + (f"　{'；'.join(u['notes'])}" if u.get("notes") else ""))
+        if u.get("recheck"):
+            lines.append(" " * 8 + u["recheck"])
     if summary["chase"]:
         lines += ["", f"催报名单（{len(summary['chase'])} 个）：" + "、".join(
             f"{c['name']}（{STATUS_TEXT.get(c['status'], c['status'])}" + (f"：{'、'.join(c['unreadable'])}" if c.get("unreadable") else "")

@@ -177,6 +177,7 @@ def _check_book(book: RawWorkbook, ctx: CheckContext, report: Report) -> None:
         check_derived(data, cached, report)
     report.data = data
     report.previous = previous
+    report.quarters = quarters
 
     set_names = [period.kind] + (["scoring"] if any(spec.table(t).kind == "scoring" for t in identity.tables) else [])
     rules = [r for r in spec.rules_for(set_names, [t for t in identity.tables if t not in broken]) if rule_tables(r, spec) <= set(tables)]

@@ -53,6 +53,7 @@ class Report:
     period: Period | None = None
     receipt: str | None = None
     previous: Previous | None = None  # the other period the 接转 and continuity checks used
+    quarters: Quarters | None = None  # the quarters an annual filing's identities used
     recognised: str | None = None  # a non-template workbook laid out as this table (F06)
 
     @property

@@ -69,7 +69,7 @@ def intake_cmd(workspace, paths, use_imap, send, as_json) -> None:
         counts[o.status] = counts.get(o.status, 0) + 1
     from qtables.status import STATUS_TEXT as ST
 
-    names = {"attachment": "其他材料", "unreadable": "无法审核", "already-recorded": "此前已收取", **ST}
+    names = {"attachment": "其他材料", "unreadable": "无法审核", "already-recorded": "此前已收取", "rechecked": "复核后结果改变", **ST}
     click.echo(f"共收到 {len(outcomes)} 项：" + "，".join(f"{names.get(k, k)} {v}" for k, v in sorted(counts.items())))
     for o in outcomes:
         if o.status in ("rejected", "unreadable", "quarantined"):
@@ -78,6 +78,8 @@ def intake_cmd(workspace, paths, use_imap, send, as_json) -> None:
             click.echo(f"  [{names.get(o.status, o.status)}] {shown['name']}（{shown['sender'] or shown['source']}）{code}{shown['message']}")
             if o.fix:
                 click.echo(f"      处理办法：{o.fix}")
+        elif o.status == "rechecked":
+            click.echo(f"  [复核] {ws.registry.unit(o.unit).name} {o.as_json()['message']}")
     click.echo(f"审核回执：{ws.path / 'receipts'}；回复邮件：{ws.path / 'outbox'}")
 
 
@@ -247,7 +249,7 @@ def demo_cmd(out_dir: Path, samples_dir: Path | None) -> None:
     templates = out_dir / "下发模板" / last.code
     from qtables.status import STATUS_TEXT as ST
 
-    names = {"attachment": "其他材料", "unreadable": "无法审核", "already-recorded": "此前已收取", **ST}
+    names = {"attachment": "其他材料", "unreadable": "无法审核", "already-recorded": "此前已收取", "rechecked": "复核后结果改变", **ST}
 
     def take(step: str, code: str) -> None:
         outcomes = intake(ws, [samples / code], spec=spec)

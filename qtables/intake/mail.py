@@ -39,13 +39,22 @@ def _headers(ws: Workspace, subject: str, to: str, original: tuple[str | None, s
 
 
 def build_reply(ws: Workspace, sub: sqlite3.Row, report: Report, receipt: Path | None,
-                original: tuple[str | None, str | None] = (None, None), missing: list[str] | None = None) -> Mail:
+                original: tuple[str | None, str | None] = (None, None), missing: list[str] | None = None,
+                recheck: sqlite3.Row | None = None) -> Mail:
     who = report.identity.unit_name if report.identity else sub["unit_code"]
     period = report.period.label if report.period else sub["period"]
     quarantined = sub["status"] == "quarantined"
     status = "已隔离待核" if quarantined else STATUS_TEXT.get(sub["status"], sub["status"])
-    headers = _headers(ws, f"【审核结果】{who} {period} 建设工程质量分析报告附表：{status}", sub["sender"], original)
-    lines = [f"{who}：", "", f"贵单位报送的《{sub['filename']}》（{period}，第 {sub['version']} 版）审核结果：{status}。", ""]
+    kind = "【复核结果】" if recheck is not None else "【审核结果】"
+    headers = _headers(ws, f"{kind}{who} {period} 建设工程质量分析报告附表：{status}", sub["sender"], original)
+    lines = [f"{who}：", ""]
+    if recheck is not None:
+        before = STATUS_TEXT.get(recheck["status_before"], recheck["status_before"])
+        lines += [f"贵单位此前报送的《{sub['filename']}》（{period}，第 {sub['version']} 版）原审核结果为“{before}”。",
+                  f"由于本次审核所依据的其他报告期数据发生了变化（{recheck['cause']}），已按原文件重新审核，",
+                  f"复核结果（{recheck['decided_at'][:10]}）：{status}。以本邮件为准，此前的审核结果作废。", ""]
+    else:
+        lines += [f"贵单位报送的《{sub['filename']}》（{period}，第 {sub['version']} 版）审核结果：{status}。", ""]
     if quarantined:
         lines += ["发件邮箱不在贵单位登记的报送邮箱名单中，报表已隔离，待汇总单位核实后处理。", "如邮箱有变化，请联系汇总单位登记。"]
     else:
@@ -74,9 +83,11 @@ def build_reply(ws: Workspace, sub: sqlite3.Row, report: Report, receipt: Path |
 
 
 def write_reply(ws: Workspace, sub: sqlite3.Row, report: Report, receipt: Path | None,
-                original: tuple[str | None, str | None] = (None, None), missing: list[str] | None = None) -> Path:
-    msg = build_reply(ws, sub, report, receipt, original, missing)
-    out = ws.path / "outbox" / f"{sub['id']:06d}_{sub['unit_code']}_{sub['period']}_v{sub['version']}.eml"
+                original: tuple[str | None, str | None] = (None, None), missing: list[str] | None = None,
+                recheck: sqlite3.Row | None = None, recheck_number: int = 0) -> Path:
+    msg = build_reply(ws, sub, report, receipt, original, missing, recheck)
+    again = f"_r{recheck_number}" if recheck_number else ""
+    out = ws.path / "outbox" / f"{sub['id']:06d}_{sub['unit_code']}_{sub['period']}_v{sub['version']}{again}.eml"
     return write_atomic(out, msg.to_bytes())
 
 

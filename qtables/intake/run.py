@@ -27,6 +27,8 @@ from qtables.intake.items import WORKBOOK_KINDS, Item, Limits
 from qtables.intake.sources import iter_items
 from qtables.period import Period
 from qtables.spec import Spec, load_spec
+from qtables.intake.recheck import Recheck, recheck_finding, recheck_units
+from qtables.ledger.inputs import Input, inputs_of
 from qtables.ledger.store import ArrivalKey, Ledger
 from qtables.ledger.workspace import Workspace
 
@@ -50,6 +52,8 @@ class Outcome:
     message: str = ""
     code: str = ""  # the finding that decided an item that is not a submission (F02, L03, A01 …)
     fix: str = ""
+    previous_status: str = ""  # a re-checked filing (status "rechecked"): its verdict before and after
+    new_status: str = ""
 
     def as_json(self) -> dict[str, Any]:
         """Outside text (names, sources, addresses, messages quoting them) with control and bidi characters shown
@@ -119,10 +123,22 @@ def intake(
             last_group = item.group
             pending.append(item)
         outcomes.extend(_flush(ws, ledger, ctx, pending, group_unit, progress, reports))
+        outcomes.extend(recheck_outcomes(recheck_units(ledger, ctx, _changed_units(outcomes))))
         produce_outputs(ws, ledger, ctx, reports)
         return outcomes
     finally:
         ledger.close()
+
+
+def _changed_units(outcomes: list[Outcome]) -> set[str]:
+    """Units whose ledger gained a submission in this run (its later filings may have used what it replaced)."""
+    return {o.unit for o in outcomes if o.unit and o.version is not None and o.status != "duplicate"}
+
+
+def recheck_outcomes(rechecks: list[Recheck]) -> list[Outcome]:
+    """A changed verdict of an earlier filing, as one more record of the run (status "rechecked")."""
+    return [Outcome(name=r.filename, source="复核", sha256=r.sha256, status="rechecked", unit=r.unit, period=r.period,
+                    version=r.version, message=r.text, previous_status=r.before, new_status=r.after) for r in rechecks]
 
 
 def _flush(ws, ledger, ctx, items: list[Item], group_unit: dict[str, tuple[str, str]], progress,
@@ -204,7 +220,8 @@ def _one(ws: Workspace, ledger: Ledger, ctx: CheckContext, item: Item, group_uni
         "received_at": item.received_at, "sender": item.sender, "filename": item.name,
     }
     submission_id, final = ledger.record(
-        arrival=arrival, submission=submission, findings=[_finding_row(f) for f in findings], cells=_cells(report)
+        arrival=arrival, submission=submission, findings=[_finding_row(f) for f in findings], cells=_cells(report),
+        inputs=report_inputs(ctx.spec, report),
     )
     outcome.status, outcome.unit, outcome.period = final, report.unit.code, report.period.code
     if submission_id is not None:
@@ -212,6 +229,18 @@ def _one(ws: Workspace, ledger: Ledger, ctx: CheckContext, item: Item, group_uni
     if final == "duplicate":
         outcome.message = "与此前收到的文件完全相同，不重复计入"
     return outcome
+
+
+def keyed_table(spec: Spec, tables) -> str | None:
+    """The table whose 接转 reads the previous period (附表5 or 附表7), if the submission has one."""
+    return next((t for t in tables if t in spec.tables and spec.table(t).kind == "keyed"), None)
+
+
+def report_inputs(spec: Spec, report: Report) -> list[Input] | None:
+    """What the check of ``report`` used from other periods (None: a submission with no 附表5/附表7)."""
+    if report.identity is None or report.period is None or keyed_table(spec, report.identity.tables) is None:
+        return None
+    return inputs_of(report.period, report.previous, report.quarters)
 
 
 def _attribution(ws: Workspace, item: Item, group_unit: dict[str, tuple[str, str]]) -> dict[str, Any]:
@@ -276,14 +305,20 @@ def produce_outputs(ws: Workspace, ledger: Ledger, ctx: CheckContext, reports: d
         report = (reports or {}).get(sub["sha256"]) or check_file(sub["filename"], ctx, data=original.read_bytes())
         if sub["status"] == "quarantined":
             report.findings.insert(0, make("Q01", found=sub["sender"], expected=report.unit.name if report.unit else sub["unit_code"]))
+        recheck = ledger.last_recheck(sub["id"])
+        recheck = recheck if recheck is not None and recheck["receipt_path"] is None else None
+        if recheck is not None:
+            report.findings.insert(0, recheck_finding(recheck))
         folder = ws.path / "receipts" / sub["period"] / sub["unit_code"]
         # Written straight under its final name: two intakes finishing the same
-        # submission write the same file, and the last atomic rename wins.
-        final = write_receipt(report, folder, original=original, prefix=f"v{sub['version']}_")
+        # submission write the same file, and the last atomic rename wins.  A re-checked verdict gets its own.
+        n = ledger.rechecks_of(sub["id"]) if recheck is not None else 0
+        final = write_receipt(report, folder, original=original, prefix=f"v{sub['version']}r{n}_" if n else f"v{sub['version']}_")
         mail = ledger.db.execute("SELECT message_id, subject FROM arrivals WHERE submission_id = ? ORDER BY id LIMIT 1",
                                  (sub["id"],)).fetchone()
         thread = (mail["message_id"], mail["subject"]) if mail else (None, None)
-        reply = write_reply(ws, sub, report, final, thread, missing=_missing_materials(ledger, ctx.spec, sub)) if sub["sender"] else None
+        reply = write_reply(ws, sub, report, final, thread, missing=_missing_materials(ledger, ctx.spec, sub),
+                            recheck=recheck, recheck_number=n) if sub["sender"] else None
         ledger.set_outputs(sub["id"], receipt_path=str(final.relative_to(ws.path)),
                            reply_path=str(reply.relative_to(ws.path)) if reply else "")
     produce_notices(ws, ledger, ctx.spec)

@@ -9,6 +9,8 @@ an imported master counts as accepted.
 
 from __future__ import annotations
 
+import hashlib
+import json
 from typing import Any
 
 from qtables.figures import Figures, Previous, Quarters
@@ -16,6 +18,14 @@ from qtables.ledger.queries import decode
 from qtables.period import Period
 
 OK = ("accepted", "accepted_with_warnings")
+
+
+def digest(figures: Any) -> str:
+    """A fingerprint of the figures a check used: equal figures, equal digest ("none" when there were none)."""
+    if figures is None:
+        return "none"
+    text = json.dumps(figures, sort_keys=True, ensure_ascii=False, default=str)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:32]
 
 
 
@@ -65,7 +75,7 @@ def previous_figures(db, unit_code: str, period: Period, table_id: str) -> Previ
         wanted = (source_table, "t3", "t4") if when.kind == "quarter" else (source_table,)
         figures = _cells(db, row["id"], wanted)
         main = figures.pop(source_table, {})
-        return Previous({table_id: main}, describe(row, when), when, stand_in, detail=figures)
+        return Previous({table_id: main}, describe(row, when), when, stand_in, detail=figures, submission_id=row["id"])
     return None
 
 
@@ -78,16 +88,19 @@ QUARTER_START = ("carried_count", "carried_area", "carried_cost")
 
 def quarter_figures(db, unit_code: str, year: int) -> Quarters:
     per_quarter: list[Figures] = []
-    missing, sources = [], []
+    missing, sources, parts = [], [], []
     for q in Period(year).quarters():
         row = _submission(db, unit_code, q, "t5")
         if row is None:
             missing.append(q)
+            parts.append((q, None, "", digest(None)))
             continue
-        per_quarter.append(_cells(db, row["id"], ("t5",)).get("t5", {}))
+        figures = _cells(db, row["id"], ("t5",)).get("t5", {})
+        per_quarter.append(figures)
         sources.append(describe(row, q))
+        parts.append((q, row["id"], sources[-1], digest(figures)))
     if missing:
-        return Quarters(None, missing, sources)
+        return Quarters(None, missing, sources, parts)
     keys = set().union(*(set(f) for f in per_quarter))
     rows: dict[str, dict[str, Any]] = {}
     for key in keys:
@@ -99,7 +112,7 @@ def quarter_figures(db, unit_code: str, year: int) -> Quarters:
         for col in QUARTER_START:
             values[f"q1_{col}"] = per_quarter[0].get(key, {}).get(col)
         rows[key] = values
-    return Quarters({"t7": rows}, [], sources)
+    return Quarters({"t7": rows}, [], sources, parts)
 
 
 def _num(v: Any) -> float:

@@ -132,6 +132,38 @@ MIGRATIONS: list[tuple[int, str, str]] = [
         CREATE INDEX arrivals_message ON arrivals(message_id);
         """,
     ),
+    (
+        6,
+        "check inputs and verdict history",
+        """
+        -- What each check used from other periods (qtables.ledger.inputs): which submission, and a digest of
+        -- its figures.  When a unit's version of a period changes, its later filings whose inputs differ now
+        -- are re-checked from their archived originals, and a changed verdict is a new, dated row in verdicts.
+        CREATE TABLE check_inputs (
+            submission_id INTEGER NOT NULL REFERENCES submissions(id),
+            role TEXT NOT NULL,              -- previous | quarter
+            period TEXT NOT NULL,            -- the period used (or asked for, when there was none)
+            source_id INTEGER REFERENCES submissions(id),
+            source TEXT NOT NULL,
+            digest TEXT NOT NULL,
+            PRIMARY KEY (submission_id, role, period)
+        );
+        CREATE INDEX check_inputs_source ON check_inputs(source_id);
+        ALTER TABLE submissions ADD COLUMN inputs_known INTEGER NOT NULL DEFAULT 0;
+        CREATE TABLE verdicts (
+            id INTEGER PRIMARY KEY,
+            submission_id INTEGER NOT NULL REFERENCES submissions(id),
+            decided_at TEXT NOT NULL,
+            status_before TEXT NOT NULL,
+            status_after TEXT NOT NULL,
+            cause TEXT NOT NULL,             -- Chinese: what changed among the inputs
+            findings_before TEXT NOT NULL,   -- JSON: the findings the earlier verdict had
+            receipt_path TEXT,
+            reply_path TEXT
+        );
+        CREATE INDEX verdicts_submission ON verdicts(submission_id);
+        """,
+    ),
 ]
 
 

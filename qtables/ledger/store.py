@@ -23,6 +23,7 @@ from typing import Any, Iterator
 from qtables.figures import Previous, Quarters
 from qtables.ledger.archive import Archive
 from qtables.ledger.history import previous_figures, quarter_figures
+from qtables.ledger.inputs import Input
 from qtables.ledger.queries import LedgerQueries
 from qtables.period import Period
 from qtables.ledger.schema import migrate, now_iso
@@ -104,8 +105,10 @@ class Ledger(LedgerQueries):
 
     # -- writes ---------------------------------------------------------
     def record(self, *, arrival: dict[str, Any], submission: dict[str, Any] | None, findings: list[dict[str, Any]],
-               cells: list[tuple[str, str, str, Any]]) -> tuple[int | None, str]:
-        """Record one arrival (and its submission) atomically. Returns (submission id, final status)."""
+               cells: list[tuple[str, str, str, Any]], inputs: list[Input] | None = None) -> tuple[int | None, str]:
+        """Record one arrival (and its submission) atomically. Returns (submission id, final status).
+
+        ``inputs``: what the submission's check used from other periods (None: it used none that can change)."""
         with self.transaction() as db:
             if db.execute("SELECT 1 FROM arrivals WHERE arrival_key = ?", (arrival["arrival_key"],)).fetchone():
                 return None, "already-recorded"
@@ -116,7 +119,7 @@ class Ledger(LedgerQueries):
                 if existing:
                     status, submission_id = "duplicate", existing["id"]
                 else:
-                    submission_id = self._insert_submission(db, submission, findings, cells)
+                    submission_id = self._insert_submission(db, submission, findings, cells, inputs)
             db.execute(
                 "INSERT INTO arrivals (arrival_key, sha256, filename, size, kind, source, message_id, sender, subject,"
                 " received_at, unit_code, period, status, submission_id, note, recorded_at, code, severity, fix)"
@@ -127,7 +130,7 @@ class Ledger(LedgerQueries):
             )
             return submission_id, status
 
-    def _insert_submission(self, db, submission, findings, cells) -> int:
+    def _insert_submission(self, db, submission, findings, cells, inputs=None) -> int:
         tables = submission["tables"]
         version = 1 + (db.execute(
             "SELECT COALESCE(MAX(version), 0) FROM submissions WHERE unit_code = ? AND period = ? AND tables = ?",
@@ -149,22 +152,73 @@ class Ledger(LedgerQueries):
                 " AND id != ? AND is_current = 1",
                 (new_id, submission["unit_code"], submission["period"], tables, new_id),
             )
+        self._write_verdict(db, new_id, findings, cells, inputs)
+        return new_id
+
+    @staticmethod
+    def _write_verdict(db, submission_id: int, findings, cells, inputs) -> None:
         db.executemany(
             "INSERT INTO findings (submission_id, seq, code, severity, tbl, sheet, cell, message, expected, found, note, explained)"
             " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [(new_id, i, f["code"], f["severity"], f.get("table"), f.get("sheet"), f.get("cell"), f["message"],
+            [(submission_id, i, f["code"], f["severity"], f.get("table"), f.get("sheet"), f.get("cell"), f["message"],
               _encode(f.get("expected")), _encode(f.get("found")), f.get("note"), int(bool(f.get("explained"))))
              for i, f in enumerate(findings)],
         )
         db.executemany(
             "INSERT INTO cells (submission_id, table_id, row_key, column_id, value) VALUES (?, ?, ?, ?, ?)",
-            [(new_id, t, r, c, _encode(v)) for t, r, c, v in cells],
+            [(submission_id, t, r, c, _encode(v)) for t, r, c, v in cells],
         )
-        return new_id
+        if inputs is not None:
+            Ledger._write_inputs(db, submission_id, inputs)
+
+    @staticmethod
+    def _write_inputs(db, submission_id: int, inputs: list[Input]) -> None:
+        db.execute("DELETE FROM check_inputs WHERE submission_id = ?", (submission_id,))
+        db.executemany(
+            "INSERT INTO check_inputs (submission_id, role, period, source_id, source, digest) VALUES (?, ?, ?, ?, ?, ?)",
+            [(submission_id, i.role, i.period, i.source_id, i.source, i.digest) for i in inputs])
+        db.execute("UPDATE submissions SET inputs_known = 1 WHERE id = ?", (submission_id,))
+
+    def inputs(self, submission_id: int) -> list[Input]:
+        return [Input(r["role"], r["period"], r["source_id"], r["source"], r["digest"]) for r in self.db.execute(
+            "SELECT * FROM check_inputs WHERE submission_id = ? ORDER BY role, period", (submission_id,))]
+
+    def update_inputs(self, submission_id: int, inputs: list[Input]) -> None:
+        """The same verdict on other submissions holding the same figures: only its recorded basis moves."""
+        with self.transaction() as db:
+            self._write_inputs(db, submission_id, inputs)
+
+    def record_recheck(self, submission_id: int, *, status: str, findings: list[dict[str, Any]],
+                       cells: list[tuple[str, str, str, Any]], inputs: list[Input], cause: str) -> int:
+        """A new, dated verdict on an earlier submission (its original re-checked against changed inputs): the
+        earlier verdict is kept in ``verdicts``; the receipt and reply are made again (pending outputs)."""
+        with self.transaction() as db:
+            old = db.execute("SELECT status FROM submissions WHERE id = ?", (submission_id,)).fetchone()
+            before = [dict(r) for r in db.execute("SELECT * FROM findings WHERE submission_id = ? ORDER BY seq", (submission_id,))]
+            cur = db.execute(
+                "INSERT INTO verdicts (submission_id, decided_at, status_before, status_after, cause, findings_before)"
+                " VALUES (?, ?, ?, ?, ?, ?)",
+                (submission_id, now_iso(), old["status"], status, cause, json.dumps(before, ensure_ascii=False)))
+            db.execute("DELETE FROM findings WHERE submission_id = ?", (submission_id,))
+            db.execute("DELETE FROM cells WHERE submission_id = ?", (submission_id,))
+            self._write_verdict(db, submission_id, findings, cells, inputs)
+            db.execute("UPDATE submissions SET status = ?, receipt_path = NULL, reply_path = NULL WHERE id = ?",
+                       (status, submission_id))
+            return cur.lastrowid
+
+    def last_recheck(self, submission_id: int) -> sqlite3.Row | None:
+        return self.db.execute("SELECT * FROM verdicts WHERE submission_id = ? ORDER BY id DESC LIMIT 1",
+                               (submission_id,)).fetchone()
+
+    def rechecks_of(self, submission_id: int) -> int:
+        return self.db.execute("SELECT COUNT(*) FROM verdicts WHERE submission_id = ?", (submission_id,)).fetchone()[0]
 
     def set_outputs(self, submission_id: int, *, receipt_path: str | None, reply_path: str | None) -> None:
         with self.transaction() as db:
             db.execute("UPDATE submissions SET receipt_path = ?, reply_path = ? WHERE id = ?", (receipt_path, reply_path, submission_id))
+            # A re-checked verdict keeps its own receipt and reply (the earlier ones stay in the history).
+            db.execute("UPDATE verdicts SET receipt_path = ?, reply_path = ? WHERE id = (SELECT MAX(id) FROM verdicts"
+                       " WHERE submission_id = ?) AND receipt_path IS NULL", (receipt_path, reply_path, submission_id))
 
 
 @dataclass(frozen=True)

@@ -19,13 +19,13 @@ from qtables.merge.sheetkit import row_height, HEADER_ROW, SheetWriter, write_he
 def status_sheet(wb, fmt, spec: Spec, status: dict[str, Any], table_ids: list[str], set_names) -> None:
     ws = wb.add_worksheet("报送情况")
     due = [spec.table(t).name for t in table_ids if spec.table(t).kind != "scoring"]
-    headers = ["单位代码", "单位", "状态", "版本", "收到时间", "按时"] + due + ["其他材料"]
+    headers = ["单位代码", "单位", "状态", "版本", "收到时间", "按时"] + due + ["其他材料", "复核"]
     write_header(ws, fmt, f"{status['label']} 报送情况", f"截止日期 {status['deadline']}；应报 {status['expected']}，已收 {status['received']}，"
-            f"通过 {status['accepted']}，逾期 {status['late']}", headers, [9, 12, 12, 5, 24, 6] + [8] * len(due) + [30])
+            f"通过 {status['accepted']}，逾期 {status['late']}", headers, [9, 12, 12, 5, 24, 6] + [8] * len(due) + [30, 30])
     for i, u in enumerate(status["units"]):
         r = HEADER_ROW + 1 + i
         materials = "、".join(u["attachments"] + u.get("unreadable", []))
-        ws.set_row(r, row_height((materials, 28)))
+        ws.set_row(r, row_height((materials, 28), (u.get("recheck", ""), 28)))
         state = u["status"]
         cell = fmt.status.get(state, fmt.text)
         write_text(ws, r, 0, u["code"], fmt.text)
@@ -40,6 +40,7 @@ def status_sheet(wb, fmt, spec: Spec, status: dict[str, Any], table_ids: list[st
             write_text(ws, r, 6 + j, ("已报" if have else "未报") if state != "missing" else "未报",
                   cell if have else fmt.status["missing"])
         write_text(ws, r, 6 + len(due), materials, fmt.wrap)
+        write_text(ws, r, 7 + len(due), u.get("recheck", ""), fmt.wrap)
     print_setup(ws, len(headers) - 1)
 
 
