@@ -23,6 +23,8 @@ from qtables.period import Period
 from qtables.spec import Spec
 from qtables.ledger.store import Ledger
 from qtables.ledger.workspace import Workspace
+from qtables.states import STATUS_TEXT
+from qtables.timing import BASIS_TEXT, BEIJING, as_beijing, beijing_date
 
 OK_STATUSES = ("accepted", "accepted_with_warnings")
 NOTE_TITLES = {"A00": "未核对年报与季报", "P00": "未核对接转", "P03": "上期数据取自其他表", "P04": "未核对项目连续性"}
@@ -66,6 +68,10 @@ class UnitStatus:
     attachments: list[str] = field(default_factory=list)
     filename: str | None = None
     imported: bool = False  # figures taken in by import-master: never "late"
+    timing: str = "—"  # 按时 / 按时（退回后按期更正） / 逾期 / 退回未更正 / 待更正 / 导入 (see Timeliness)
+    first_received: str = ""  # 首次报送时间 (北京时间)
+    accepted_at: str = ""  # 通过时间: when the version that was accepted was received
+    received_basis: str = ""  # how the received time was established (服务器收到时间, Date 头 …)
     # Checks against other periods that could not run (P00 接转, P04 项目连续性, A00 年报与季报) or ran on a
     # stand-in (P03), as "code 标题"; never silent.
     notes: list[str] = field(default_factory=list)
@@ -81,7 +87,9 @@ class UnitStatus:
         return dict(self.__dict__)
 
 
-def period_status(ws: Workspace, spec: Spec, period: Period, *, scoring: bool = False) -> dict[str, Any]:
+def period_status(ws: Workspace, spec: Spec, period: Period, *, scoring: bool = False, today: date | None = None) -> dict[str, Any]:
+    """The period's status; ``today`` (北京时间, default now) decides whether a 退回 filing can still be corrected in time."""
+    today = today or datetime.now(BEIJING).date()
     ledger = Ledger(ws.path)
     try:
         _sets, due = tables_for(spec, period, scoring=scoring)
@@ -97,7 +105,14 @@ def period_status(ws: Workspace, spec: Spec, period: Period, *, scoring: bool = 
                 st.status, st.version, st.received_at, st.filename = row["status"], row["version"], row["received_at"], row["filename"]
                 st.tables_received = [spec.table(t).name for t in row["tables"].split(",") if t in spec.tables]
                 st.imported = row["filename"].startswith("导入：")
-                st.on_time = None if st.imported else _arrived_by(row["received_at"], limit)
+                versions = ledger.db.execute(
+                    "SELECT status, received_at, version FROM submissions WHERE unit_code = ? AND period = ? AND tables = ?"
+                    " AND status != 'quarantined' ORDER BY id", (unit.code, period.code, row["tables"])).fetchall()
+                timing = Timeliness.of(versions, row["status"], limit, correction_days(ws), today=today)
+                st.first_received, st.accepted_at = timing.first_received, timing.accepted_at
+                st.on_time, st.timing = (None, "导入") if st.imported else (timing.on_time, timing.text)
+                st.received_at = as_beijing(row["received_at"])
+                st.received_basis = BASIS_TEXT.get(row["received_basis"] or "", "")
                 st.notes = [f"{r['code']} {NOTE_TITLES[r['code']]}" for r in ledger.db.execute(
                     f"SELECT DISTINCT code FROM findings WHERE submission_id = ? AND code IN ({','.join('?' * len(NOTE_TITLES))})"
                     " ORDER BY code", (row["id"], *NOTE_TITLES))]
@@ -134,10 +149,12 @@ def period_status(ws: Workspace, spec: Spec, period: Period, *, scoring: bool = 
             "period": period.code,
             "label": period.label,
             "deadline": limit.isoformat(),
+            "correction_days": correction_days(ws),
             "expected": len(units),
             "received": sum(1 for u in units if u.status != "missing"),
             "accepted": sum(1 for u in units if u.status in OK_STATUSES),
-            "late": sum(1 for u in units if u.on_time is False),
+            "late": sum(1 for u in units if u.timing == "逾期"),
+            "uncorrected": sum(1 for u in units if u.timing == "退回未更正"),
             "units": [u.as_json() for u in units],
             "chase": [{"code": u.code, "name": u.name, "status": u.status, "unreadable": u.unreadable,
                        "missing_materials": u.missing_materials} for u in chase],
@@ -147,19 +164,62 @@ def period_status(ws: Workspace, spec: Spec, period: Period, *, scoring: bool = 
         ledger.close()
 
 
-def _arrived_by(received_at: str | None, limit: date) -> bool | None:
-    if not received_at:
-        return None
-    try:
-        return datetime.fromisoformat(received_at).date() <= limit
-    except ValueError:
-        return None
+def correction_days(ws: Workspace) -> int:
+    """更正期限: days after a 退回 filing was received within which its corrected version still counts as 按时."""
+    return int(ws.config.get("deadlines", {}).get("correction_days", DEFAULT_CORRECTION_DAYS))
 
 
-STATUS_TEXT = {
-    "missing": "未报", "unreadable": "已收（无法审核）", "accepted": "通过", "accepted_with_warnings": "通过（待说明）", "rejected": "退回",
-    "quarantined": "隔离待核", "duplicate": "重复",
-}
+DEFAULT_CORRECTION_DAYS = 10  # calendar days; the 办法 names none (docs/spec.md, README)
+OK_VERSION = ("accepted", "accepted_with_warnings")
+
+
+@dataclass
+class Timeliness:
+    """按时 as the 办法's 考评 needs it (第八条（五） 上报不及时; 附件3 按时报送), judged in 北京时间:
+
+    * 按时 — the current version is accepted and the unit's first version was received by the deadline, either
+      accepted itself or 退回 and corrected: each corrected version received within 更正期限 of the version it
+      corrects (``[deadlines] correction_days``);
+    * 逾期 — accepted, but first received after the deadline, or corrected too late;
+    * 退回未更正 — the current version is not accepted and the deadline (or the 更正期限 of the last version) has
+      passed: not 按时;  待更正 — not accepted yet, still within time.
+    """
+
+    on_time: bool | None
+    text: str
+    first_received: str = ""
+    accepted_at: str = ""
+
+    @classmethod
+    def of(cls, versions, current_status: str, limit: date, days: int, *, today: date) -> "Timeliness":
+        seen = [(v["status"], as_beijing(v["received_at"])) for v in versions if beijing_date(v["received_at"])]
+        seen.sort(key=lambda v: v[1])
+        if not seen:
+            return cls(None, "—")
+        first = seen[0][1]
+        if current_status not in OK_VERSION:
+            last = beijing_date(seen[-1][1])
+            still = today <= max(limit, last + timedelta(days=days) if seen[-1][0] not in OK_VERSION else limit)
+            return cls(None if still else False, "待更正" if still else "退回未更正", first)
+        on_time, corrected, accepted_at = beijing_date(first) <= limit, False, ""
+        for i, (status, when) in enumerate(seen):
+            if status in OK_VERSION:
+                accepted_at = when
+                break
+            corrected = True
+            if i + 1 < len(seen) and beijing_date(seen[i + 1][1]) > beijing_date(when) + timedelta(days=days):
+                on_time = False  # corrected, but after the 更正期限
+        if not accepted_at:  # no version was accepted when it came: the current one became so on a re-check
+            accepted_at = seen[-1][1]
+        text = ("按时（退回后按期更正）" if corrected else "按时") if on_time else "逾期"
+        return cls(on_time, text, first, accepted_at)
+
+
+
+
+def short_time(text: str | None) -> str:
+    """"2025-09-30T10:00:00+08:00" as "2025-09-30 10:00" (北京时间)."""
+    return as_beijing(text)[:16].replace("T", " ") if text else ""
 
 
 def display_width(text: str) -> int:
@@ -173,23 +233,31 @@ def _cell(text: Any, width: int) -> str:
 
 
 def render(summary: dict[str, Any]) -> str:
-    columns = [("代码", 8), ("单位", 10), ("状态", 18), ("版本", 6), ("收到时间", 27), ("按时", 6), ("强制性", 8), ("待说明", 8)]
+    columns = [("代码", 8), ("单位", 10), ("状态", 18), ("版本", 6), ("首次报送", 18), ("通过", 18), ("按时", 24), ("强制性", 8),
+               ("待说明", 8)]
     lines = [
-        f"{summary['label']} 报送情况（截止日期 {summary['deadline']}）",
-        f"应报 {summary['expected']} 个单位，已收 {summary['received']} 个，通过 {summary['accepted']} 个，逾期 {summary['late']} 个",
+        f"{summary['label']} 报送情况（截止日期 {summary['deadline']}；按本方收到时间、北京时间判断，退回后更正期限 {summary.get('correction_days', DEFAULT_CORRECTION_DAYS)} 天）",
+        f"应报 {summary['expected']} 个单位，已收 {summary['received']} 个，通过 {summary['accepted']} 个，逾期 {summary['late']} 个"
+        + (f"，退回未更正 {summary['uncorrected']} 个" if summary.get("uncorrected") else ""),
         "",
         "".join(_cell(name, w) for name, w in columns) + "分析报告　其他材料　未核对事项",
     ]
+    bases = [u["received_basis"] for u in summary["units"] if u.get("received_basis") and not u.get("imported")]
+    usual = max(set(bases), key=bases.count) if bases else ""
+    if usual:
+        lines.insert(2, f"收到时间依据：{usual}（不同的单位另行注明）")
     for u in summary["units"]:
-        timing = "导入" if u.get("imported") else "—" if u["on_time"] is None else ("按时" if u["on_time"] else "逾期")
-        values = [u["code"], u["name"], STATUS_TEXT.get(u["status"], u["status"]), u["version"] or "", u["received_at"] or "",
-                  timing, u["errors"], u["warnings"]]
+        timing = u.get("timing") or "—"
+        values = [u["code"], u["name"], STATUS_TEXT.get(u["status"], u["status"]), u["version"] or "", short_time(u.get("first_received")),
+                  short_time(u.get("accepted_at")), timing, u["errors"], u["warnings"]]
         extra = "、".join(u["attachments"] + u.get("unreadable", []))
         report = "、".join(u.get("materials", {}).values()) or "—"
         lines.append("".join(_cell(v, w) for v, (_n, w) in zip(values, columns)) + _cell(report, 10) + extra
                      + (f"　{'；'.join(u['notes'])}" if u.get("notes") else ""))
         if u.get("recheck"):
             lines.append(" " * 8 + u["recheck"])
+        if u.get("received_basis") and u["received_basis"] != usual and not u.get("imported"):
+            lines.append(" " * 8 + f"收到时间依据：{u['received_basis']}")
     if summary["chase"]:
         lines += ["", f"催报名单（{len(summary['chase'])} 个）：" + "、".join(
             f"{c['name']}（{STATUS_TEXT.get(c['status'], c['status'])}" + (f"：{'、'.join(c['unreadable'])}" if c.get("unreadable") else "")

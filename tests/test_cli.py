@@ -137,11 +137,12 @@ def test_status_table_lines_up_by_display_width():
     from qtables.status import display_width, render
 
     units = [{"code": c, "name": n, "status": "accepted", "version": 1, "received_at": "2025-09-30T09:00:00+08:00",
+              "first_received": "2025-09-30T01:00:00+00:00", "accepted_at": "2025-09-30T09:00:00+08:00", "timing": "按时",
               "on_time": True, "errors": 0, "warnings": 0, "attachments": [], "unreadable": [], "notes": [], "imported": False}
              for c, n in (("410100", "郑州市"), ("410400", "平顶山市"), ("410526", "滑县"))]
     text = render({"label": "2025年第3季度", "deadline": "2025-09-30", "expected": 3, "received": 3, "accepted": 3, "late": 0,
                    "units": units, "chase": []})
     rows = text.splitlines()[3:7]
-    starts = {display_width(r[: r.index("2025-09-30")]) for r in rows[1:]}
+    starts = {display_width(r[: r.index("2025-09-30 09:00")]) for r in rows[1:]}  # +0000 shown in 北京时间
     assert display_width("平顶山市") == 8 and len(starts) == 1
-    assert display_width(rows[0][: rows[0].index("收到时间")]) == starts.pop()
+    assert display_width(rows[0][: rows[0].index("首次报送")]) == starts.pop()

@@ -17,6 +17,8 @@ from qtables.spec import load_spec
 from qtables.ledger.queries import decode
 from qtables.ledger.store import Ledger
 from qtables.ledger.workspace import open_workspace
+from qtables.period import Period
+from qtables.status import period_status
 
 
 @pytest.fixture(scope="module")
@@ -278,3 +280,17 @@ def test_the_master_and_a_receipt_print_cleanly(demo, tmp_path):
     receipt = next(p for p in (ws.path / "receipts" / "2025Q3" / "410300").glob("*.xlsx"))
     printed = review(receipt, tmp_path / "receipt", png=False)
     assert printed.problems == [], printed.problems
+
+
+def test_the_demo_timeliness_matches_the_hand_worked_table(demo):
+    """The samples: 鹤壁市 sent on 9月30日, was 退回 and corrected on 10月8日 (within 10 days): 按时; 洛阳市 was 退回
+    and never corrected: not 按时; 周口市 first sent on 10月9日: 逾期; everyone else sent by 9月30日."""
+    ws, _master = demo
+    spec = load_spec()
+    summary = period_status(ws, spec, Period.parse("2025Q3"))
+    got = {u["name"]: u["timing"] for u in summary["units"]}
+    expected = {name: "按时" for name in got} | {"鹤壁市": "按时（退回后按期更正）", "洛阳市": "退回未更正", "周口市": "逾期"}
+    assert got == expected
+    assert (summary["late"], summary["uncorrected"]) == (1, 1)
+    q2 = period_status(ws, spec, Period.parse("2025Q2"))
+    assert {u["timing"] for u in q2["units"]} == {"按时"}

@@ -177,3 +177,22 @@ def test_a_late_previous_quarter_replaces_the_p00_note(spec, tmp_path):
     rerun = intake(ws, [mail(q2, "Q2", date="Wed, 01 Oct 2025 10:00:00 +0800")], spec=spec)
     assert [o.status for o in rerun] == ["already-recorded"]
     assert json.dumps([o.as_json() for o in outcomes], ensure_ascii=False)
+
+
+def test_importing_the_previous_period_rechecks_a_filing_checked_without_it(spec, tmp_path):
+    """Day one mid-year: Q3 came in before the clerk imported Q2's master; the import re-checks Q3 against it."""
+    from qtables.merge.master import merge
+
+    source = init_workspace(tmp_path / "old", signing_key=TEST_KEY)
+    fillings = chain(spec, source.registry, UNIT)
+    intake(source, [write(tmp_path / "q2.xlsx", spec, source, UNIT, "2025Q2", fillings["2025Q2"], mutate=bump_ucon)], spec=spec)
+    master = merge(source, spec, __import__("qtables.period", fromlist=["Period"]).Period.parse("2025Q2"))
+    ws = init_workspace(tmp_path / "ws", signing_key=TEST_KEY)
+    intake(ws, [mail(write(tmp_path / "q3.xlsx", spec, ws, UNIT, "2025Q3", fillings["2025Q3"]), "Q3")], spec=spec)
+    assert submissions(ws, "2025Q3")[0]["status"] == "accepted" and "P00" in codes(ws, "2025Q3")
+    result = CliRunner().invoke(main, ["import-master", "--workspace", str(ws.path), str(master), "--period", "2025Q2",
+                                       "--allow-partial"])
+    assert result.exit_code == 0, result.output
+    assert "[复核]" in result.output and "通过 → 退回" in result.output, result.output
+    assert submissions(ws, "2025Q3")[0]["status"] == "rejected" and "T5-P1" in codes(ws, "2025Q3")
+    assert list((ws.path / "outbox").glob("*_2025Q3_v1_r1.eml"))

@@ -16,8 +16,10 @@ from qtables.cli.app import handle_errors, main, workspace_option
 @click.option("--imap", "use_imap", is_flag=True, help="从 IMAP 邮箱收取（服务器与账号见工作区配置 [imap] 与环境变量）。")
 @click.option("--send", is_flag=True, help="通过 SMTP 发出回复邮件（设置见配置 [smtp]）。")
 @click.option("--json", "as_json", is_flag=True, help="每收到一项输出一条 JSON 记录。")
+@click.option("--received-at", "received_at", default=None, metavar="日期",
+              help="登记的收到日期（北京时间，如 2025-09-28）：邮寄或面交的报表按此日期判断是否按时。")
 @handle_errors
-def intake_cmd(workspace, paths, use_imap, send, as_json) -> None:
+def intake_cmd(workspace, paths, use_imap, send, as_json, received_at) -> None:
     """收取报回的文件和邮件：归档、识别、审核、登记台账、生成回执。
 
     \b
@@ -26,8 +28,11 @@ def intake_cmd(workspace, paths, use_imap, send, as_json) -> None:
       qtables intake --workspace 工作区 收件箱/
       qtables intake --workspace 工作区 郑州市.eml 开封市.msg 附件.zip --json
       qtables intake --workspace 工作区 --imap --send
+      qtables intake --workspace 工作区 邮寄的附表.xlsx --received-at 2025-09-28
     """
     import json as jsonlib
+
+    from qtables.timing import given_date
 
     from qtables.errors import UsageError
     from qtables.intake.run import intake
@@ -37,6 +42,10 @@ def intake_cmd(workspace, paths, use_imap, send, as_json) -> None:
     ws = open_workspace(workspace)
     if not paths and not use_imap:
         raise UsageError("没有指定要收取的文件、文件夹或 --imap", code="U008", hint="例如：qtables intake 收件箱/")
+    given = given_date(received_at) if received_at else None
+    if given and use_imap:
+        raise UsageError("--received-at 只用于登记邮寄或面交的文件，不能与 --imap 同用", code="U036",
+                         hint="邮件的收到时间取自邮件服务器。")
     outcomes = []
     if paths:
         total = count_sources(list(paths))
@@ -49,7 +58,7 @@ def intake_cmd(workspace, paths, use_imap, send, as_json) -> None:
                     seen_groups.add(outcome.source)
                     bar.update(1)
 
-            outcomes += intake(ws, list(paths), progress=tick)
+            outcomes += intake(ws, list(paths), progress=tick, received_at=given)
     if use_imap:
         from qtables.intake.imap import intake_imap
 
@@ -205,6 +214,8 @@ def import_master_cmd(workspace, file, period, allow_partial, dry_run, unit_code
         click.echo(f"  已记录的缺漏：{problem}")
     rows = sum(len(r) for r in plan.rows.values())
     click.echo(f"已导入 {p.label} {len(plan.rows)} 个单位的数据（共 {rows} 行）")
+    for again in plan.rechecks:
+        click.echo(f"  [复核] {ws.registry.unit(again.unit).name} {again.text}")
 
 
 @main.command("demo")

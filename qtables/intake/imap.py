@@ -15,12 +15,15 @@ import base64
 import imaplib
 import os
 import re
+import time
+from datetime import datetime, timezone
 
 from qtables.errors import QtablesError
 from qtables.intake.run import Outcome, intake
 from qtables.intake.items import Limits
 from qtables.intake.messages import message_items
 from qtables.ledger.workspace import Workspace
+from qtables.timing import beijing
 
 DONE_FLAG = "$Qtables"
 
@@ -110,11 +113,13 @@ def intake_imap(ws: Workspace) -> list[Outcome]:
         limits = Limits.from_config(ws.config)
         for uid in uids[: limits.messages_per_run]:
             typ, fetched = conn.uid("FETCH", uid, "(BODY.PEEK[] INTERNALDATE)")
-            raw = next((part[1] for part in fetched if isinstance(part, tuple)), None)
+            part = next((part for part in fetched if isinstance(part, tuple)), None)
+            raw = part[1] if part is not None else None
             if typ != "OK" or raw is None:
                 continue
             source_id = f"imap://{user}@{host}/{folder};UIDVALIDITY={validity}/;UID={uid.decode()}"
-            items = list(message_items(raw, source_id, f"{host}/{folder} UID {uid.decode()}", limits))
+            items = list(message_items(raw, source_id, f"{host}/{folder} UID {uid.decode()}", limits,
+                                       ours=_internaldate(part[0])))
             outcomes += intake(ws, items=items)
             if processed:
                 target = _quote(encode_folder(processed))
@@ -130,3 +135,11 @@ def intake_imap(ws: Workspace) -> list[Outcome]:
         except Exception:  # noqa: BLE001
             pass
     return outcomes
+
+
+def _internaldate(response: bytes) -> str:
+    """The server's own received time of a message (RFC 3501 INTERNALDATE) in 北京时间, "" when absent."""
+    stamp = imaplib.Internaldate2tuple(response) if b"INTERNALDATE" in response else None
+    if stamp is None:
+        return ""
+    return beijing(datetime.fromtimestamp(time.mktime(stamp), timezone.utc))

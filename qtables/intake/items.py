@@ -8,6 +8,7 @@ from pathlib import Path
 
 
 from qtables.check.read import sniff
+from qtables.timing import beijing
 
 
 WORKBOOK_KINDS = {"xlsx", "xlsm", "xls", "ods", "xlsb"}  # xlsb: refused with its own code (F07)
@@ -41,6 +42,7 @@ class Item:
     received_at: str = ""
     problem: str | None = None  # a limit or format problem found while unpacking (finding code)
     detail: str = ""
+    received_basis: str = "file"  # how received_at was established (qtables.timing.BASIS_TEXT)
 
 
 @dataclass
@@ -51,7 +53,7 @@ class UnpackContext:
 
 
 def mtime_iso(path: Path) -> str:
-    return datetime.fromtimestamp(path.stat().st_mtime, timezone.utc).astimezone().isoformat(timespec="seconds")
+    return beijing(datetime.fromtimestamp(path.stat().st_mtime, timezone.utc))
 
 
 def container_kind(data: bytes) -> str:

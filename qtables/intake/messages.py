@@ -8,7 +8,6 @@ import email.policy
 import email.utils
 import io
 import re
-from datetime import timezone
 from email.message import Message
 from pathlib import Path
 from typing import Iterator
@@ -18,6 +17,7 @@ import olefile
 from qtables.intake.items import Item, Limits, UnpackContext, container_kind
 from qtables.intake import skeleton
 from qtables.intake.archives import zip_items
+from qtables.timing import received_time
 
 
 def parse_message(data: bytes) -> Message:
@@ -31,10 +31,11 @@ def parse_message(data: bytes) -> Message:
         return email.message_from_bytes(data, policy=email.policy.compat32)
 
 
-def message_items(data: bytes, source_id: str, source: str, limits: Limits | None = None, received: str = "") -> Iterator[Item]:
+def message_items(data: bytes, source_id: str, source: str, limits: Limits | None = None, received: str = "",
+                  ours: str = "") -> Iterator[Item]:
     """The items of one raw RFC 822 message (used for IMAP)."""
     ctx = UnpackContext(limits or Limits())
-    yield from message_parts(parse_message(data), source_id, source, ctx, received, 0)
+    yield from message_parts(parse_message(data), source_id, source, ctx, received, 0, ours)
 
 
 def fix_8bit(text: str | None) -> str | None:
@@ -116,20 +117,9 @@ def _filename(part: Message) -> str | None:
     return name
 
 
-def _received(msg: Message, fallback: str) -> str:
-    raw = _header(msg, "Date")
-    if raw:
-        try:
-            dt = email.utils.parsedate_to_datetime(raw)
-            if dt.tzinfo is None:
-                dt = dt.replace(tzinfo=timezone.utc)
-            return dt.isoformat(timespec="seconds")
-        except (TypeError, ValueError, IndexError):
-            pass
-    return fallback
-
-
-def message_parts(msg: Message, source_id: str, source: str, ctx: UnpackContext, received: str, depth: int) -> Iterator[Item]:
+def message_parts(msg: Message, source_id: str, source: str, ctx: UnpackContext, received: str, depth: int,
+                  ours: str = "") -> Iterator[Item]:
+    """The items of one message; ``received`` is the fallback time (the file's), ``ours`` the server's (IMAP)."""
     ctx.messages += 1
     if ctx.messages > ctx.limits.messages_per_run:
         yield Item(source_id, "(邮件)", b"", source, source_id, problem="L06", detail=f"本次处理的邮件超过 {ctx.limits.messages_per_run} 封")
@@ -137,11 +127,13 @@ def message_parts(msg: Message, source_id: str, source: str, ctx: UnpackContext,
     sender = email.utils.parseaddr(_header(msg, "From") or "")[1].lower() or None
     subject = _header(msg, "Subject")
     message_id = _header(msg, "Message-ID")
-    when = _received(msg, received)
+    when, basis = received_time(msg, _header, received, ours)
     group = f"{source_id}"
     counter = [0]
     try:
-        yield from _parts(msg, source_id, source, ctx, sender, subject, message_id, when, group, depth, counter)
+        for item in _parts(msg, source_id, source, ctx, sender, subject, message_id, when, group, depth, counter):
+            item.received_basis = basis  # a message inside this one was received when this one was
+            yield item
     except Exception as exc:  # noqa: BLE001 - a message too broken to walk is one coded item, never a crash
         yield Item(f"{source_id}#broken{counter[0]}", "(邮件)", b"", source, group, sender, subject, message_id, when,
                    problem="L09", detail=f"邮件结构无法解析（{exc.__class__.__name__}）")
@@ -194,7 +186,7 @@ def _parts(msg: Message, source_id: str, source: str, ctx: UnpackContext, sender
         if kind == "zip":
             yield from zip_items(data, sid, label, source, group, ctx, (sender, subject, message_id), when, depth + 1)
         elif kind == "eml" and ctype == "message/rfc822":
-            yield from message_parts(parse_message(data), sid, source, ctx, when, depth + 1)
+            yield from message_parts(parse_message(data), sid, source, ctx, when, depth + 1, ours=when)
         else:
             yield Item(sid, label, data, source, group, sender, subject, message_id, when)
 

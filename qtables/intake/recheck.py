@@ -22,7 +22,7 @@ from qtables.ledger.inputs import cause as cause_text
 from qtables.ledger.inputs import inputs_of, same
 from qtables.ledger.store import Ledger, _encode
 from qtables.period import Period
-from qtables.status import STATUS_TEXT
+from qtables.states import STATUS_TEXT
 
 IMPORTED_PREFIX = "导入："
 

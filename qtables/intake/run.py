@@ -102,7 +102,10 @@ def intake(
     items: Iterable[Item] | None = None,
     spec: Spec | None = None,
     progress: Callable[[Outcome], None] | None = None,
+    received_at: str | None = None,
 ) -> list[Outcome]:
+    """Take in ``paths`` (or ``items``); ``received_at``: the registered date everything arrived (mailed paper,
+    a USB stick handed over), which then stands for the received time of every item."""
     spec = spec or load_spec()
     ledger = Ledger(ws.path)
     try:
@@ -115,6 +118,8 @@ def intake(
         pending: list[Item] = []
         last_group = None
         for item in stream:
+            if received_at:
+                item.received_at, item.received_basis = received_at, "given"
             # Other attachments of a message are attributed to the unit of its workbook:
             # hold them until the message's items are all seen.
             if last_group is not None and item.group != last_group:
@@ -174,6 +179,7 @@ def _one(ws: Workspace, ledger: Ledger, ctx: CheckContext, item: Item, group_uni
         "arrival_key": key, "sha256": sha, "filename": item.name, "size": len(item.data), "source": item.source,
         "message_id": item.message_id, "sender": item.sender, "subject": item.subject,
         "received_at": item.received_at, "unit_code": None, "period": None, "note": None,
+        "received_basis": item.received_basis,
     }
     kind = sniff(item.data) if not item.problem else "problem"
     if item.problem:
@@ -218,6 +224,7 @@ def _one(ws: Workspace, ledger: Ledger, ctx: CheckContext, item: Item, group_uni
         "sha256": sha, "unit_code": report.unit.code, "period": report.period.code,
         "tables": ",".join(report.identity.tables), "template_id": report.identity.template_id, "status": status,
         "received_at": item.received_at, "sender": item.sender, "filename": item.name,
+        "received_basis": item.received_basis,
     }
     submission_id, final = ledger.record(
         arrival=arrival, submission=submission, findings=[_finding_row(f) for f in findings], cells=_cells(report),

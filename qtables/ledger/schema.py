@@ -134,7 +134,7 @@ MIGRATIONS: list[tuple[int, str, str]] = [
     ),
     (
         6,
-        "check inputs and verdict history",
+        "check inputs, verdict history, received basis",
         """
         -- What each check used from other periods (qtables.ledger.inputs): which submission, and a digest of
         -- its figures.  When a unit's version of a period changes, its later filings whose inputs differ now
@@ -162,6 +162,9 @@ MIGRATIONS: list[tuple[int, str, str]] = [
             reply_path TEXT
         );
         CREATE INDEX verdicts_submission ON verdicts(submission_id);
+        -- How the received time was established (qtables.timing.BASIS_TEXT), NULL before this migration.
+        ALTER TABLE arrivals ADD COLUMN received_basis TEXT;
+        ALTER TABLE submissions ADD COLUMN received_basis TEXT;
         """,
     ),
 ]

@@ -122,10 +122,12 @@ class Ledger(LedgerQueries):
                     submission_id = self._insert_submission(db, submission, findings, cells, inputs)
             db.execute(
                 "INSERT INTO arrivals (arrival_key, sha256, filename, size, kind, source, message_id, sender, subject,"
-                " received_at, unit_code, period, status, submission_id, note, recorded_at, code, severity, fix)"
+                " received_at, unit_code, period, status, submission_id, note, recorded_at, code, severity, fix, received_basis)"
                 " VALUES (:arrival_key, :sha256, :filename, :size, :kind, :source, :message_id, :sender, :subject,"
-                " :received_at, :unit_code, :period, :status, :submission_id, :note, :recorded_at, :code, :severity, :fix)",
-                dict({"code": None, "severity": None, "fix": None} | arrival, status=status, submission_id=submission_id,
+                " :received_at, :unit_code, :period, :status, :submission_id, :note, :recorded_at, :code, :severity, :fix,"
+                " :received_basis)",
+                dict({"code": None, "severity": None, "fix": None, "received_basis": None} | arrival, status=status,
+                     submission_id=submission_id,
                      recorded_at=now_iso()),
             )
             return submission_id, status
@@ -139,10 +141,10 @@ class Ledger(LedgerQueries):
         counts_as_current = submission["status"] not in ("quarantined",)
         cur = db.execute(
             "INSERT INTO submissions (sha256, unit_code, period, tables, template_id, version, status, is_current,"
-            " received_at, sender, filename) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            " received_at, sender, filename, received_basis) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (submission["sha256"], submission["unit_code"], submission["period"], tables, submission.get("template_id"),
              version, submission["status"], 1 if counts_as_current else 0, submission["received_at"], submission.get("sender"),
-             submission["filename"]),
+             submission["filename"], submission.get("received_basis")),
         )
         new_id = cur.lastrowid
         if counts_as_current:

@@ -46,6 +46,8 @@ quarter_grace_days = 0
 year_month = 12
 year_day = 20
 year_grace_days = 0
+# 更正期限：被退回的报表在其收到之日起多少天内改正重报，仍算按时（日历日；《办法》未规定，默认 10 天）。
+correction_days = 10
 
 [form]
 # 印在每张表右上角的表号、制定机关、批准文号、有效期至（默认值见规格 spec.json 的 form；空着的不印）。

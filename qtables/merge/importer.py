@@ -54,6 +54,7 @@ class ImportPlan:
     duplicates: list[tuple[int, str]] = field(default_factory=list)
     total_mismatch: list[tuple[str, float, float]] = field(default_factory=list)  # (column, sum of rows, 合计 row)
     broken_units: set[str] = field(default_factory=set)  # units with a figure that could not be read
+    rechecks: list[Any] = field(default_factory=list)  # later filings whose verdict the imported figures changed
 
     @property
     def problems(self) -> list[str]:
@@ -222,7 +223,7 @@ def import_master(ws: Workspace, spec: Spec, path: str | Path, period: Period, *
     if dry_run:
         return plan
     verdicts = _unit_findings(spec, plan, ws.registry.unit(unit_code), period) if unit_code and unit_code in plan.rows else {}
-    _record(ws, plan, period, skip=plan.broken_units, verdicts=verdicts)
+    _record(ws, spec, plan, period, skip=plan.broken_units, verdicts=verdicts)
     return plan
 
 
@@ -247,7 +248,7 @@ def _unit_findings(spec: Spec, plan: ImportPlan, unit: Unit, period: Period) -> 
     return {unit.code: (report.status, [f.as_json() for f in report.findings])}
 
 
-def _record(ws: Workspace, plan: ImportPlan, period: Period, *, skip: set[str],
+def _record(ws: Workspace, spec: Spec, plan: ImportPlan, period: Period, *, skip: set[str],
             verdicts: dict[str, tuple[str, list[dict[str, Any]]]] | None = None) -> None:
     data = plan.file.read_bytes()
     table = plan.table
@@ -268,7 +269,8 @@ def _record(ws: Workspace, plan: ImportPlan, period: Period, *, skip: set[str],
             status, findings = (verdicts or {}).get(code, ("accepted", []))
             arrival["status"] = status
             submission = {"sha256": sha, "unit_code": code, "period": period.code, "tables": table.id, "template_id": None,
-                          "status": status, "received_at": received, "sender": None, "filename": arrival["filename"]}
+                          "status": status, "received_at": received, "sender": None, "filename": arrival["filename"],
+                          "received_basis": "import"}
             submission_id, _ = ledger.record(arrival=arrival, submission=submission, findings=findings, cells=cells)
             if submission_id is not None:
                 ledger.set_outputs(submission_id, receipt_path="", reply_path="")
@@ -277,5 +279,13 @@ def _record(ws: Workspace, plan: ImportPlan, period: Period, *, skip: set[str],
             db.execute("INSERT INTO imports (period, file, sha256, mapping, gaps, imported_at) VALUES (?, ?, ?, ?, ?, ?)",
                        (period.code, str(plan.file), file_sha, json.dumps(plan.as_json(), ensure_ascii=False),
                         json.dumps(gaps, ensure_ascii=False), now_iso()))
+        # The imported figures are what later filings' 接转 are checked against: those checked without them, or
+        # against other figures, are checked again now (and answered again when their verdict changes).
+        from qtables.intake.recheck import recheck_units
+        from qtables.intake.run import make_context, produce_outputs
+        ctx = make_context(ws, spec, ledger)
+        plan.rechecks = recheck_units(ledger, ctx, set(plan.rows) - skip)
+        if plan.rechecks:
+            produce_outputs(ws, ledger, ctx)
     finally:
         ledger.close()

@@ -10,7 +10,7 @@ from qtables.period import Period
 from qtables.spec.registry import Registry
 from qtables.spec.model import Spec, Table
 from qtables.status import OK_STATUSES as OK
-from qtables.status import STATUS_TEXT
+from qtables.status import STATUS_TEXT, short_time
 from qtables.ledger.queries import decode
 from qtables.ledger.store import Ledger
 from qtables.merge.sheetkit import row_height, HEADER_ROW, SheetWriter, write_header, write_num, print_setup, write_text
@@ -19,9 +19,10 @@ from qtables.merge.sheetkit import row_height, HEADER_ROW, SheetWriter, write_he
 def status_sheet(wb, fmt, spec: Spec, status: dict[str, Any], table_ids: list[str], set_names) -> None:
     ws = wb.add_worksheet("报送情况")
     due = [spec.table(t).name for t in table_ids if spec.table(t).kind != "scoring"]
-    headers = ["单位代码", "单位", "状态", "版本", "收到时间", "按时"] + due + ["其他材料", "复核"]
-    write_header(ws, fmt, f"{status['label']} 报送情况", f"截止日期 {status['deadline']}；应报 {status['expected']}，已收 {status['received']}，"
-            f"通过 {status['accepted']}，逾期 {status['late']}", headers, [9, 12, 12, 5, 24, 6] + [8] * len(due) + [30, 30])
+    headers = ["单位代码", "单位", "状态", "版本", "首次报送时间", "通过时间", "按时"] + due + ["其他材料", "复核"]
+    write_header(ws, fmt, f"{status['label']} 报送情况", f"截止日期 {status['deadline']}（北京时间，按本方收到时间；退回后更正期限 "
+            f"{status.get('correction_days', '')} 天）；应报 {status['expected']}，已收 {status['received']}，"
+            f"通过 {status['accepted']}，逾期 {status['late']}", headers, [9, 12, 12, 5, 16, 16, 12] + [8] * len(due) + [30, 30])
     for i, u in enumerate(status["units"]):
         r = HEADER_ROW + 1 + i
         materials = "、".join(u["attachments"] + u.get("unreadable", []))
@@ -32,15 +33,16 @@ def status_sheet(wb, fmt, spec: Spec, status: dict[str, Any], table_ids: list[st
         write_text(ws, r, 1, u["name"], fmt.text)
         write_text(ws, r, 2, STATUS_TEXT.get(state, state), cell)
         write_num(ws, r, 3, u["version"], fmt.int)
-        write_text(ws, r, 4, u["received_at"], fmt.text)
-        timing = "导入" if u.get("imported") else "—" if u["on_time"] is None else ("按时" if u["on_time"] else "逾期")
-        write_text(ws, r, 5, timing, fmt.status["late"] if u["on_time"] is False else fmt.text)
+        write_text(ws, r, 4, short_time(u.get("first_received")), fmt.text)
+        write_text(ws, r, 5, short_time(u.get("accepted_at")), fmt.text)
+        timing = u.get("timing") or "—"
+        write_text(ws, r, 6, timing, fmt.status["late"] if u["on_time"] is False else fmt.wrap)
         for j, name in enumerate(due):
             have = name in u["tables_received"]
-            write_text(ws, r, 6 + j, ("已报" if have else "未报") if state != "missing" else "未报",
+            write_text(ws, r, 7 + j, ("已报" if have else "未报") if state != "missing" else "未报",
                   cell if have else fmt.status["missing"])
-        write_text(ws, r, 6 + len(due), materials, fmt.wrap)
-        write_text(ws, r, 7 + len(due), u.get("recheck", ""), fmt.wrap)
+        write_text(ws, r, 7 + len(due), materials, fmt.wrap)
+        write_text(ws, r, 8 + len(due), u.get("recheck", ""), fmt.wrap)
     print_setup(ws, len(headers) - 1)
 
 
