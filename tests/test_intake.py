@@ -91,7 +91,9 @@ def test_intake_records_statuses_versions_duplicates_and_other_materials(ws, boo
     summary = period_status(ws, spec, Period.parse("2025Q3"))
     by = {u["code"]: u for u in summary["units"]}
     assert by["410100"]["status"] == "accepted" and by["410100"]["attachments"] == ["盖章件.pdf"]
-    assert by["410181"]["version"] == 2 and by["410181"]["on_time"] is False  # resubmitted after the deadline
+    # sent on 9月30日, 退回, corrected on 10月10日 — within the 10-day 更正期限 of the version it corrects: 按时
+    assert by["410181"]["version"] == 2 and by["410181"]["timing"] == "按时（退回后按期更正）" and by["410181"]["on_time"] is True
+    assert by["410181"]["first_received"] == "2025-09-30T10:00:00+08:00" and by["410181"]["accepted_at"].startswith("2025-10-10")
     # 26 units sent nothing; the two accepted ones sent no 分析报告 (a stamped PDF is not one): all 28 are chased.
     assert summary["accepted"] == 2 and len(summary["chase"]) == 28
     assert {c["code"]: c["missing_materials"] for c in summary["chase"] if c["status"] == "accepted"} == {

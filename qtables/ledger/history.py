@@ -111,6 +111,9 @@ def quarter_figures(db, unit_code: str, year: int) -> Quarters:
             values[f"q4_{col}"] = per_quarter[3].get(key, {}).get(col)
         for col in QUARTER_START:
             values[f"q1_{col}"] = per_quarter[0].get(key, {}).get(col)
+        # 满意工程项数 of each quarter (rate × 备案项数), so the year's rate can be compared weighted by 备案 (T7-A18).
+        values["sum_satisfied"] = round(sum(_num(f.get(key, {}).get("satisfaction_rate")) * _num(f.get(key, {}).get("filed_count"))
+                                            / 100 for f in per_quarter), 6)
         rows[key] = values
     return Quarters({"t7": rows}, [], sources, parts)
 
