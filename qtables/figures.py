@@ -5,6 +5,7 @@ Plain records, so the checker can use what the ledger found without importing th
 
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -37,3 +38,22 @@ class Quarters:
     sources: list[str]
     # Each quarter as it was found: (period, ledger submission or None, its description, digest of its figures).
     parts: list[tuple[Period, int | None, str, str]] = field(default_factory=list)
+
+
+def project_key(value: Any) -> str:
+    """A 工程质量监督注册号 as compared across periods and units: width-folded (NFKC), without spaces, upper case."""
+    if value is None:
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    return "".join(unicodedata.normalize("NFKC", str(value)).split()).upper()
+
+
+@dataclass
+class ProjectHistory:
+    """A unit's projects over its earlier quarters (附表3 在建, 附表4 竣工/备案) and, for the same period, which
+    other units' filings list the same 注册号 — what the lifecycle rules (PC-05…PC-09) compare with."""
+
+    earlier: dict[str, list[tuple[Period, str, dict[str, Any]]]]  # project key -> [(period, table id, row values)]
+    sources: list[str]  # the earlier filings used, described in Chinese
+    peers: dict[str, set[str]]  # project key -> codes of the other units whose filing of the period lists it

@@ -64,3 +64,42 @@ def test_each_measure_that_disagrees_is_found_at_its_own_cell(spec, annual_ctx, 
     annual_codes = {c for c, _cell in found if c.startswith("T7-A")}
     if column != "accident_deaths" or fillings["2025"].values["t7"][row].get("accident_count"):
         assert annual_codes == {code}, sorted(found)
+
+
+def test_at_the_december_deadline_without_q4_the_checks_the_quarters_at_hand_allow_run(spec, tmp_path):
+    """12月20日: Q4 is never in. The year's 接转 is still held to Q1's (T7-A6, 强制性) and every flow to at least the sum
+    of Q1–Q3 (T7-B*); A00 names what could not run; when Q4 arrives the year is re-checked in full."""
+    from conftest import TEST_KEY
+    from test_periods import QUARTERS, chain
+    from qtables.intake.run import intake
+    from qtables.ledger.workspace import init_workspace
+
+    ws = init_workspace(tmp_path / "ws", signing_key=TEST_KEY)
+    fillings = chain(spec, ws.registry, UNIT)
+    for code in QUARTERS[:3]:
+        intake(ws, [write(tmp_path / f"{code}.xlsx", spec, ws, UNIT, code, fillings[code])], spec=spec)
+    ledger = Ledger(ws.path)
+    ctx = make_context(ws, spec, ledger)
+    clean = check_file(write(tmp_path / "year.xlsx", spec, ws, UNIT, "2025", fillings["2025"]), ctx)
+    assert problems(clean) == [], [(f.code, f.message) for f in clean.findings]
+    [a00] = [f for f in clean.findings if f.code == "A00"]
+    assert "第4季度" in a00.message and "T7-A6" in a00.message and "T7-B1" in a00.message
+    row = 0
+
+    def short(values):  # the year reports fewer 新注册 than Q1–Q3 alone had, and a 接转 that is not Q1's
+        values["t7"][row]["new_count"] = 0
+        values["t7"][row]["carried_count"] += 1
+
+    bad = check_file(write(tmp_path / "year_bad.xlsx", spec, ws, UNIT, "2025", fillings["2025"], mutate=short), ctx)
+    codes = {f.code for f in bad.findings}
+    assert {"T7-B1", "T7-A6"} <= codes and "T7-A1" not in codes and bad.status == "rejected"
+    ledger.close()
+    # The year goes through intake now (with A00), then Q4 arrives: the year is re-checked with all four quarters.
+    intake(ws, [write(tmp_path / "year.xlsx", spec, ws, UNIT, "2025", fillings["2025"])], spec=spec)
+    outcomes = intake(ws, [write(tmp_path / "q4.xlsx", spec, ws, UNIT, "2025Q4", fillings["2025Q4"])], spec=spec)
+    [again] = [o for o in outcomes if o.status == "rechecked"]
+    assert again.period == "2025" and "收到2025年第4季度数据" in again.message
+    ledger = Ledger(ws.path)
+    [year] = [r for r in ledger.current_submissions("2025") if r["unit_code"] == UNIT]
+    assert "A00" not in {f["code"] for f in ledger.findings_of(year["id"])}
+    ledger.close()

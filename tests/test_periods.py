@@ -137,9 +137,9 @@ def test_annual_identities_against_the_four_quarters(spec, chained, tmp_path):
         "T7-A1": lambda r: r.update(new_count=r["new_count"] + 1, ucon_count=r["ucon_count"] + 1),
         "T7-A2": lambda r: r.update(ucon_count=r["ucon_count"] + 2),
         "T7-A3": lambda r: r.update(done_count=r["done_count"] + 1, ucon_count=r["ucon_count"] - 1),
-        "T7-A4": lambda r: r.update(filed_area=round(r["filed_area"] + 0.5, 2)),
-        "T7-A5": lambda r: r.update(accident_loss=(r["accident_loss"] or 0) + 7),
-        "T7-A6": lambda r: r.update(carried_cost=round(r["carried_cost"] + 9, 2)),
+        "T7-A11": lambda r: r.update(filed_area=round(r["filed_area"] + 0.5, 2)),  # 面积: its own rule, at its cell
+        "T7-A15": lambda r: r.update(accident_loss=(r["accident_loss"] or 0) + 7),
+        "T7-A17": lambda r: r.update(carried_cost=round(r["carried_cost"] + 9, 2)),
     }
     for code, change in cases.items():
         report = check_file(write(tmp_path / f"{code}.xlsx", spec, ws, UNIT, "2025", fillings["2025"],
@@ -147,7 +147,7 @@ def test_annual_identities_against_the_four_quarters(spec, chained, tmp_path):
         hits = [f for f in report.findings if f.code == code]
         assert hits and hits[0].cell.endswith(str(TableLayout.for_unit(spec.table("t7"), ws.registry.unit(UNIT)).first_data + 2)), (
             code, [(f.code, f.cell) for f in report.findings])
-        assert hits[0].severity == ("E" if code == "T7-A6" else "W")
+        assert hits[0].severity == ("E" if code == "T7-A17" else "W")
     ledger.close()
 
 
@@ -319,7 +319,7 @@ def test_an_annual_templates_selfcheck_checks_the_quarters_live_in_libreoffice(s
              for n, v in (("clean", annual.values), ("broken", broken))]
     clean, bad = libreoffice.convert(files, tmp_path / "lo", "xlsx", lo_profile)
     shown = {k: v for k, v in selfcheck_verdicts(clean).items() if k[0].startswith("T7-A")}
-    assert len(shown) == 6 and all(mark == "✓" for mark, _n, _c in shown.values()), shown
+    assert len(shown) == 18 and all(mark == "✓" for mark, _n, _c in shown.values()), shown
     wrong = {k[0]: v for k, v in selfcheck_verdicts(bad).items() if k[0].startswith("T7-A") and v[0] == "✗"}
     assert set(wrong) == {"T7-A1"} and wrong["T7-A1"][1] == 1
     ledger = Ledger(ws.path)

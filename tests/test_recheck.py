@@ -84,7 +84,9 @@ def test_the_clean_chain_is_accepted_and_records_what_each_check_used(history):
     ledger = Ledger(ws.path)
     try:
         q3 = current(ledger, "2025Q3")
-        [used] = ledger.inputs(q3["id"])
+        inputs = ledger.inputs(q3["id"])
+        assert sorted(i.role for i in inputs) == ["history", "peers", "previous"]
+        [used] = [i for i in inputs if i.role == "previous"]
         q2 = current(ledger, "2025Q2")
         assert (used.role, used.period, used.source_id) == ("previous", "2025Q2", q2["id"])
         year = current(ledger, "2025")

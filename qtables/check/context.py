@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from qtables.check.findings import Finding
-from qtables.figures import Previous, Quarters
+from qtables.figures import Previous, ProjectHistory, Quarters
 from qtables.template.identity import Identity
 from qtables.period import Period
 from qtables.check.read import ReadLimits
@@ -29,12 +29,17 @@ class CheckContext:
     # The ledger's four quarters of a year, for the annual identities: (unit code, year).
     quarters: Callable[[str, int], Quarters] | None = None
     limits: ReadLimits | None = None
+    # The unit's projects in its earlier quarters and the period's other units' 注册号: (unit code, period).
+    projects: Callable[[str, Period], ProjectHistory] | None = None
 
     def previous_for(self, unit: Unit, period: Period, table_id: str) -> Previous | None:
         key = (unit.code, period.previous().code)
         if key in self.history:
             return self.history[key]
         return self.lookup(unit.code, period, table_id) if self.lookup else None
+
+    def projects_for(self, unit: Unit, period: Period) -> ProjectHistory | None:
+        return self.projects(unit.code, period) if self.projects is not None and period.kind == "quarter" else None
 
     def quarters_for(self, unit: Unit, period: Period) -> Quarters | None:
         if period.kind != "year" or self.quarters is None:
@@ -54,6 +59,7 @@ class Report:
     receipt: str | None = None
     previous: Previous | None = None  # the other period the 接转 and continuity checks used
     quarters: Quarters | None = None  # the quarters an annual filing's identities used
+    history: ProjectHistory | None = None  # the project history and other units' 注册号 the lifecycle rules used
     recognised: str | None = None  # a non-template workbook laid out as this table (F06)
 
     @property

@@ -81,7 +81,8 @@ _TYPES = [
     FindingType("P03", "I", "上期数据取自其他表", "{detail}（{source}）", "无需处理；收到上期正式报表后会以其为准。"),
     FindingType("P04", "I", "未核对项目连续性", "{detail}，附表3/附表4的项目连续性未核对", "无需处理；上期明细报表通过审核后即可核对。"),
     FindingType("R01", "I", "因所依据的数据变化而复核", "本报表已重新审核：{detail}", "审核结果以本回执为准；有强制性问题的请改正后重新报送。"),
-    FindingType("A00", "I", "未核对年报与季报", "缺少{detail}的附表5，年报与四个季度的一致性未核对", "各季度附表5通过审核后，重新审核年报即可核对。"),
+    FindingType("A00", "I", "未核对年报与季报", "缺少{detail}的附表5，年报与四个季度的一致性未能全部核对（{checked}）",
+                "所缺季度的附表5通过审核后，年报会自动复核。"),
     # -- derived cells
     FindingType("D01", "E", "计算单元格的值不对", "此单元格应由公式计算为 {expected}，文件中为 {found}", "请不要改动合计、比率等自动计算的单元格；使用原始模板重新填写。"),
     # -- explanations (说明)
@@ -119,7 +120,7 @@ class Finding:
 def make(code: str, *, table: str = "", sheet: str = "", cell: str = "", expected: Any = None, found: Any = None, **details: Any) -> Finding:
     """A finding of a catalogue code, its message filled from the details."""
     kind = CATALOGUE[code]
-    values = {"expected": _show(expected), "found": _show(found), "name": "", "kind": "", "detail": "", "row": "", "rule": ""}
+    values = {"expected": _show(expected), "found": _show(found), "name": "", "kind": "", "detail": "", "row": "", "rule": "", "checked": ""}
     values.update({k: _show(v) for k, v in details.items()})
     return Finding(
         code=code,

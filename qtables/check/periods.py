@@ -49,10 +49,14 @@ def other_period_notes(report: Report, data: WorkbookData, keyed: str | None, pr
         elif TOTAL_KEY not in known:
             report.findings.append(make("P00", table=name, sheet=layout.sheet,
                                         detail=f"{previous.source} 中没有本单位的{name}数据"))
-    if period.kind == "year" and quarters is not None and quarters.tables is None:
-        report.findings.append(make("A00", table=name, sheet=layout.sheet, detail="、".join(q.label for q in quarters.missing)))
+    if period.kind == "year" and quarters is not None and quarters.missing:
+        checked = ("只核对了已有季度能核对的：年报各项不小于已报季度之和（T7-B1…B11）"
+                   + ("、上年度接转等于第一季度接转（T7-A6、A16、A17）" if quarters.tables and Period(period.year, 1) not in quarters.missing else "")
+                   if quarters.tables else "")
+        report.findings.append(make("A00", table=name, sheet=layout.sheet, detail="、".join(q.label for q in quarters.missing),
+                                    checked=checked or "均未核对"))
     elif period.kind == "year" and quarters is None:
-        report.findings.append(make("A00", table=name, sheet=layout.sheet, detail="四个季度（未使用工作区台账）"))
+        report.findings.append(make("A00", table=name, sheet=layout.sheet, detail="四个季度（未使用工作区台账）", checked="均未核对"))
 
 
 def _key(value: Any) -> str:

@@ -126,8 +126,10 @@ def check_cmd(workspace, files, previous, expected_unit, expected_period, as_jso
     # The previous period comes from the workspace's ledger (accepted submissions, imported masters);
     # --previous FILE overrides it for that file's unit and period.
     ledger = Ledger(ws.path) if (ws.path / LEDGER_FILE).exists() else None
+    from qtables.intake.run import projects_lookup
     ctx = CheckContext(spec, ws.registry, ws.signing_key, expected_unit=expected_unit, expected_period=expected_period,
-                       lookup=ledger.previous if ledger else None, quarters=ledger.quarters if ledger else None)
+                       lookup=ledger.previous if ledger else None, quarters=ledger.quarters if ledger else None,
+                       projects=projects_lookup(spec, ledger) if ledger else None)
     if previous is not None:
         prev = check_file(previous, ctx)
         if prev.period is None or prev.unit is None or prev.status == "unreadable":

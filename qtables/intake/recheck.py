@@ -72,7 +72,12 @@ def recheck_units(ledger: Ledger, ctx: CheckContext, units: Iterable[str]) -> li
             period = Period.parse(row["period"])
             keyed = keyed_table(spec, row["tables"].split(","))
             quarters = ledger.quarters(unit, period.year) if period.kind == "year" else None
-            now = inputs_of(period, ledger.previous(unit, period, keyed), quarters)
+            history, own = None, set()
+            c = spec.continuity
+            if c and ctx.projects is not None and period.kind == "quarter" and {c["ongoing"], c["completed"]} <= set(row["tables"].split(",")):
+                history = ctx.projects(unit, period)
+                own = ledger.own_projects(row["id"], (c["ongoing"], c["completed"]), c["key"])
+            now = inputs_of(period, ledger.previous(unit, period, keyed), quarters, history, own)
             recorded = ledger.inputs(row["id"])
             if row["inputs_known"] and same(now, recorded):
                 continue

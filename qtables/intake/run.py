@@ -19,6 +19,7 @@ from typing import Any, Callable, Iterable
 
 from qtables.check import materials
 from qtables.check.checker import check_file
+from qtables.check.lifecycle import own_keys
 from qtables.check.context import CheckContext, Report
 from qtables.check.findings import CATALOGUE, Finding, make
 from qtables.check.read import _KIND_TEXT, ReadLimits, sniff
@@ -92,7 +93,17 @@ SPREADSHEET_NAMES = (".xlsx", ".xlsm", ".xlsb", ".xls", ".ods", ".et", ".ett", "
 
 
 def make_context(ws: Workspace, spec: Spec, ledger: Ledger) -> CheckContext:
-    return CheckContext(spec, ws.registry, ws.signing_key, lookup=ledger.previous, quarters=ledger.quarters, limits=ReadLimits.from_config(ws.config))
+    return CheckContext(spec, ws.registry, ws.signing_key, lookup=ledger.previous, quarters=ledger.quarters,
+                        limits=ReadLimits.from_config(ws.config), projects=projects_lookup(spec, ledger))
+
+
+def projects_lookup(spec: Spec, ledger: Ledger):
+    """The ledger's project history for the lifecycle rules (None when the spec has no continuity block)."""
+    c = spec.continuity
+    if not c:
+        return None
+    tables, key = (c["ongoing"], c["completed"]), c["key"]
+    return lambda unit_code, period: ledger.projects(unit_code, period, tables, key)
 
 
 def intake(
@@ -247,7 +258,7 @@ def report_inputs(spec: Spec, report: Report) -> list[Input] | None:
     """What the check of ``report`` used from other periods (None: a submission with no 附表5/附表7)."""
     if report.identity is None or report.period is None or keyed_table(spec, report.identity.tables) is None:
         return None
-    return inputs_of(report.period, report.previous, report.quarters)
+    return inputs_of(report.period, report.previous, report.quarters, report.history, own_keys(spec, report.data))
 
 
 def _attribution(ws: Workspace, item: Item, group_unit: dict[str, tuple[str, str]]) -> dict[str, Any]:

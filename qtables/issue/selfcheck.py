@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 
 from qtables.template.layout import TableLayout, a1, quote_sheet
 from qtables.period import Period
-from qtables.template.rules import Result
+from qtables.template.rules import Result, quarter_names
 from qtables.spec import expr
 from qtables.spec.expr import Ref
 from qtables.spec.model import Rule
@@ -143,6 +143,10 @@ class ExcelContext:
         """None if Excel can evaluate the rule here, else why not (in Chinese)."""
         if "quarters" in rule.needs and not self.quarter_names:
             return "需要四个季度的数据，由汇总单位审核"
+        if "quarters" in rule.needs and not quarter_names(rule) <= set(self.quarter_names):
+            # all four quarters give sum_*, q4_*; some of them give part_* (the bounds): one set or the other runs
+            return ("各季度数据齐全，由“等于四季之和”的规则核对" if any(n.startswith("sum_") for n in self.quarter_names)
+                    else "第四季度尚未报送，由汇总单位在收到后核对")
         if "previous" in rule.needs and not self.has_previous:
             return "本模板未预填上期数据，由汇总单位审核时核对"
         if rule.table not in self.layouts:

@@ -13,7 +13,7 @@ import hashlib
 import json
 from typing import Any
 
-from qtables.figures import Figures, Previous, Quarters
+from qtables.figures import Figures, Previous, ProjectHistory, Quarters, project_key
 from qtables.ledger.queries import decode
 from qtables.period import Period
 
@@ -87,7 +87,11 @@ QUARTER_START = ("carried_count", "carried_area", "carried_cost")
 
 
 def quarter_figures(db, unit_code: str, year: int) -> Quarters:
-    per_quarter: list[Figures] = []
+    """The year's quarters as the annual rules see them.  All four: ``sum_*`` (flows), ``q4_*`` (年底在建), ``q1_*``
+    (上年度接转) and ``sum_satisfied``.  Some missing (at the 12月20日 deadline Q4 always is): ``part_*``, the flows of
+    the quarters at hand (the year's flows cannot be less), and ``q1_*`` when Q1 is there; a rule that needs a name
+    not given is not run (A00 says which)."""
+    by_quarter: dict[int, Figures] = {}
     missing, sources, parts = [], [], []
     for q in Period(year).quarters():
         row = _submission(db, unit_code, q, "t5")
@@ -96,27 +100,76 @@ def quarter_figures(db, unit_code: str, year: int) -> Quarters:
             parts.append((q, None, "", digest(None)))
             continue
         figures = _cells(db, row["id"], ("t5",)).get("t5", {})
-        per_quarter.append(figures)
+        by_quarter[q.quarter] = figures
         sources.append(describe(row, q))
         parts.append((q, row["id"], sources[-1], digest(figures)))
-    if missing:
+    if not by_quarter:
         return Quarters(None, missing, sources, parts)
-    keys = set().union(*(set(f) for f in per_quarter))
+    present = list(by_quarter.values())
+    keys = set().union(*(set(f) for f in present))
     rows: dict[str, dict[str, Any]] = {}
     for key in keys:
         values: dict[str, Any] = {}
-        for col in QUARTER_SUMS:
-            values[f"sum_{col}"] = round(sum(_num(f.get(key, {}).get(col)) for f in per_quarter), 6)
-        for col in QUARTER_END:
-            values[f"q4_{col}"] = per_quarter[3].get(key, {}).get(col)
-        for col in QUARTER_START:
-            values[f"q1_{col}"] = per_quarter[0].get(key, {}).get(col)
-        # 满意工程项数 of each quarter (rate × 备案项数), so the year's rate can be compared weighted by 备案 (T7-A18).
-        values["sum_satisfied"] = round(sum(_num(f.get(key, {}).get("satisfaction_rate")) * _num(f.get(key, {}).get("filed_count"))
-                                            / 100 for f in per_quarter), 6)
+        if missing:
+            for col in QUARTER_SUMS:
+                values[f"part_{col}"] = round(sum(_num(f.get(key, {}).get(col)) for f in present), 6)
+        else:
+            for col in QUARTER_SUMS:
+                values[f"sum_{col}"] = round(sum(_num(f.get(key, {}).get(col)) for f in present), 6)
+            for col in QUARTER_END:
+                values[f"q4_{col}"] = by_quarter[4].get(key, {}).get(col)
+            # 满意工程项数 of each quarter (rate × 备案项数), so the year's rate can be compared weighted by 备案 (T7-A18).
+            values["sum_satisfied"] = round(sum(_num(f.get(key, {}).get("satisfaction_rate")) * _num(f.get(key, {}).get("filed_count"))
+                                                / 100 for f in present), 6)
+        if 1 in by_quarter:
+            for col in QUARTER_START:
+                values[f"q1_{col}"] = by_quarter[1].get(key, {}).get(col)
         rows[key] = values
-    return Quarters({"t7": rows}, [], sources, parts)
+    return Quarters({"t7": rows}, missing, sources, parts)
 
 
 def _num(v: Any) -> float:
     return float(v) if isinstance(v, (int, float)) and not isinstance(v, bool) else 0.0
+
+
+def project_history(db, unit_code: str, period: Period, tables: tuple[str, str], key: str) -> ProjectHistory:
+    """Every project the unit reported in its accepted filings of the quarters before ``period`` (all of its
+    history, not only the previous quarter), and the other units whose current filing of ``period`` lists the
+    same 注册号 (whatever their status: a 退回 filing still claims the project)."""
+    marks = ",".join("?" * len(tables))
+    earlier: dict[str, list[tuple[Period, str, dict[str, Any]]]] = {}
+    sources = []
+    rows = db.execute(
+        "SELECT * FROM submissions WHERE unit_code = ? AND is_current = 1 AND status IN (?, ?) AND period LIKE '%Q%'",
+        (unit_code, *OK)).fetchall()
+    for row in sorted(rows, key=lambda r: Period.parse(r["period"]).order):
+        when = Period.parse(row["period"])
+        if when.order >= period.order:
+            continue
+        by_row: dict[tuple[str, str], dict[str, Any]] = {}
+        for c in db.execute(f"SELECT table_id, row_key, column_id, value FROM cells WHERE submission_id = ? AND table_id IN ({marks})",
+                            (row["id"], *tables)):
+            by_row.setdefault((c["table_id"], c["row_key"]), {})[c["column_id"]] = decode(c["value"])
+        if by_row:
+            sources.append(describe(row, when))
+        for (table_id, _r), values in sorted(by_row.items()):
+            k = project_key(values.get(key))
+            if k:
+                earlier.setdefault(k, []).append((when, table_id, values))
+    peers: dict[str, set[str]] = {}
+    for c in db.execute(
+        f"SELECT s.unit_code, c.value FROM cells c JOIN submissions s ON s.id = c.submission_id WHERE s.period = ?"
+        f" AND s.is_current = 1 AND s.unit_code != ? AND c.table_id IN ({marks}) AND c.column_id = ?",
+        (period.code, unit_code, *tables, key)):
+        k = project_key(decode(c["value"]))
+        if k:
+            peers.setdefault(k, set()).add(c["unit_code"])
+    return ProjectHistory(earlier, sources, peers)
+
+
+def own_projects(db, submission_id: int, tables: tuple[str, str], key: str) -> set[str]:
+    """The project keys a recorded submission lists (附表3/附表4)."""
+    marks = ",".join("?" * len(tables))
+    return {k for c in db.execute(
+        f"SELECT value FROM cells WHERE submission_id = ? AND table_id IN ({marks}) AND column_id = ?", (submission_id, *tables, key))
+        if (k := project_key(decode(c["value"])))}

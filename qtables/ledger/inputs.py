@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from qtables.figures import Previous, Quarters
+from qtables.figures import Previous, ProjectHistory, Quarters
 from qtables.ledger.history import digest
 from qtables.period import Period
 
@@ -29,8 +29,10 @@ class Input:
         return (self.role, self.period if self.role == "quarter" else "")
 
 
-def inputs_of(period: Period, previous: Previous | None, quarters: Quarters | None) -> list[Input]:
-    """The inputs of a check of ``period`` that used ``previous`` and (for a year) ``quarters``."""
+def inputs_of(period: Period, previous: Previous | None, quarters: Quarters | None,
+              history: ProjectHistory | None = None, own: frozenset[str] | set[str] = frozenset()) -> list[Input]:
+    """The inputs of a check of ``period`` that used ``previous``, (for a year) ``quarters`` and (附表3/附表4)
+    the unit's project ``history``; of the other units' projects only those sharing a key with ``own`` count."""
     if previous is None:
         out = [Input("previous", period.previous().code, None, "", digest(None))]
     else:
@@ -38,6 +40,12 @@ def inputs_of(period: Period, previous: Previous | None, quarters: Quarters | No
         out = [Input("previous", previous.period.code, previous.submission_id, previous.source, digest(used))]
     if quarters is not None:
         out += [Input("quarter", q.code, sid, source, fingerprint) for q, sid, source, fingerprint in quarters.parts]
+    if history is not None:
+        earlier = {k: [(p.code, t, row) for p, t, row in v] for k, v in history.earlier.items()}
+        out.append(Input("history", "", None, "、".join(history.sources), digest(earlier or None)))
+        clash = {k: sorted(history.peers[k]) for k in sorted(own) if k in history.peers}
+        units = "、".join(sorted({u for us in clash.values() for u in us}))
+        out.append(Input("peers", "", None, units, digest(clash or None)))
     return out
 
 
@@ -52,9 +60,15 @@ def cause(before: list[Input], after: list[Input]) -> str:
     parts = []
     for new in after:
         was = old.get(new.key)
-        label = Period.parse(new.period).label
         if was is not None and (was.period, was.digest) == (new.period, new.digest):
             continue
+        if new.role == "history":
+            parts.append("本单位此前各期的附表3/附表4工程明细有变化")
+            continue
+        if new.role == "peers":
+            parts.append(f"其他单位本期报表中的相同注册号有变化（{new.source or '现已没有'}）")
+            continue
+        label = Period.parse(new.period).label
         if was is None or was.source_id is None:
             if new.source_id is not None:
                 parts.append(f"收到{label}数据（{new.source}）")

@@ -20,9 +20,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterator
 
-from qtables.figures import Previous, Quarters
+from qtables.figures import Previous, ProjectHistory, Quarters
 from qtables.ledger.archive import Archive
-from qtables.ledger.history import previous_figures, quarter_figures
+from qtables.ledger.history import own_projects, previous_figures, project_history, quarter_figures
 from qtables.ledger.inputs import Input
 from qtables.ledger.queries import LedgerQueries
 from qtables.period import Period
@@ -95,6 +95,12 @@ class Ledger(LedgerQueries):
 
     def quarters(self, unit_code: str, year: int) -> Quarters:
         return quarter_figures(self.db, unit_code, year)
+
+    def projects(self, unit_code: str, period: Period, tables: tuple[str, str], key: str) -> ProjectHistory:
+        return project_history(self.db, unit_code, period, tables, key)
+
+    def own_projects(self, submission_id: int, tables: tuple[str, str], key: str) -> set[str]:
+        return own_projects(self.db, submission_id, tables, key)
 
     # -- archive --------------------------------------------------------
     def archive_path(self, sha256: str) -> Path:

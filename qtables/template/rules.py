@@ -199,6 +199,13 @@ class Result:
     at_total: bool = False  # a row rule evaluated on the 合计 row (the other period is known only in total)
 
 
+@per_object
+def quarter_names(rule: Rule) -> frozenset[str]:
+    """The q.* values a rule reads (sum_new_count, q1_carried_count …)."""
+    nodes = [n for n in (rule.assertion, rule.when, rule.found, rule.expected) if n is not None]
+    return frozenset(ref.parts[1] for n in nodes for ref, _r in expr.refs(n) if ref.parts[0] == "q" and len(ref.parts) == 2)
+
+
 def run_rule(rule: Rule, data: WorkbookData, columns: dict | None = None, passes: bool = True,
              plain: tuple[list[int], bool] | None = None) -> list[Result]:
     """The rule's results: per row (or once for a table rule) pass, fail or na.  ``passes=False``: rows that
@@ -219,6 +226,8 @@ def run_rule(rule: Rule, data: WorkbookData, columns: dict | None = None, passes
         # (an imported master with one row per unit).  Rows it lacks are reported by the checker.
         source = data.previous if other_period == "previous" else data.quarters
         known = (source or {}).get(rule.table, {})
+        if other_period == "quarters" and known and not quarter_names(rule) <= next(iter(known.values())).keys():
+            return [Result(rule, "na")]  # the quarters at hand do not give what this rule compares (A00 says so)
         rows = [i for i, r in enumerate(td.layout.rows) if r.key in known]
         if rows:
             env.mode = "row"
