@@ -99,6 +99,28 @@ def recheck_units(ledger: Ledger, ctx: CheckContext, units: Iterable[str]) -> li
     return changed
 
 
+def peer_units(ledger: Ledger, spec: Any, changed: Iterable[tuple[str, str]]) -> set[str]:
+    """Other units whose filings a change of (unit, period) may concern: those listing a 注册号 the changed filing
+    lists (PC-09 is due in theirs too), and those whose last check found a shared 注册号 (it may be gone now)."""
+    c = spec.continuity
+    if not c:
+        return set()
+    tables, key = (c["ongoing"], c["completed"]), c["key"]
+    out: set[str] = set()
+    for unit, period_code in set(changed):
+        period = Period.parse(period_code)
+        if period.kind != "quarter":
+            continue
+        peers = ledger.projects(unit, period, tables, key).peers
+        for sub in ledger.db.execute("SELECT id FROM submissions WHERE unit_code = ? AND period = ? AND is_current = 1",
+                                     (unit, period_code)):
+            out |= {u for k in ledger.own_projects(sub["id"], tables, key) for u in peers.get(k, ())}
+        out |= {r[0] for r in ledger.db.execute(
+            "SELECT s.unit_code FROM check_inputs i JOIN submissions s ON s.id = i.submission_id WHERE i.role = 'peers'"
+            " AND i.digest != 'none' AND s.period = ? AND s.is_current = 1 AND s.unit_code != ?", (period_code, unit))}
+    return out
+
+
 def recheck_finding(recheck: Any) -> Any:
     """The R01 note a re-checked receipt opens with (what changed, and the earlier verdict)."""
     return make("R01", detail=f"{STATUS_TEXT.get(recheck['status_before'], recheck['status_before'])} → "

@@ -28,7 +28,7 @@ from qtables.intake.items import WORKBOOK_KINDS, Item, Limits
 from qtables.intake.sources import iter_items
 from qtables.period import Period
 from qtables.spec import Spec, load_spec
-from qtables.intake.recheck import Recheck, recheck_finding, recheck_units
+from qtables.intake.recheck import Recheck, peer_units, recheck_finding, recheck_units
 from qtables.ledger.inputs import Input, inputs_of
 from qtables.ledger.store import ArrivalKey, Ledger
 from qtables.ledger.workspace import Workspace
@@ -139,16 +139,18 @@ def intake(
             last_group = item.group
             pending.append(item)
         outcomes.extend(_flush(ws, ledger, ctx, pending, group_unit, progress, reports))
-        outcomes.extend(recheck_outcomes(recheck_units(ledger, ctx, _changed_units(outcomes))))
+        changed = _changed(outcomes)
+        units = {u for u, _p in changed} | peer_units(ledger, spec, changed)
+        outcomes.extend(recheck_outcomes(recheck_units(ledger, ctx, units)))
         produce_outputs(ws, ledger, ctx, reports)
         return outcomes
     finally:
         ledger.close()
 
 
-def _changed_units(outcomes: list[Outcome]) -> set[str]:
-    """Units whose ledger gained a submission in this run (its later filings may have used what it replaced)."""
-    return {o.unit for o in outcomes if o.unit and o.version is not None and o.status != "duplicate"}
+def _changed(outcomes: list[Outcome]) -> set[tuple[str, str]]:
+    """(unit, period) whose ledger gained a submission in this run (later filings may have used what it replaced)."""
+    return {(o.unit, o.period) for o in outcomes if o.unit and o.period and o.version is not None and o.status != "duplicate"}
 
 
 def recheck_outcomes(rechecks: list[Recheck]) -> list[Outcome]:

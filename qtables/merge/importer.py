@@ -284,7 +284,7 @@ def _record(ws: Workspace, spec: Spec, plan: ImportPlan, period: Period, *, skip
         from qtables.intake.recheck import recheck_units
         from qtables.intake.run import make_context, produce_outputs
         ctx = make_context(ws, spec, ledger)
-        plan.rechecks = recheck_units(ledger, ctx, set(plan.rows) - skip)
+        plan.rechecks = recheck_units(ledger, ctx, set(plan.rows) - skip)  # (an import has no 附表3/4: no peers)
         if plan.rechecks:
             produce_outputs(ws, ledger, ctx)
     finally:
