@@ -79,6 +79,8 @@ def test_range_functions():
     assert expr.evaluate(expr.parse("sum(x)"), env) == 3.5
     assert expr.evaluate(expr.parse("sumproduct(x, y)"), env) == 7
     assert expr.evaluate(expr.parse("countbetween(x, 1, 2)"), env) == 1
+    dated = Env(ranges={"d": [45900, 45950, 45901, None, 45902], "c": ["准予备案", "准予备案", " 准予备案 ", "准予备案", "不予备案"]})
+    assert expr.evaluate(expr.parse("countbetweenif(d, 45900, 45910, c, '准予备案')"), dated) == 2  # not 不予备案, not outside
 
 
 def test_parse_errors_say_where():
@@ -152,6 +154,7 @@ def _trees(children):
         st.builds(lambda name, r, q: Call(name, (r, q)), st.sampled_from(["sumproduct", "filledweight"]), ranges, ranges),
         st.builds(lambda r, k: Call("counteq", (r, k)), ranges, children),
         st.builds(lambda r, lo, hi: Call("countbetween", (r, lo, hi)), ranges, children, children),
+        st.builds(lambda r, lo, hi, k, v: Call("countbetweenif", (r, lo, hi, k, v)), ranges, children, children, ranges, children),
         st.builds(lambda a: Call("oneof", (a, Str("结论"))), children),
         st.just(Call("rowfilled", ())),
         st.just(Call("rownum", ())),

@@ -141,3 +141,41 @@ def test_a_shared_formula_is_refused_rather_than_written_wrong(tmp_path):
     assert '<c r="A5"><f t="shared" ref="A5:A6" si="0">B5+1</f><v>3</v></c>' in xml
     assert '<c r="A6"><f t="shared" si="0"/><v>4.5</v></c>' in xml
     assert openpyxl.load_workbook(tmp_path / "x.xlsx").active["A6"].value == "=B6+1"
+
+
+@pytest.mark.libreoffice
+@pytest.mark.gnumeric
+def test_a_total_typed_over_is_crossed_in_the_selfcheck_as_check_rejects_it(spec, workspace, tmp_path, lo_profile):
+    """An unprotected copy, or another program, leaves 附表5's 合计 as a number that is not the sum of the rows:
+    check says D01 at that cell (退回); the 自查 under LibreOffice and Gnumeric crosses V07 (合计 = Σ rows)."""
+    from qtables.check.checker import check_file
+    from qtables.check.context import CheckContext
+    from qtables.template.layout import TableLayout, a1
+
+    path, values = build_filled(tmp_path / "filled.xlsx", spec, workspace, UNIT, PERIOD, seed=5)
+    layout = TableLayout.for_unit(spec.table("t5"), workspace.registry.unit(UNIT))
+    cell = a1(layout.total_row, layout.col("ucon_count"), abs_row=False, abs_col=False)
+    stated = sum(r["ucon_count"] for r in values["t5"]) + 5
+    part = _sheet_part(path, layout.sheet)
+    typed = tmp_path / "typed_over.xlsx"
+    with zipfile.ZipFile(path) as src, zipfile.ZipFile(typed, "w", zipfile.ZIP_DEFLATED) as dst:
+        for info in src.infolist():
+            blob = src.read(info)
+            if info.filename == part:
+                blob, n = re.subn(rf'<c r="{cell}"([^>]*)><f>[^<]*</f><v>[^<]*</v></c>'.encode(),
+                                  rb'<c r="' + cell.encode() + rb'"\1><v>' + str(stated).encode() + b"</v></c>", blob)
+                assert n == 1
+            dst.writestr(info, blob)
+    report = check_file(typed, CheckContext(spec, workspace.registry, workspace.signing_key))
+    assert report.status == "rejected"
+    assert ("D01", cell) in {(f.code, f.cell) for f in report.findings}
+    assert "V07" not in {f.code for f in report.findings}  # one problem, named once (at the cell)
+    clean = check_file(path, CheckContext(spec, workspace.registry, workspace.signing_key))
+    assert not {f.code for f in clean.findings} & {"D01", "V07"}
+    [by_lo] = libreoffice.convert([typed], tmp_path / "lo", "xlsx", lo_profile)
+    [by_gnumeric] = gnumeric.recalc([typed], tmp_path / "gnumeric")
+    for engine, saved in (("LibreOffice", by_lo), ("Gnumeric", by_gnumeric)):
+        shown = selfcheck_verdicts(saved)
+        v07 = {k: v for k, v in shown.items() if k[0] == "V07" and k[1] == "附表5"}
+        assert v07 and all(mark == "✗" for mark, _n, _c in v07.values()), (engine, v07)
+        assert {mark for k, (mark, _n, _c) in shown.items() if k[0] == "V07" and k[1] != "附表5"} <= {"✓"}, engine

@@ -150,7 +150,7 @@ def _check_book(book: RawWorkbook, ctx: CheckContext, report: Report) -> None:
             continue
         sheet = book.sheet(layout.sheet)
         got = read_table(sheet, layout, spec, report)
-        tables[tid] = TableData(layout, got.rows, known_empty=got.empty)
+        tables[tid] = TableData(layout, got.rows, known_empty=got.empty, stated=got.total)
         raw_tables[tid] = TableData(layout, got.raw_rows, known_empty=got.empty)
         cached[tid] = (got.derived_rows, got.total)
         retyped = retyped or got.retyped
@@ -185,12 +185,20 @@ def _check_book(book: RawWorkbook, ctx: CheckContext, report: Report) -> None:
     notes = read_notes(book, spec)
     sources = {"previous": previous.source if previous else "", "quarters": "、".join(quarters.sources) if quarters else ""}
     rule_findings(rules, data, notes, report, sources)
+    _one_problem_once(report)
     if keyed not in broken:
         other_period_notes(report, data, keyed, previous, quarters, lookup_known=ctx.lookup is not None)
     continuity_findings(spec, data, previous, report)
     if spec.continuity and {spec.continuity["ongoing"], spec.continuity["completed"]} <= set(tables):
         report.history = ctx.projects_for(unit, period)
         lifecycle_findings(spec, data, report.history, report, ctx.registry, unit)
+
+
+def _one_problem_once(report: Report) -> None:
+    """A 合计 typed over is one problem: D01 names each overwritten cell, so V07 (the 自查's view of it, which names
+    the table) is not listed again beside it."""
+    overwritten = {f.table for f in report.findings if f.code == "D01"}
+    report.findings[:] = [f for f in report.findings if not (f.code == "V07" and f.table in overwritten)]
 
 
 # -- structure ----------------------------------------------------------

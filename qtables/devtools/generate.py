@@ -9,6 +9,9 @@ own key at ``qtables init``.
 
 from __future__ import annotations
 
+import datetime
+import email.utils
+
 import sys
 import tempfile
 from pathlib import Path
@@ -152,6 +155,13 @@ def build_samples(out_dir: Path) -> list[Path]:
                         fwd.add_attachment(message_from_bytes(data, policy=policy.default))
                         fwd.set_boundary(f"qtables-sample-fwd-{code}-{unit.code}")
                         data = bytes(fwd)
+                    # The province's own server stamps what it took in (the time 按时 is judged by, qtables.timing);
+                    # 滑县's mail client sends its Date in UTC: the same instant, shown in 北京时间.
+                    sent = email.utils.parsedate_to_datetime(when)
+                    if code == "2025Q3" and unit.code == "410526":
+                        data = data.replace(f"Date: {when}".encode(), f"Date: {email.utils.format_datetime(sent.astimezone(datetime.timezone.utc))}".encode(), 1)
+                    stamp = email.utils.format_datetime(sent + datetime.timedelta(seconds=40))
+                    data = f"Received: from mail.example.gov.cn by mx.hnjs.gov.cn with ESMTPS; {stamp}\r\n".encode() + data
                     path.write_bytes(data)
                     written.append(path)
     return written

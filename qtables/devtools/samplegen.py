@@ -118,6 +118,8 @@ def generate(layouts: list[TableLayout], unit: Unit, period: Period, *, seed: in
             if rng.random() < 0.7:
                 p.filed = True
                 p.filed_date = p.done_date + timedelta(days=rng.randint(1, 9))
+            else:  # not filed yet: completed within the last days of the period (within the 15 days allowed, T4-10)
+                p.done_date = end - timedelta(days=rng.randint(0, 9))
     values: dict[str, list[dict[str, Any]]] = {}
     if keyed:
         values[keyed.table.id] = [_keyed_row([p for p in projects if p.row_key == k], rng) for k in row_keys]

@@ -70,7 +70,7 @@ class ExcelContext:
                 if mode == "total":
                     return own.ref(own.total_row, p[0], sheet=qual(own))  # type: ignore[arg-type]
                 raise expr.ExpressionError(f"表级规则不能直接引用列 {p[0]}")
-            if p[0] == "total":
+            if p[0] in ("total", "stated"):  # on the sheet the 合计 cell is what it states
                 return own.ref(own.total_row, p[1], sheet=qual(own))  # type: ignore[arg-type]
             if p[0] == "period":
                 d = self.period.start if p[1] == "start" else self.period.end

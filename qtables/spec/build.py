@@ -123,8 +123,16 @@ def build_table(data: dict[str, Any], file: str, choices: dict[str, Choice]) -> 
 
 
 def generic_rules(table: Table) -> list[Rule]:
-    """Value rules implied by column types: numbers, dates, required fields, choice lists."""
+    """Value rules implied by column types: numbers, dates, required fields, choice lists; and the 合计 row as
+    stated equal to the sum of the rows (V07: the 自查 sees a 合计 typed over a formula, as check's D01 does)."""
     out: list[Rule] = []
+    summed = [c.id for c in table.columns if c.total == "sum"] if table.has_total else []
+    if summed:
+        text = " and ".join(f"approx(stated.{x}, sum({x}), 0.005)" for x in summed)
+        out.append(Rule(code="V07", severity="E", scope="table", table=table.id, target=f"total.{summed[0]}",
+                        assertion=expr.parse(text), assertion_text=text,
+                        message="合计行应等于各行之和（合计单元格被改写过，或由其他程序写入了数值）",
+                        pointer="(由合计行生成)"))
     records = table.kind == "records"
     for col in table.input_columns:
         x = col.id

@@ -97,7 +97,7 @@ def ref_problem(
         if "quarters" not in needs:
             return "引用了各季度数据，规则须声明 needs: [\"quarters\"]"
         return None if len(p) == 2 and _QUARTER_AGGREGATES.match(p[1]) else "应为 q.sum_<列>、q.part_<列>、q.q4_<列> 或 q.q1_<列>"
-    if p[0] == "total":
+    if p[0] in ("total", "stated"):
         if len(p) != 2 or not table.has_total or not table.has_column(p[1]):
             return f"在表 {table.name} 的合计行中不存在"
         return None

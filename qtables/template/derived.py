@@ -69,7 +69,7 @@ def compute_derived(data: WorkbookData) -> None:
 @per_object
 def _reads_range(node: expr.Node) -> bool:
     """Whether a formula reads a whole column (so one row's value may depend on the others)."""
-    return any(expr.uses_function(node, name) for name in ("sum", "count", "sumproduct", "filledweight", "counteq", "countbetween"))
+    return any(expr.uses_function(node, name) for name in ("sum", "count", "sumproduct", "filledweight", "counteq", "countbetween", "countbetweenif"))
 
 
 @per_object

@@ -31,6 +31,10 @@ class TableData:
     rows: list[dict[str, Any]]
     total: dict[str, Any] = field(default_factory=dict)
     known_empty: frozenset[int] = frozenset()  # rows the reader already saw empty (a hint, not re-examined)
+    # The 合计 row as the file holds it (``stated.x`` in a rule): a 合计 typed over, or written by another program,
+    # differs from ``total`` (computed from the rows).  Empty when not read from a file; a cell without a cached
+    # value reads as the computed total (a spreadsheet would recalculate it).
+    stated: dict[str, Any] = field(default_factory=dict)
     _split: tuple[list[int], list[int]] | None = field(default=None, repr=False)
 
     @property
@@ -130,6 +134,9 @@ class _Env:
             return own.get(p[0])
         if p[0] == "total":
             return self.td.total.get(p[1])
+        if p[0] == "stated":
+            value = self.td.stated.get(p[1])
+            return self.td.total.get(p[1]) if value is None else value
         if p[0] == "period":
             return excel_serial(self.data.period.start if p[1] == "start" else self.data.period.end)
         if p[0] == "prev":

@@ -177,7 +177,7 @@ def _call(node: Call) -> Fn:
         return lambda env: float(env.row_number())
     if name == "oneof":
         return _oneof(node)
-    if name in ("sum", "count", "sumproduct", "filledweight", "counteq", "countbetween"):
+    if name in ("sum", "count", "sumproduct", "filledweight", "counteq", "countbetween", "countbetweenif"):
         return _aggregate(node)
     fns = [_build(a) for a in args]
     if name == "abs":
@@ -275,6 +275,17 @@ def _aggregate(node: Call) -> Fn:
             return float(memo[1].get(_text_key(key), 0))
         return counteq
     lo_fn, hi_fn = _build(args[1]), _build(args[2])
+    if name == "countbetweenif":
+        keys_of, wanted_fn = _range_of(args[3]), _build(args[4])
+
+        def countbetweenif(env: Env) -> float:
+            values, keys = first(env), keys_of(env)
+            if len(values) != len(keys):
+                raise EvalError("区域大小不一致")
+            lo, hi, wanted = _n(lo_fn(env)), _n(hi_fn(env)), _text_key(wanted_fn(env))
+            return float(sum(1 for v, k in zip(values, keys)
+                             if _is_number(v) and lo <= v <= hi and k is not None and not _blank(k) and _text_key(k) == wanted))
+        return countbetweenif
 
     def countbetween(env: Env) -> float:
         values = first(env)

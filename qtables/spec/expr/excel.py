@@ -98,6 +98,9 @@ def to_excel(
         if n.name == "countbetween":
             r = rng(a[0])
             return f"SUMPRODUCT(ISNUMBER({r})*({r}>={c(a[1])})*({r}<={c(a[2])}))"
+        if n.name == "countbetweenif":
+            r, k = rng(a[0]), rng(a[3])
+            return f"SUMPRODUCT(ISNUMBER({r})*({r}>={c(a[1])})*({r}<={c(a[2])})*(TRIM({k})=TRIM({c(a[4])})))"
         if n.name == "abs":
             return f"ABS({c(a[0])})"
         if n.name == "round":

@@ -155,7 +155,7 @@ def _call(node: Call, env: Env) -> Any:
             return False
         wanted = _text_key(value)
         return any(_text_key(v) == wanted for v in env.choice_values(list_name.value))
-    if name in ("sum", "count", "sumproduct", "filledweight", "counteq", "countbetween"):
+    if name in ("sum", "count", "sumproduct", "filledweight", "counteq", "countbetween", "countbetweenif"):
         first = _range(args[0], env)
         if name == "sum":
             return sum(v for v in first if isinstance(v, (int, float)) and not isinstance(v, bool))
@@ -178,6 +178,12 @@ def _call(node: Call, env: Env) -> Any:
             wanted = _text_key(key)
             return float(sum(1 for v in first if not _blank(v) and _text_key(v) == wanted))
         lo, hi = _num(evaluate(args[1], env)), _num(evaluate(args[2], env))
+        if name == "countbetweenif":
+            keys, wanted = _range(args[3], env), _text_key(evaluate(args[4], env))
+            if len(keys) != len(first):
+                raise EvalError("区域大小不一致")
+            return float(sum(1 for v, k in zip(first, keys) if isinstance(v, (int, float)) and not isinstance(v, bool)
+                             and lo <= v <= hi and not _blank(k) and _text_key(k) == wanted))
         return float(
             sum(1 for v in first if isinstance(v, (int, float)) and not isinstance(v, bool) and lo <= v <= hi)
         )

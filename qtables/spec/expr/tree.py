@@ -70,6 +70,9 @@ FUNCTIONS: dict[str, tuple[int, int, tuple[int, ...]]] = {
     "filledweight": (2, 2, (0, 1)),  # sum of the second range where the first is not blank
     "counteq": (2, 2, (0,)),
     "countbetween": (3, 3, (0,)),
+    # rows whose first range lies between lo and hi and whose fourth range equals the text (e.g. 备案日期 in the
+    # period and 备案结论 = 准予备案)
+    "countbetweenif": (5, 5, (0, 3)),
     "abs": (1, 1, ()),
     "round": (2, 2, ()),
     "min": (2, 8, ()),
