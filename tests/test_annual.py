@@ -8,7 +8,6 @@ from test_periods import chained, problems, write  # noqa: F401 - the module-sco
 from qtables.check.checker import check_file
 from qtables.intake.run import make_context
 from qtables.ledger.store import Ledger
-from qtables.period import Period
 from qtables.template.layout import TableLayout, a1
 
 UNIT = "410300"

@@ -344,3 +344,37 @@ def test_inline_strings_and_a_wrong_dimension_read_the_same(good, ctx, tmp_path,
     expected = sorted((f.code, f.sheet, f.cell) for f in check_file(bad, ctx).findings)
     assert sorted((f.code, f.sheet, f.cell) for f in check_file(rewritten, ctx).findings) == expected
     assert {"T5-01", "T3-02"} <= {c for c, _, _ in expected}
+
+
+def test_blank_signature_lines_are_noted_once_per_table_at_the_first_blank_cell(spec, workspace, tmp_path):
+    """统计员/批准人/报送日期 (附表2: 填表人/批准人/填表日期) left blank: an N04 note per table, the figures still checked."""
+    import copy
+
+    from builders import layouts_for
+    from qtables.devtools import samplegen
+    from qtables.issue.workbook import IssueRequest, build_workbook
+    from qtables.template.layout import a1
+    from qtables.period import Period
+    from qtables.template.lines import line_slots
+
+    unit, period = workspace.registry.unit("410300"), Period.parse("2025Q3")
+    set_names, table_ids, layouts = layouts_for(spec, unit, period)
+    filling = samplegen.generate(layouts, unit, period, seed=2)
+    ctx = CheckContext(spec, workspace.registry, workspace.signing_key)
+    lines = copy.deepcopy(filling.line_values)
+    lines["t5"].pop("批准人")
+    lines["t3"] = {}
+    path = tmp_path / "lines.xlsx"
+    build_workbook(path, spec=spec, request=IssueRequest(unit, period, table_ids, set_names, values=filling.values,
+                   line_values=lines), key=workspace.signing_key, password="pw")
+    report = check_file(path, ctx)
+    notes = {f.table: f for f in report.findings if f.code == "N04"}
+    assert set(notes) == {"附表3", "附表5"} and report.status != "unreadable"
+    t5 = next(lay for lay in layouts if lay.table.id == "t5")
+    slot = line_slots(t5, t5.table.bottom_line, with_period=False)[t5.table.bottom_line.index("批准人")]
+    assert notes["附表5"].cell == a1(t5.bottom_row, slot[2], abs_row=False, abs_col=False) and "“批准人”" in notes["附表5"].message
+    assert "“统计员”、“批准人”、“报送日期”" in notes["附表3"].message
+    full = tmp_path / "full.xlsx"
+    build_workbook(full, spec=spec, request=IssueRequest(unit, period, table_ids, set_names, values=filling.values,
+                   line_values=filling.line_values), key=workspace.signing_key, password="pw")
+    assert "N04" not in {f.code for f in check_file(full, ctx).findings}

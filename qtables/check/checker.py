@@ -15,7 +15,8 @@ from typing import Any
 from qtables.check import normalize
 from qtables.check.findings import make
 from qtables.template.identity import IDENTITY_SHEET, PROPERTY_PREFIX, Identity
-from qtables.template.layout import TableLayout
+from qtables.template.layout import TableLayout, a1
+from qtables.template.lines import line_slots
 from qtables.period import Period
 from qtables.spec.model import Spec, Table
 from qtables.check.read import RawWorkbook, ReadProblem, read_workbook
@@ -140,6 +141,7 @@ def _check_book(book: RawWorkbook, ctx: CheckContext, report: Report) -> None:
     layouts = {t: TableLayout.for_unit(spec.table(t), unit, capacities.get(t)) for t in identity.tables}
     broken = check_structure(book, layouts, report)
     check_extra_sheets(book, layouts, report)
+    signature_lines(book, {t: lay for t, lay in layouts.items() if t not in broken}, report)
 
     tables: dict[str, TableData] = {}
     raw_tables: dict[str, TableData] = {}
@@ -192,6 +194,22 @@ def _check_book(book: RawWorkbook, ctx: CheckContext, report: Report) -> None:
     if spec.continuity and {spec.continuity["ongoing"], spec.continuity["completed"]} <= set(tables):
         report.history = ctx.projects_for(unit, period)
         lifecycle_findings(spec, data, report.history, report, ctx.registry, unit)
+
+
+def signature_lines(book: RawWorkbook, layouts: dict[str, TableLayout], report: Report) -> None:
+    """The lines under a table (统计员、批准人、报送日期; 附表2 填表人…) left blank: one N04 note per table, at the
+    first blank value cell (a note, not a problem: the figures are checked all the same)."""
+    for layout in layouts.values():
+        items = layout.table.bottom_line
+        if not items:
+            continue
+        sheet = book.sheet(layout.sheet)
+        blank = [(label, first) for label, (_l0, _l1, first, _v1) in zip(items, line_slots(layout, items, with_period=False))
+                 if normalize.clean_text(sheet.get(layout.bottom_row, first)) is None]
+        if blank:
+            report.findings.append(make("N04", table=layout.table.name, sheet=layout.sheet,
+                                        cell=a1(layout.bottom_row, blank[0][1], abs_row=False, abs_col=False),
+                                        detail="、".join(f"“{label}”" for label, _c in blank)))
 
 
 def _one_problem_once(report: Report) -> None:

@@ -74,6 +74,7 @@ _TYPES = [
     FindingType("N00", "E", "未填报", "模板的各附表都没有填写任何数据（这是下发的空白模板）", "请在浅黄色单元格中填写本期数据后报送；没有发生的填 0。"),
     FindingType("N01", "E", "无法识别的数值", "“{found}”不是可识别的数值", "请填写阿拉伯数字，例如 12 或 3.5；没有的填 0。"),
     FindingType("N02", "E", "无法识别的日期", "“{found}”不是可识别的日期", "请填写日期，例如 2025-09-30。"),
+    FindingType("N04", "I", "签署栏未填写", "表下的{detail}未填写", "请填写统计员（填表人）、批准人和报送日期后报送；盖章扫描件上应有签名。"),
     FindingType("N03", "I", "按规范读取", "“{found}”已按 {expected} 读取", "请直接填写数字（不要带单位、千分位或全角字符）。"),
     # -- other periods (接转, annual vs quarters, project continuity)
     FindingType("P00", "I", "未核对接转", "{detail}，本表的“接转＝上期在建”未核对", "如上期数据不在本系统，可用 qtables import-master 导入上期汇总表后重新审核。"),

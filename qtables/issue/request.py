@@ -31,7 +31,6 @@ PROTECT_OPTIONS = {
 }
 
 
-DEFAULT_WIDTH = {"integer": 7, "decimal": 10, "percent": 8, "text": 14, "date": 11, "choice": 12, "key": 10}
 
 
 @dataclass

@@ -15,7 +15,8 @@ from qtables.template.layout import HEADER_TOP, TITLE_ROW, TOP_LINE_ROW, TableLa
 from qtables.period import excel_serial
 from qtables.spec.expr import list_name
 from qtables.spec.model import Column
-from qtables.issue.request import DEFAULT_WIDTH, MAX_DATE, MIN_DATE, IssueRequest
+from qtables.issue.request import MAX_DATE, MIN_DATE, IssueRequest
+from qtables.template.lines import column_width, label_need, line_slots  # noqa: F401 - used here and by the tests
 from qtables.issue.formats import Formats, write_formula
 
 
@@ -44,10 +45,6 @@ def write_value(ws, row: int, col: int, value: Any, cell_format: Any, column: Co
         ws.write_string(row, col, str(value), cell_format)
 
 
-def column_width(col: Column) -> float:
-    return col.width or DEFAULT_WIDTH.get(col.type, 10)
-
-
 def points_note(item) -> str:
     """The visible note beside a standard whose text states other points than its 分值 column (带班制度: 5 vs 4)."""
     if item.stated_points is None or abs(item.stated_points - item.points) < 1e-9:
@@ -64,70 +61,6 @@ def form_text(spec_form: dict, override: dict, table_id: str) -> str:
              ("批准文号", str(override.get("approval") or spec_form.get("approval", ""))),
              ("有效期至", str(override.get("valid_until") or spec_form.get("valid_until", "")))]
     return "　".join(f"{k}：{v}" for k, v in parts if v)
-
-
-def line_slots(layout: TableLayout, items: tuple[str, ...], with_period: bool) -> list[tuple[int, int, int, int]]:
-    """(label first col, label last col, value first col, value last col) per item of a top/bottom line.
-
-    Columns go to the items by need, left to right: each label as many as its text takes (so 填表单位（公章）
-    is never cut at the page's left edge in a narrow first column), each value enough for a short name or
-    the report period; what is left widens the values.  When the line cannot hold every item that way, it is
-    cut into equal segments, each label as wide as its segment allows (write_line shrinks a label to fit).
-    Only the layout decides: the filling helpers of the tests find the same cells.
-    """
-    n = len(items) + (1 if with_period else 0)
-    if n == 0:
-        return []
-    widths = [column_width(c) for c in layout.table.columns]
-    labels = list(items) + (["报告期"] if with_period else [])
-    needs = []
-    for label in labels:
-        needs += [label_need(label), 15 if with_period and label == "报告期" else 8]
-    spans = _by_need(widths, needs)
-    if spans is not None:
-        return [(spans[2 * i][0], spans[2 * i][1], spans[2 * i + 1][0], spans[2 * i + 1][1]) for i in range(n)]
-    seg = max(2, layout.ncols // n)
-    slots = []
-    for i in range(n):
-        start = i * seg
-        last = layout.ncols - 1 if i == n - 1 else start + seg - 1
-        span, label_last = 0.0, start
-        while label_last < last - 1:
-            span += widths[label_last]
-            if span >= needs[2 * i]:
-                break
-            label_last += 1
-        slots.append((start, label_last, label_last + 1, max(label_last + 1, last)))
-    return slots
-
-
-def label_need(label: str) -> float:
-    """The width a line label and its colon take (a CJK character two units)."""
-    return sum(1 if ch.isascii() else 2 for ch in label) + 2
-
-
-def _by_need(widths: list[float], needs: list[float]) -> list[tuple[int, int]] | None:
-    """Consecutive column spans, one per need in order, each at least as wide as its need; the columns left
-    over go to the value spans (every second one), from the last back.  None when the columns run out."""
-    spans, col = [], 0
-    for need in needs:
-        first, span = col, 0.0
-        while col < len(widths) and span < need:
-            span += widths[col]
-            col += 1
-        if span < need:
-            return None
-        spans.append((first, col - 1))
-    spare = len(widths) - col
-    shift = [0] * len(spans)
-    value_spans = list(range(1, len(spans), 2))
-    for k in range(spare):
-        shift[value_spans[-1 - k % len(value_spans)]] += 1
-    out, moved = [], 0
-    for (first, last), extra in zip(spans, shift):
-        out.append((first + moved, last + moved + extra))
-        moved += extra
-    return out
 
 
 def write_line(ws, row: int, layout: TableLayout, items: tuple[str, ...], request: IssueRequest, fmt: Formats, *, top: bool) -> None:

@@ -279,10 +279,11 @@ def _aggregate(node: Call) -> Fn:
         keys_of, wanted_fn = _range_of(args[3]), _build(args[4])
 
         def countbetweenif(env: Env) -> float:
-            values, keys = first(env), keys_of(env)
+            values = first(env)
+            lo, hi = _n(lo_fn(env)), _n(hi_fn(env))  # in the reference interpreter's order, so errors agree
+            keys, wanted = keys_of(env), _text_key(wanted_fn(env))
             if len(values) != len(keys):
                 raise EvalError("区域大小不一致")
-            lo, hi, wanted = _n(lo_fn(env)), _n(hi_fn(env)), _text_key(wanted_fn(env))
             return float(sum(1 for v, k in zip(values, keys)
                              if _is_number(v) and lo <= v <= hi and k is not None and not _blank(k) and _text_key(k) == wanted))
         return countbetweenif

@@ -1,0 +1,78 @@
+"""Where the lines around a table go — 填表单位（盖章）/报告期 above it, 统计员/批准人/报送日期 below — and the
+column widths they are laid out by.  The writer puts the labels and values there; the checker reads the values
+back from the same cells (nothing else decides where they are)."""
+
+from __future__ import annotations
+
+from qtables.spec.model import Column
+from qtables.template.layout import TableLayout
+
+DEFAULT_WIDTH = {"integer": 7, "decimal": 10, "percent": 8, "text": 14, "date": 11, "choice": 12, "key": 10}
+
+
+def column_width(col: Column) -> float:
+    return col.width or DEFAULT_WIDTH.get(col.type, 10)
+
+
+def line_slots(layout: TableLayout, items: tuple[str, ...], with_period: bool) -> list[tuple[int, int, int, int]]:
+    """(label first col, label last col, value first col, value last col) per item of a top/bottom line.
+
+    Columns go to the items by need, left to right: each label as many as its text takes (so 填表单位（公章）
+    is never cut at the page's left edge in a narrow first column), each value enough for a short name or
+    the report period; what is left widens the values.  When the line cannot hold every item that way, it is
+    cut into equal segments, each label as wide as its segment allows (write_line shrinks a label to fit).
+    Only the layout decides: the filling helpers of the tests find the same cells.
+    """
+    n = len(items) + (1 if with_period else 0)
+    if n == 0:
+        return []
+    widths = [column_width(c) for c in layout.table.columns]
+    labels = list(items) + (["报告期"] if with_period else [])
+    needs = []
+    for label in labels:
+        needs += [label_need(label), 15 if with_period and label == "报告期" else 8]
+    spans = _by_need(widths, needs)
+    if spans is not None:
+        return [(spans[2 * i][0], spans[2 * i][1], spans[2 * i + 1][0], spans[2 * i + 1][1]) for i in range(n)]
+    seg = max(2, layout.ncols // n)
+    slots = []
+    for i in range(n):
+        start = i * seg
+        last = layout.ncols - 1 if i == n - 1 else start + seg - 1
+        span, label_last = 0.0, start
+        while label_last < last - 1:
+            span += widths[label_last]
+            if span >= needs[2 * i]:
+                break
+            label_last += 1
+        slots.append((start, label_last, label_last + 1, max(label_last + 1, last)))
+    return slots
+
+
+def label_need(label: str) -> float:
+    """The width a line label and its colon take (a CJK character two units)."""
+    return sum(1 if ch.isascii() else 2 for ch in label) + 2
+
+
+def _by_need(widths: list[float], needs: list[float]) -> list[tuple[int, int]] | None:
+    """Consecutive column spans, one per need in order, each at least as wide as its need; the columns left
+    over go to the value spans (every second one), from the last back.  None when the columns run out."""
+    spans, col = [], 0
+    for need in needs:
+        first, span = col, 0.0
+        while col < len(widths) and span < need:
+            span += widths[col]
+            col += 1
+        if span < need:
+            return None
+        spans.append((first, col - 1))
+    spare = len(widths) - col
+    shift = [0] * len(spans)
+    value_spans = list(range(1, len(spans), 2))
+    for k in range(spare):
+        shift[value_spans[-1 - k % len(value_spans)]] += 1
+    out, moved = [], 0
+    for (first, last), extra in zip(spans, shift):
+        out.append((first + moved, last + moved + extra))
+        moved += extra
+    return out
