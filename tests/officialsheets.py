@@ -190,3 +190,85 @@ def variants(table, seed: int = 5) -> list[Variant]:
 REFUSED = {"少了一行": "开封市", "不认识的单位": "某某开发区", "缺一组": "缺少", "组重复": "有歧义", "平方米填成万㎡栏": "单位不符",
            "合计不符": "合计行与各行之和不符"}
 
+
+
+FOOTER = "统计员：　　　　　　　批准人：　　　　　　　报送日期：　　　　年　　月　　日"
+EXPLANATION = ["填表说明：1、在建工程：已办理监督注册手续但未进行竣工验收的工程。",
+               "2、竣工工程：已办理监督注册手续，已通过竣工验收的工程。",
+               "3、用户满意率：用户评价为满意的工程（项数）/已办理质量备案手续的工程。"]
+
+
+def write_printed(path: Path, table, units: list[tuple[str, dict[str, Any]]], *, group_rows: int = 2, leaf_rows: int = 1,
+                  seq_in_name: bool = True, footer: bool = True, explanation: bool = True, spread_footer: bool = True) -> Path:
+    """附表5/附表7 exactly as the 办法 prints it: title, 填表单位（盖章）, a header block of three rows — each group label
+    merged over ``group_rows`` rows with its leaves below, 序号/名称 and 用户满意率（%） merged over the whole block —
+    a 合计 row, the 统计员/批准人/报送日期 line and the 填表说明 paragraph (each line of it a row)."""
+    groups = _groups(table)
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = "Sheet1"
+    ncols = 2 + sum(len(cols) for _g, cols in groups)
+    ws.cell(1, 1, table.title)
+    ws.merge_cells(start_row=1, start_column=1, end_row=1, end_column=ncols)
+    ws.cell(2, 1, "填表单位（盖章）：")
+    top = 3
+    depth = group_rows + leaf_rows
+    last = top + depth - 1
+    ws.cell(top, 1, "序号" if not seq_in_name else "市、县\n（市）\n序号")
+    ws.cell(top, 2, "市、县（市）名称")
+    ws.merge_cells(start_row=top, start_column=1, end_row=last, end_column=1)
+    ws.merge_cells(start_row=top, start_column=2, end_row=last, end_column=2)
+    c = 3
+    columns = []
+    for group, cols in groups:
+        start = c
+        leafless = len(cols) == 1 and len(cols[0].header) == 1
+        ws.cell(top, c, group)
+        if leafless:
+            ws.merge_cells(start_row=top, start_column=c, end_row=last, end_column=c)
+        else:
+            ws.merge_cells(start_row=top, start_column=c, end_row=top + group_rows - 1, end_column=c + len(cols) - 1)
+            for col in cols:
+                leaf = col.header[-1]
+                if leaf_rows == 2 and "\n" in leaf:
+                    a, b = leaf.split("\n", 1)
+                    ws.cell(top + group_rows, c, a)
+                    ws.cell(top + group_rows + 1, c, b)
+                else:
+                    ws.cell(top + group_rows, c, leaf)
+                    if leaf_rows == 2:
+                        ws.merge_cells(start_row=top + group_rows, start_column=c, end_row=last, end_column=c)
+                columns.append(col)
+                c += 1
+            continue
+        columns.append(cols[0])
+        c += 1
+    r = last + 1
+    for n, (name, vals) in enumerate(units, start=1):
+        if seq_in_name:
+            ws.cell(r, 1, f"{n} {name}")
+        else:
+            ws.cell(r, 1, n)
+            ws.cell(r, 2, name)
+        for i, col in enumerate(columns):
+            ws.cell(r, 3 + i, vals.get(col.id))
+        r += 1
+    ws.cell(r, 1, "合计")
+    for i, col in enumerate(columns):
+        if col.total == "sum":
+            ws.cell(r, 3 + i, round(sum((vals.get(col.id) or 0) for _n, vals in units), 6))
+    r += 1
+    if footer:
+        if spread_footer:  # typed across the columns, as the 办法 prints it under the table
+            for label, at in (("统计员：", 1), ("批准人：", ncols // 3), ("报送日期：　　年　月　日", 2 * ncols // 3)):
+                ws.cell(r, at, label)
+        else:
+            ws.cell(r, 1, FOOTER)
+        r += 1
+    if explanation:
+        for line in EXPLANATION:
+            ws.cell(r, 1, line)
+            ws.merge_cells(start_row=r, start_column=1, end_row=r, end_column=ncols)
+            r += 1
+    wb.save(path)
+    return path

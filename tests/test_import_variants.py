@@ -180,3 +180,57 @@ def test_a_citys_own_table_with_county_rows_is_matched_to_its_counties(spec, tmp
     plan = import_master(ws, spec, path, Period.parse("2025Q3"), unit_code=city.code)
     assert plan.problems == [] and set(plan.rows[city.code]) == {rk.code for rk in city.rows()}
     assert plan.rows[city.code][city.rows()[2].code]["ucon_count"] == 3
+
+
+def _exact(ws, spec, table_id, rows, path, period_code):
+    plan = import_master(ws, spec, path, Period.parse(period_code))
+    assert plan.problems == [] and not plan.unmatched
+    got = imported(ws, table_id)
+    by_name = {u.name: u for u in ws.registry.units}
+    wrong = [(name, cid, want, got.get((by_name[name].code, cid))) for name, values in rows for cid, want in values.items()
+             if got.get((by_name[name].code, cid)) is None or abs(got[(by_name[name].code, cid)] - want) > 1e-9]
+    assert wrong == [], wrong[:5]
+    assert len({code for code, _c in got}) == 28
+    return plan
+
+
+@pytest.mark.parametrize("table_id, period_code", [("t5", "2025Q2"), ("t7", "2024")])
+@pytest.mark.parametrize("form", [
+    dict(),  # the 办法 as printed: groups over rows 1–2, leaves on row 3, "1 郑州市", footer spread, 填表说明 under it
+    dict(seq_in_name=False), dict(spread_footer=False), dict(group_rows=1), dict(group_rows=1, leaf_rows=2),
+    dict(group_rows=2, leaf_rows=2), dict(explanation=False, footer=False),
+], ids=lambda f: ",".join(f"{k}={v}" for k, v in f.items()) or "办法原样")
+def test_the_regulations_printed_form_imports_every_unit_exactly(spec, tmp_path, table_id, period_code, form):
+    from officialsheets import write_printed
+
+    table = spec.table(table_id)
+    ws = init_workspace(tmp_path / "ws", signing_key=TEST_KEY)
+    rows = truth(table, ws.registry)
+    path = write_printed(tmp_path / "printed.xlsx", table, rows, **form)
+    _exact(ws, spec, table_id, rows, path, period_code)
+
+
+@pytest.mark.libreoffice
+@pytest.mark.parametrize("fmt", ["xls", "ods"])
+def test_the_printed_form_saved_as_xls_and_ods_by_libreoffice_imports_exactly(spec, tmp_path, lo_profile, fmt):
+    import libreoffice
+    from officialsheets import write_printed
+
+    table = spec.table("t5")
+    ws = init_workspace(tmp_path / "ws", signing_key=TEST_KEY)
+    rows = truth(table, ws.registry)
+    [path] = libreoffice.convert([write_printed(tmp_path / "printed.xlsx", table, rows)], tmp_path / "lo", fmt, lo_profile)
+    assert _exact(ws, spec, "t5", rows, path, "2025Q2").file.suffix == f".{fmt}"
+
+
+def test_a_line_under_the_table_that_is_not_a_note_is_named_in_the_refusal(spec, tmp_path):
+    """Anything still unrecognised is named: a row the classifier does not know is refused with its row number."""
+    from officialsheets import write_printed
+
+    table = spec.table("t5")
+    ws = init_workspace(tmp_path / "ws", signing_key=TEST_KEY)
+    rows = truth(table, ws.registry) + [("某某新区", dict(truth(table, ws.registry)[0][1]))]
+    path = write_printed(tmp_path / "printed.xlsx", table, rows)
+    with pytest.raises(UsageError) as err:
+        import_master(ws, spec, path, Period.parse("2025Q2"))
+    assert "某某新区" in err.value.message and imported(ws, "t5") == {}

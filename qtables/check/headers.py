@@ -20,7 +20,10 @@ _SPACES = re.compile(r"[\s\u3000]+")
 _UNIT_IN_TEXT = re.compile(r"\((.*?)\)")
 TOTAL_LABELS = {"合计", "总计", "全省合计", "全市合计", "合 计", "总 计"}
 SUBTOTAL_LABELS = {"小计"}
-NOTE_PREFIXES = ("填表人", "填报人", "审核人", "批准人", "负责人", "填表日期", "填报日期", "注", "说明", "备注", "制表", "联系电话")
+# The lines the 办法's forms print around a table (附表3–7: 统计员/批准人/报送日期; 附表2: 填表人/填表日期; the
+# 填表说明 paragraph; 填表单位（盖章）), and what clerks add: never units.
+NOTE_PREFIXES = ("填表人", "填报人", "统计员", "统计人", "审核人", "批准人", "负责人", "填表日期", "填报日期", "报送日期",
+                 "填表说明", "填报说明", "注", "说明", "备注", "制表", "联系电话", "填表单位", "填报单位", "单位(盖章)", "单位(公章)", "栏次")
 
 
 def fold(value: Any) -> str:
@@ -101,50 +104,22 @@ def find_header(grid: Sequence[Sequence[Any]], table: Table, *, scan: int = 40) 
             break
     if top is None:
         return None
-    # Leaf rows: the rows under the group row whose cells read as leaves ("项数", "面积（万㎡）") or as
-    # the second line of one ("（万㎡）").
     leaves = {_bare(l) for c in cols for _g, l in _names(c) if l}
-    bottom = top
-    for r in range(top + 1, min(top + 4, len(grid))):
-        texts = [fold(v) for v in grid[r] if fold(v) and not isinstance(v, (int, float))]
-        leafish = sum(1 for x in texts if _bare(x) in leaves or re.fullmatch(r"\(.*\)", x))
-        if leafish < 2:
-            break
-        bottom = r
-    # Each sheet column's (group, leaf): the group carried right over merged or blank cells.
-    found: dict[int, tuple[str, str]] = {}
-    group = ""
-    for c in range(width):
-        head = fold(_cell(grid, top, c))
-        if head:
-            group = head
-        leaf = "".join(fold(_cell(grid, r, c)) for r in range(top + 1, bottom + 1))
-        if "/" in head:  # "本季度在建工程 / 项数" on one line
-            g, _, l = head.partition("/")
-            found[c] = (g, l)
-            group = g
-        elif head or leaf:
-            found[c] = (group, leaf)
+    bottom = _header_bottom(grid, top, leaves)
+    paths = _header_paths(grid, top, bottom, width)
     columns: dict[str, int] = {}
     match = HeaderMatch(top, bottom, columns, [])
     for col in cols:
         names = _names(col)
         where = []
         unit_seen = None
-        for c, (g, l) in found.items():
+        for c, path in paths.items():
             for ng, nl in names:
-                if not _same_group(g, ng):
-                    continue
-                if nl == "" and l == "":
+                verdict = _path_matches(path, ng, nl, col)
+                if verdict is True:
                     where.append(c)
-                elif nl and l and _bare(l) == _bare(nl):
-                    printed, wanted = _unit_of(l), _unit_of(nl) or _unit_token(col)
-                    if printed and wanted and printed != wanted:
-                        unit_seen = printed
-                        continue
-                    where.append(c)
-                elif nl == "" and l and _bare(g + l) == _bare(ng):
-                    where.append(c)
+                elif verdict:
+                    unit_seen = verdict
         where = sorted(set(where))
         if len(where) == 1:
             columns[col.id] = where[0]
@@ -157,6 +132,72 @@ def find_header(grid: Sequence[Sequence[Any]], table: Table, *, scan: int = 40) 
     first_value = min(columns.values(), default=width)
     match.label_cols = [c for c in range(first_value) if c not in columns.values()]
     return match
+
+
+def _header_bottom(grid: Sequence[Sequence[Any]], top: int, leaves: set[str], depth: int = 4) -> int:
+    """The last row of the header block that starts at ``top``: rows of leaves ("项数", "面积（万㎡）", or a unit
+    line "（万㎡）") below it, with blank rows between allowed — the second row of a label merged over two rows
+    reads blank (the 办法's own 附表5: groups merged over rows 1–2, leaves on row 3)."""
+    bottom = top
+    for r in range(top + 1, min(top + 1 + depth, len(grid))):
+        row = grid[r]
+        texts = [fold(v) for v in row if fold(v) and not isinstance(v, (int, float))]
+        if not texts:
+            continue
+        if any(isinstance(v, (int, float)) and not isinstance(v, bool) for v in row):
+            break  # figures: the data begin
+        if not all(_bare(x) in leaves or re.fullmatch(r"\(.*\)", x) for x in texts):
+            break  # a unit, a note: not a header line
+        bottom = r
+    return bottom
+
+
+def _header_paths(grid: Sequence[Sequence[Any]], top: int, bottom: int, width: int) -> dict[int, list[str]]:
+    """Each sheet column's header as a path from the top row down (the header *tree*, read back).
+
+    A label written once over several columns (merged, or typed once with blanks after) is carried right on its
+    row, but only up to a column where a row above starts a label of its own (the edge of its parent); the leaf
+    row is not carried.  Labels merged down (序号, 用户满意率（%）) leave blanks below them.  "组 / 栏" in one cell is
+    two steps of the path."""
+    own = {(r, c): fold(_cell(grid, r, c)) for r in range(top, bottom + 1) for c in range(width)}
+    carried: dict[tuple[int, int], str] = {}
+    for r in range(top, bottom + 1):
+        for c in range(width):
+            text = own[(r, c)]
+            if not text and r < bottom and c > 0 and not any(own[(q, c)] for q in range(top, r)):
+                text = carried.get((r, c - 1), "")
+            carried[(r, c)] = text
+    paths: dict[int, list[str]] = {}
+    for c in range(width):
+        path: list[str] = []
+        for r in range(top, bottom + 1):
+            for step in carried[(r, c)].split("/") if carried[(r, c)] else ():
+                if step and (not path or path[-1] != step):
+                    path.append(step)
+        if path:
+            paths[c] = path
+    return paths
+
+
+def _path_matches(path: list[str], group: str, leaf: str, col: Column) -> bool | str:
+    """True when a column's header path reads as (group, leaf): the group at some step and the leaf in the steps
+    below it (a leaf over two rows is joined: "面积" + "（万㎡）"), or "组栏" in one cell; for a column with no leaf,
+    the group with nothing below it.  The printed unit when only the unit differs, else False."""
+    for i, step in enumerate(path):
+        rest = "".join(path[i + 1:])
+        if _same_group(step, group):
+            if not leaf:
+                if not rest:
+                    return True
+                continue
+            if rest and _bare(rest) == _bare(leaf):
+                printed, wanted = _unit_of(rest), _unit_of(leaf) or _unit_token(col)
+                if printed and wanted and printed != wanted:
+                    return printed
+                return True
+        elif leaf and not rest and _bare(step) == _bare(group + leaf):
+            return True
+    return False
 
 
 def _unit_token(col: Column) -> str | None:
@@ -224,6 +265,8 @@ def row_kind(label: str) -> str:
     if text in SUBTOTAL_LABELS:
         return "subtotal"
     if any(text.startswith(fold(p)) for p in NOTE_PREFIXES):
+        return "note"
+    if ":" in text:  # "2、竣工工程：已通过竣工验收的工程。" — a sentence of the 填表说明; no unit name has a colon
         return "note"
     return "data"
 

@@ -143,12 +143,14 @@ def _read_rows(plan: ImportPlan, grid, expected: list[Unit], all_units) -> None:
     cols = [c for c in table.columns if c.id in match.columns]
     seen: dict[tuple[str, str], int] = {}
     total_line: dict[str, Any] | None = None
+    ended = False  # past a line printed under the table (统计员…, 填表说明): what follows without figures is its text
     for r in range(match.bottom + 1, len(grid)):
         line = grid[r]
         labels = [line[c] if c < len(line) else None for c in match.label_cols]
         label_text = " ".join(str(v) for v in labels if fold(v))
         raw = {c.id: (line[match.columns[c.id]] if match.columns[c.id] < len(line) else None) for c in cols}
-        has_values = any(fold(v) for v in raw.values())
+        # A line under the table spreads its labels over the columns ("统计员：" … "批准人：" … "报送日期："): not figures.
+        has_values = any(fold(v) and (not isinstance(v, str) or row_kind(v) != "note") for v in raw.values())
         if plan.layout == "master":
             kind = fold(line[-1]) if line else ""
             if kind != "明细":
@@ -161,7 +163,10 @@ def _read_rows(plan: ImportPlan, grid, expected: list[Unit], all_units) -> None:
                 continue
         else:
             kind = row_kind(label_text)
-            if kind in ("note", "subtotal") or (kind == "blank" and not has_values):
+            if kind == "note" and not has_values:
+                ended = True
+                continue
+            if kind == "subtotal" or (kind in ("blank", "note") and not has_values) or (ended and not has_values):
                 continue
             if kind == "total":
                 total_line = raw
