@@ -221,7 +221,6 @@ def write_printed(path: Path, table, units: list[tuple[str, dict[str, Any]]], *,
     c = 3
     columns = []
     for group, cols in groups:
-        start = c
         leafless = len(cols) == 1 and len(cols[0].header) == 1
         ws.cell(top, c, group)
         if leafless:

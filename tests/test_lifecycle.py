@@ -93,3 +93,46 @@ def test_a_registration_number_of_another_unit_and_the_same_project_in_two_units
     outcomes = intake(ws, [write(tmp_path / "kf2.xlsx", spec, ws, OTHER, "2025Q3", fixed)], spec=spec)
     assert not {f[0] for f in findings(ws, UNIT, "2025Q3")[0]} & set(LIFE)
     assert [o.unit for o in outcomes if o.status == "rechecked"] == [UNIT]
+
+
+def test_imported_project_lists_let_continuity_run_from_the_first_filing(spec, base, tmp_path):
+    """Day one: the clerk imports last quarter's province master — 附表5 and the 附表3/附表4 lists (a 填报单位 column).
+    The first Q3 filing is then checked for continuity (a vanished project is PC-01), not noted P04."""
+    from click.testing import CliRunner
+
+    from qtables.cli import main
+    from qtables.merge.master import merge
+    from qtables.period import Period
+
+    source = ledger_with(spec, tmp_path / "old", base, ["2025Q2"])
+    master = merge(source, spec, Period.parse("2025Q2"))
+    ws = init_workspace(tmp_path / "ws", signing_key=TEST_KEY)
+    run = CliRunner()
+    for extra in ([], ["--table", "附表3"], ["--table", "附表4"]):
+        result = run.invoke(main, ["import-master", "--workspace", str(ws.path), str(master), "--period", "2025Q2",
+                                   "--allow-partial", *extra])
+        assert result.exit_code == 0, result.output
+    assert "附表3 " in result.output or "附表4 " in result.output
+    q3 = copy.deepcopy(base["2025Q3"])
+    gone = q3.values["t3"].pop(0)  # a project 在建 in Q2 is neither 在建 nor 竣工 in Q3
+    intake(ws, [write(tmp_path / "q3.xlsx", spec, ws, UNIT, "2025Q3", q3)], spec=spec)
+    got, _status = findings(ws, UNIT, "2025Q3")
+    codes = {f[0] for f in got}
+    assert "P04" not in codes and "P00" not in codes and "PC-01" in codes, got
+    ledger = Ledger(ws.path)
+    try:
+        [sub] = [r for r in ledger.current_submissions("2025Q3") if r["unit_code"] == UNIT]
+        [pc01] = [f for f in ledger.findings_of(sub["id"]) if f["code"] == "PC-01"]
+    finally:
+        ledger.close()
+    assert gone["reg_no"] in pc01["message"]
+    # Refusals name the problem: a list without a 填报单位 column needs --unit.
+    import openpyxl
+
+    bare = tmp_path / "bare.xlsx"
+    wb = openpyxl.load_workbook(master)
+    sheet = wb["附表3"]
+    sheet.delete_cols(1)
+    wb.save(bare)
+    refused = run.invoke(main, ["import-master", "--workspace", str(ws.path), str(bare), "--period", "2025Q2", "--table", "附表3"])
+    assert refused.exit_code == 2 and "U037" in refused.output and "填报单位" in refused.output

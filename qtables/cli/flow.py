@@ -182,8 +182,10 @@ def merge_cmd(workspace, period, out_file, template) -> None:
 @click.option("--allow-partial", is_flag=True, help="只导入能对应上的单位，缺漏记入台账（默认有缺漏即拒绝导入）。")
 @click.option("--dry-run", is_flag=True, help="只显示列和单位的对应关系，不导入。")
 @click.option("--unit", "unit_code", default=None, help="把某个单位自己的旧格式附表作为该单位的数据导入（由汇总单位决定）。")
+@click.option("--table", "table_name", default=None, metavar="附表3|附表4",
+              help="导入工程明细清单（附表3 在建、附表4 竣工），使项目连续性从首次报送起即可核对；默认导入附表5/附表7。")
 @handle_errors
-def import_master_cmd(workspace, file, period, allow_partial, dry_run, unit_code) -> None:
+def import_master_cmd(workspace, file, period, allow_partial, dry_run, unit_code, table_name) -> None:
     """导入上一期的汇总表（qtables 汇总表或制度附表5/7格式），使首次使用即可核对“接转＝上期在建”。
 
     \b
@@ -201,6 +203,9 @@ def import_master_cmd(workspace, file, period, allow_partial, dry_run, unit_code
 
     ws = open_workspace(workspace)
     p = Period.parse(period)
+    if table_name:
+        _import_projects(ws, file, p, table_name, unit_code, allow_partial, dry_run)
+        return
     plan = import_master(ws, load_spec(), file, p, allow_partial=allow_partial, dry_run=dry_run, unit_code=unit_code)
     click.echo(f"{file.name}：工作表“{plan.sheet}”，{'qtables 汇总表明细' if plan.layout == 'master' else '制度表式（每单位一行）'}")
     if dry_run:
@@ -214,6 +219,28 @@ def import_master_cmd(workspace, file, period, allow_partial, dry_run, unit_code
         click.echo(f"  已记录的缺漏：{problem}")
     rows = sum(len(r) for r in plan.rows.values())
     click.echo(f"已导入 {p.label} {len(plan.rows)} 个单位的数据（共 {rows} 行）")
+    for again in plan.rechecks:
+        click.echo(f"  [复核] {ws.registry.unit(again.unit).name} {again.text}")
+
+
+def _import_projects(ws, file, period, table_name, unit_code, allow_partial, dry_run) -> None:
+    from qtables.errors import UsageError
+    from qtables.merge.projects_import import import_projects
+    from qtables.spec import load_spec
+
+    spec = load_spec()
+    ids = {"附表3": "t3", "附表4": "t4", "t3": "t3", "t4": "t4", "3": "t3", "4": "t4"}
+    if table_name.strip() not in ids:
+        raise UsageError(f"--table “{table_name}” 不是工程明细表", code="U038", hint="可以是 附表3（在建）或 附表4（竣工）。")
+    unit = ws.registry.unit(unit_code) if unit_code else None
+    plan = import_projects(ws, spec, file, period, ids[table_name.strip()], unit=unit, allow_partial=allow_partial, dry_run=dry_run)
+    click.echo(f"{file.name}：工作表“{plan.sheet}”，{plan.table.name} {plan.count} 项工程，{len(plan.rows)} 个单位")
+    for problem in plan.problems:
+        click.echo(f"  {'问题' if dry_run else '已记录的缺漏'}：{problem}")
+    if dry_run:
+        click.echo("（--dry-run：未导入）")
+        return
+    click.echo(f"已导入 {period.label} {plan.table.name}（{len(plan.rows) - len(plan.broken_units)} 个单位）")
     for again in plan.rechecks:
         click.echo(f"  [复核] {ws.registry.unit(again.unit).name} {again.text}")
 
