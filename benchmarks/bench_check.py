@@ -40,7 +40,7 @@ from pathlib import Path
 from python_calamine import CalamineWorkbook
 
 from qtables.devtools import samplegen
-from qtables.check import read as check_read
+from qtables.read import workbook as check_read
 from qtables.check.checker import check_file
 from qtables.check.context import CheckContext
 from qtables.issue.workbook import IssueRequest, build_workbook

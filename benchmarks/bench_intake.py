@@ -102,7 +102,7 @@ _STAGES = (
     ("archive (durable write)", "qtables.ledger.store", "Ledger.store_original"),
     ("ledger transactions", "qtables.ledger.store", "Ledger.record"),
     ("ledger transactions", "qtables.ledger.store", "Ledger.set_outputs"),
-    ("receipts", "qtables.check.receipt", "write_receipt"),
+    ("receipts", "qtables.receipt.workbook", "write_receipt"),
     ("reply mails", "qtables.intake.mail", "write_reply"),
 )
 

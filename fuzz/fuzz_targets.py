@@ -18,7 +18,7 @@ import atheris
 with atheris.instrument_imports():
     from qtables.check.checker import check_file
     from qtables.check.context import CheckContext
-    from qtables.check.read import ReadLimits
+    from qtables.read.workbook import ReadLimits
     from qtables.spec.registry import load_registry
     from qtables.intake.items import Limits
     from qtables.intake.messages import message_items

@@ -32,7 +32,7 @@ _API = {
     "issue_templates": "qtables.issue.run",
     "check_file": "qtables.check.checker",
     "CheckContext": "qtables.check.context",
-    "write_receipt": "qtables.check.receipt",
+    "write_receipt": "qtables.receipt.workbook",
     "run_intake": ("qtables.intake.run", "intake"),
     "intake_imap": "qtables.intake.imap",
     "send_outbox": "qtables.intake.mail",

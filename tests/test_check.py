@@ -19,7 +19,7 @@ from qtables.check.checker import check_file
 from qtables.check.context import CheckContext
 from qtables.check.verdicts import previous_from_report
 from qtables.cli import main
-from qtables.check.receipt import RESULT_SHEET, write_receipt
+from qtables.receipt.workbook import RESULT_SHEET, write_receipt
 
 # The shared corpus sits beside the checkout (../shared), as it does in CI.
 CORPUS = Path(os.environ.get("QTABLES_CORPUS", Path(__file__).resolve().parents[2] / "shared" / "corpus" / "excel-made"))
@@ -179,7 +179,7 @@ def test_members_inflated_straight_from_the_package_equal_what_zipfile_reads():
     on every Excel-made package, each member equals zipfile's reading of it, whole and as a 2 KB head."""
     import zipfile
 
-    from qtables.check.package import _inflate
+    from qtables.read.package import _inflate
 
     if not CORPUS.is_dir():
         pytest.skip(f"the Excel-made corpus is not at {CORPUS} (put shared/ beside the checkout or set QTABLES_CORPUS)")
@@ -206,8 +206,8 @@ def test_the_receipt_editor_rewrites_excel_made_packages_or_hands_them_to_openpy
 
     from python_calamine import CalamineWorkbook
 
-    from qtables.check import receiptpkg
-    from qtables.check.sheetxml import ResultSheet
+    from qtables.receipt import package as receiptpkg
+    from qtables.read.sheetxml import ResultSheet
 
     if not CORPUS.is_dir():
         pytest.skip(f"the Excel-made corpus is not at {CORPUS} (put shared/ beside the checkout or set QTABLES_CORPUS)")

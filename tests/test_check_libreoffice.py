@@ -172,7 +172,7 @@ def test_a_receipt_is_the_submission_edited_in_place_and_opens_in_libreoffice(sp
 
     import openpyxl
 
-    from qtables.check.receipt import RESULT_SHEET, write_receipt
+    from qtables.receipt.workbook import RESULT_SHEET, write_receipt
 
     path, _ = build_filled(tmp_path / "提交.xlsx", spec, workspace, "410300", "2025Q3", seed=8,
                            mutate=lambda v: (v["t5"][0].update(satisfaction_rate=120), v["t3"][1].update(area=2.5)))

@@ -16,8 +16,8 @@ import zipfile
 import pytest
 from python_calamine import CalamineWorkbook
 
-from qtables.check.extent import _placed_extent, _plain, check_cells
-from qtables.check.package import ReadLimits, ReadProblem
+from qtables.read.extent import _placed_extent, _plain, check_cells
+from qtables.read.package import ReadLimits, ReadProblem
 
 LIMITS = ReadLimits(sheet_rows=99, sheet_columns=30)  # plain references: 1 letter, 2 digits
 
@@ -163,7 +163,7 @@ def test_plain_sheets_take_the_fast_path_within_the_limits(limits):
 
 def test_a_panic_inside_calamine_is_a_damaged_file_and_ctrl_c_is_not():
     """pyo3 raises a Rust panic as PanicException, a BaseException: read.py counts it as the file's fault."""
-    from qtables.check.read import _reader_failed
+    from qtables.read.workbook import _reader_failed
 
     panic = type("PanicException", (BaseException,), {})
     assert _reader_failed(panic("capacity overflow")) and _reader_failed(ValueError("x"))
@@ -201,7 +201,7 @@ def test_an_ods_is_placed_before_calamine_opens_it(rows, refused):
 
 def _assert_refused(name: str, data: bytes, refused: str | None) -> None:
     """Refused with L08 naming the row or column, or (refused None) read on past the guard."""
-    from qtables.check.read import ReadProblem as Problem, read_workbook
+    from qtables.read.workbook import ReadProblem as Problem, read_workbook
 
     if refused is None:
         try:
@@ -248,8 +248,8 @@ def test_an_xls_is_held_to_the_limits_before_calamine_opens_it(tmp_path, records
 def test_a_cut_or_garbled_xls_stream_is_left_to_calamine_never_a_traceback(tmp_path):
     import os as _os
 
-    from qtables.check.extent import check_xls
-    from qtables.check.package import ReadLimits as Limits
+    from qtables.read.extent import check_xls
+    from qtables.read.package import ReadLimits as Limits
 
     stream = _record(0x0200, struct.pack("<IIHHH", 0, 40, 0, 12, 0)) + _record(0x0203, struct.pack("<HHHd", 39, 11, 0, 1.0))
     rng = random.Random(3)
@@ -276,7 +276,7 @@ def test_a_rust_panic_in_calamine_is_a_damaged_file_and_prints_no_backtrace(tmp_
         0x0006, struct.pack("<HHH", 0, 0, 0) + b"\0" * 8 + struct.pack("<HIH", 0, 0, 50) + b"\x17\x30")
     path = tmp_path / "bad.xls"
     path.write_bytes(_xls(tmp_path, bad))
-    code = ("import sys\nfrom qtables.check.read import ReadProblem, read_workbook\n"
+    code = ("import sys\nfrom qtables.read.workbook import ReadProblem, read_workbook\n"
             "try:\n    read_workbook(sys.argv[1])\nexcept ReadProblem as p:\n    print(p.code)\n")
     run = subprocess.run([sys.executable, "-c", code, str(path)], capture_output=True, text=True, timeout=60,
                          env=dict(_os.environ, RUST_BACKTRACE="1"))
@@ -287,8 +287,8 @@ def test_a_rust_panic_in_calamine_is_a_damaged_file_and_prints_no_backtrace(tmp_
 def test_an_xml_part_in_an_encoding_python_does_not_know_is_refused_or_left_never_a_traceback():
     """Found by fuzzing intake: encoding="U9F-8" made expat ask Python for the codec, and the LookupError went
     past every ExpatError handler to a traceback."""
-    from qtables.check.extent import _placed_extent, check_ods
-    from qtables.check.package import _elements
+    from qtables.read.extent import _placed_extent, check_ods
+    from qtables.read.package import _elements
 
     odd = b'<?xml version="1.0" encoding="U9F-8"?><worksheet><sheetData><row><c><v>1</v></c></row></sheetData></worksheet>'
     with pytest.raises(ReadProblem) as problem:

@@ -12,7 +12,7 @@ import random
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from qtables.check.headers import find_header
+from qtables.read.headers import find_header
 from qtables.merge.importer import ImportPlan, _header_problem, _read_rows
 from qtables.spec import load_spec
 from qtables.spec.registry import load_registry

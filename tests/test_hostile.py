@@ -20,7 +20,7 @@ from mailfixtures import gbk_zip, python_eml
 from qtables.check.checker import check_file
 from qtables.check.context import CheckContext
 from qtables.intake.run import intake
-from qtables.check.read import ReadLimits
+from qtables.read.workbook import ReadLimits
 from qtables.ledger.store import Ledger
 from qtables.ledger.workspace import init_workspace
 
@@ -331,7 +331,7 @@ def test_the_extent_guard_names_what_lies_past_the_limits(cells, refused):
     import io
     import zipfile
 
-    from qtables.check.read import ReadProblem, check_extent
+    from qtables.read.workbook import ReadProblem, check_extent
 
     sheet = f'<worksheet><cols><col min="1" max="1" width="10.7109375"/></cols><sheetData>{cells}</sheetData></worksheet>'
     buf = io.BytesIO()
@@ -357,7 +357,7 @@ def test_a_member_with_a_bad_crc_still_gets_its_receipt(spec, workspace, tmp_pat
     import struct
     import zipfile
 
-    from qtables.check.receipt import RESULT_SHEET, write_receipt
+    from qtables.receipt.workbook import RESULT_SHEET, write_receipt
 
     path, _ = build_filled(tmp_path / "bad.xlsx", spec, workspace, "410181", "2025Q3", seed=5,
                            mutate=lambda v: v["t5"][0].update(satisfaction_rate=120))

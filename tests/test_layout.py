@@ -14,17 +14,19 @@ BASE = {"errors", "fsutil", "period", "figures", "timing", "states"}
 ALLOWED = {
     "base": set(),
     "spec": set(),
+    "read": {"spec"},
     "template": {"spec"},
     "ledger": {"spec"},
     "issue": {"spec", "template", "ledger"},
-    "check": {"spec", "template"},
-    "intake": {"spec", "template", "ledger", "check", "issue"},  # issue: a template attached to an answer
-    "status": {"spec", "template", "ledger", "check"},
-    "merge": {"spec", "template", "ledger", "check", "intake", "status"},  # intake: import-master re-checks later filings
-    "analysis": {"spec", "template", "ledger", "check", "status", "merge"},
-    "devtools": {"spec", "template", "ledger", "check", "issue"},
-    "cli": {"spec", "template", "ledger", "check", "issue", "intake", "status", "merge", "analysis", "devtools"},
-    "api": {"spec", "template", "ledger", "check", "issue", "intake", "status", "merge", "analysis"},
+    "check": {"spec", "read", "template"},
+    "receipt": {"spec", "read", "template", "check"},
+    "intake": {"spec", "read", "template", "ledger", "check", "receipt", "issue"},  # issue: a template attached to an answer
+    "status": {"spec", "read", "template", "ledger", "check"},
+    "merge": {"spec", "read", "template", "ledger", "check", "intake", "status"},  # intake: import-master re-checks later filings
+    "analysis": {"spec", "read", "template", "ledger", "check", "status", "merge"},
+    "devtools": {"spec", "read", "template", "ledger", "check", "receipt", "issue"},
+    "cli": {"spec", "read", "template", "ledger", "check", "receipt", "issue", "intake", "status", "merge", "analysis", "devtools"},
+    "api": {"spec", "read", "template", "ledger", "check", "receipt", "issue", "intake", "status", "merge", "analysis"},
 }
 
 

@@ -156,7 +156,7 @@ def test_every_issued_workbook_reopens_and_keeps_its_identity(quarter_templates,
     import zipfile
 
     from qtables.check.checker import read_identity
-    from qtables.check.read import read_workbook
+    from qtables.read.workbook import read_workbook
 
     chosen = quarter_templates[::3] + annual_templates
     assert {i.unit.kind for i in quarter_templates[::3]} == {i.unit.kind for i in quarter_templates}

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from qtables.check import normalize
+from qtables.read import normalize
 from qtables.period import excel_serial
 from qtables.spec.model import Column
 

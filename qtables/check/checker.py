@@ -12,18 +12,18 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from qtables.check import normalize
+from qtables.read import normalize
 from qtables.check.findings import make
 from qtables.template.identity import IDENTITY_SHEET, PROPERTY_PREFIX, Identity
 from qtables.template.layout import TableLayout, a1
 from qtables.template.lines import line_slots
 from qtables.period import Period
 from qtables.spec.model import Spec, Table
-from qtables.check.read import RawWorkbook, ReadProblem, read_workbook
+from qtables.read.workbook import RawWorkbook, ReadProblem, read_workbook
 from qtables.template.derived import compute_derived, derived_reads_other_period
 from qtables.template.rules import TableData, WorkbookData
 from qtables.check.context import CheckContext, Report
-from qtables.check.headers import find_header
+from qtables.read.headers import find_header
 from qtables.check.lifecycle import lifecycle_findings
 from qtables.check.periods import continuity_findings, other_period_notes
 from qtables.check.structure import check_extra_sheets, check_structure

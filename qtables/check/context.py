@@ -9,7 +9,7 @@ from qtables.check.findings import Finding
 from qtables.figures import Previous, ProjectHistory, Quarters
 from qtables.template.identity import Identity
 from qtables.period import Period
-from qtables.check.read import ReadLimits
+from qtables.read.workbook import ReadLimits
 from qtables.spec.registry import Registry, Unit
 from qtables.template.rules import WorkbookData
 from qtables.spec.model import Spec

@@ -12,7 +12,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Iterable
 
-from qtables.check.read import sniff
+from qtables.read.workbook import sniff
 from qtables.period import Period
 from qtables.spec.model import Spec
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from qtables.check import normalize
+from qtables.read import normalize
 from qtables.check.context import Report
 from qtables.check.findings import Finding, make
 from qtables.figures import TOTAL_KEY, Previous, Quarters

@@ -6,13 +6,13 @@ import unicodedata
 from functools import lru_cache
 from typing import Any
 
-from qtables.check import normalize
+from qtables.read import normalize
 from qtables.check.findings import make
 from qtables.template.identity import IDENTITY_SHEET
 from qtables.template.names import CHECK_SHEET, SELF_CHECK_SHEET
 from qtables.template.names import GUIDE_SHEET, LISTS_SHEET
 from qtables.template.layout import TableLayout, a1
-from qtables.check.read import RawWorkbook, Sheet
+from qtables.read.workbook import RawWorkbook, Sheet
 from qtables.check.context import Report
 
 

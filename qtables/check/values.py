@@ -5,11 +5,11 @@ from __future__ import annotations
 from datetime import date
 from typing import Any, NamedTuple
 
-from qtables.check import normalize
+from qtables.read import normalize
 from qtables.period import excel_serial
 from qtables.check.findings import make
 from qtables.template.layout import TableLayout, a1
-from qtables.check.read import Sheet
+from qtables.read.workbook import Sheet
 from qtables.template.rules import WorkbookData
 from qtables.spec.model import Spec
 from qtables.check.context import Report

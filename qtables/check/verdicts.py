@@ -6,11 +6,11 @@ import re
 import unicodedata
 from typing import Any
 
-from qtables.check import normalize
+from qtables.read import normalize
 from qtables.check.findings import Finding, make
 from qtables.template.names import NOTE_COL, SELF_CHECK_HEADER_ROW, SELF_CHECK_SHEET
 from qtables.template.layout import a1, describe_cell
-from qtables.check.read import RawWorkbook
+from qtables.read.workbook import RawWorkbook
 from qtables.template.rules import WorkbookData, run_rules
 from qtables.spec.model import Rule, Spec
 from qtables.check.context import Report

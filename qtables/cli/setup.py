@@ -140,7 +140,7 @@ def check_cmd(workspace, files, previous, expected_unit, expected_period, as_jso
         report = check_file(path, ctx)
         reports.append(report)
         if not no_receipts:
-            from qtables.check.receipt import write_receipt
+            from qtables.receipt.workbook import write_receipt
 
             report_receipt = write_receipt(report, out_dir)
             report.receipt = str(report_receipt)

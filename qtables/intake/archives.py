@@ -7,7 +7,7 @@ import zipfile
 from typing import Iterator
 
 
-from qtables.check.read import ZIP_ERRORS
+from qtables.read.workbook import ZIP_ERRORS
 from qtables.intake.items import Item, UnpackContext, container_kind
 
 

@@ -7,7 +7,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 
-from qtables.check.read import sniff
+from qtables.read.workbook import sniff
 from qtables.timing import beijing
 
 

@@ -22,7 +22,7 @@ from qtables.check.checker import check_file
 from qtables.check.lifecycle import own_keys
 from qtables.check.context import CheckContext, Report
 from qtables.check.findings import CATALOGUE, Finding, make
-from qtables.check.read import _KIND_TEXT, ReadLimits, sniff
+from qtables.read.workbook import _KIND_TEXT, ReadLimits, sniff
 from qtables.check.report import escape_text
 from qtables.intake.items import WORKBOOK_KINDS, Item, Limits
 from qtables.intake.sources import iter_items
@@ -318,7 +318,7 @@ def produce_outputs(ws: Workspace, ledger: Ledger, ctx: CheckContext, reports: d
     interrupted run is checked again from its archived original.
     """
     from qtables.intake.mail import write_reply
-    from qtables.check.receipt import write_receipt
+    from qtables.receipt.workbook import write_receipt
 
     for sub in ledger.pending_outputs():
         original = ledger.archive_path(sub["sha256"])

@@ -1,6 +1,6 @@
 """``qtables import-master``: take in a previous period's summary, so the 接转 check works from day one.
 
-Two layouts are read, both by header text (``qtables.check.headers``), never by position:
+Two layouts are read, both by header text (``qtables.read.headers``), never by position:
 
 * qtables' own master workbook: its 附表5明细 / 附表7明细 sheet gives every county row of every unit;
 * a 附表5 / 附表7 laid out as the 办法 prints it (typed by hand over the years): one row per unit,
@@ -22,9 +22,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from qtables.check import normalize
-from qtables.check.headers import HeaderMatch, UnitIndex, find_header, fold, row_kind
-from qtables.check.read import ReadProblem, read_workbook
+from qtables.read import normalize
+from qtables.read.headers import HeaderMatch, UnitIndex, find_header, fold, row_kind
+from qtables.read.workbook import ReadProblem, read_workbook
 from qtables.errors import UsageError
 from qtables.figures import TOTAL_KEY
 from qtables.ledger.schema import now_iso

@@ -1,7 +1,7 @@
 """``qtables import-master --table 附表3|附表4``: a previous period's project lists, so project continuity (PC-01…PC-09)
 runs from the first filing instead of P04.
 
-The list is read by header text like 附表5 (``qtables.check.headers``): every column of the table by its printed
+The list is read by header text like 附表5 (``qtables.read.headers``): every column of the table by its printed
 header, plus the unit of each row — a 填报单位 column (the province's merged list, as qtables' master prints it), or
 the one unit named with ``--unit`` (a unit's own list).  Each row with a 工程质量监督注册号 is a project; a figure
 or date that cannot be read, a row whose unit is not known, and a 注册号 listed twice for one unit are refusals
@@ -17,9 +17,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from qtables.check import normalize
-from qtables.check.headers import UnitIndex, find_header, fold, row_kind
-from qtables.check.read import ReadProblem, read_workbook
+from qtables.read import normalize
+from qtables.read.headers import UnitIndex, find_header, fold, row_kind
+from qtables.read.workbook import ReadProblem, read_workbook
 from qtables.errors import UsageError
 from qtables.figures import project_key
 from qtables.ledger.schema import now_iso

@@ -21,7 +21,7 @@ from qtables.errors import UsageError
 from qtables.fsutil import atomic_path
 from qtables.template.layout import TableLayout
 from qtables.period import Period, from_excel_serial
-from qtables.check.read import ReadProblem, read_workbook
+from qtables.read.workbook import ReadProblem, read_workbook
 from qtables.spec import Spec
 from qtables.ledger.store import Ledger
 from qtables.ledger.workspace import Workspace

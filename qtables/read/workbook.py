@@ -27,9 +27,9 @@ import olefile
 from defusedxml import ElementTree
 from python_calamine import CalamineWorkbook
 
-from qtables.check.odsread import OdsBook
-from qtables.check.extent import check_extent, check_ods, check_xls  # noqa: F401 - check_extent is read's API too
-from qtables.check.package import (  # noqa: F401 - ReadLimits, ReadProblem and ZIP_ERRORS are read's API too
+from qtables.read.odsread import OdsBook
+from qtables.read.extent import check_extent, check_ods, check_xls  # noqa: F401 - check_extent is read's API too
+from qtables.read.package import (  # noqa: F401 - ReadLimits, ReadProblem and ZIP_ERRORS are read's API too
     ZIP_ERRORS, ReadLimits, ReadProblem, prescan_package,
 )
 

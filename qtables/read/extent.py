@@ -26,8 +26,8 @@ import zipfile
 from functools import lru_cache
 from xml.parsers import expat
 
-from qtables.check.package import ZIP_ERRORS, ReadLimits, ReadProblem, _dtd_in, _inflate
-from qtables.check.sheetxml import col_number
+from qtables.read.package import ZIP_ERRORS, ReadLimits, ReadProblem, _dtd_in, _inflate
+from qtables.read.sheetxml import col_number
 
 
 def check_extent(data: bytes | zipfile.ZipFile, part: str, limits: ReadLimits, raw: bytes | None = None) -> None:

@@ -14,7 +14,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from qtables.check import receiptpkg
+from qtables.receipt import package as receiptpkg
 from qtables.check.context import Report
 from qtables.fsutil import write_atomic
 from qtables.check.findings import SEVERITY_TEXT

@@ -23,10 +23,10 @@ import io
 import re
 from dataclasses import dataclass
 
-from qtables.check.sheetxml import (CT_SHEET, MAIN, REL, T_SHEET, ResultSheet, Styles, Unsupported, add_rels, attrs,
+from qtables.read.sheetxml import (CT_SHEET, MAIN, REL, T_SHEET, ResultSheet, Styles, Unsupported, add_rels, attrs,
                                     set_attr, col_letters, col_number, esc, standalone)
-from qtables.check.package import ZIP_ERRORS
-from qtables.check.zipcopy import CannotCopy, rewrite
+from qtables.read.package import ZIP_ERRORS
+from qtables.read.zipcopy import CannotCopy, rewrite
 
 __all__ = ["Marks", "ResultSheet", "patch", "standalone"]
 
