@@ -102,3 +102,31 @@ def test_at_the_december_deadline_without_q4_the_checks_the_quarters_at_hand_all
     [year] = [r for r in ledger.current_submissions("2025") if r["unit_code"] == UNIT]
     assert "A00" not in {f["code"] for f in ledger.findings_of(year["id"])}
     ledger.close()
+
+
+@pytest.mark.parametrize("column, code", [("new_area", "T6-A2"), ("done_count", "T6-A4"), ("filed_cost", "T6-A9"),
+                                          ("ucon_cost", "T6-A12")])
+def test_the_annual_table6_is_the_sum_of_its_quarters_per_category(spec, annual_ctx, column, code):
+    ws, fillings, root, ctx = annual_ctx
+
+    def change(values):
+        values["t6"][0][column] = (values["t6"][0].get(column) or 0) + (1 if column.endswith("count") else 2.5)
+
+    report = check_file(write(root / f"annual6_{column}.xlsx", spec, ws, UNIT, "2025", fillings["2025"], mutate=change), ctx)
+    layout = TableLayout.for_unit(spec.table("t6"), ws.registry.unit(UNIT))
+    cell = a1(layout.first_data, layout.col(column), abs_row=False, abs_col=False)
+    assert (code, cell) in {(f.code, f.cell) for f in report.findings}, [(f.code, f.cell) for f in report.findings]
+
+
+def test_table6_categories_carry_their_ongoing_projects_from_quarter_to_quarter(spec, annual_ctx):
+    ws, fillings, root, ctx = annual_ctx
+    clean = check_file(write(root / "q4_clean.xlsx", spec, ws, UNIT, "2025Q4", fillings["2025Q4"]), ctx)
+    assert not {f.code for f in clean.findings} & {"T6-P1", "T6-P2", "T6-P3"}
+
+    def change(values):
+        values["t6"][0]["ucon_count"] += 3  # 住宅 在建 no longer Q3's + new − done
+
+    report = check_file(write(root / "q4_t6.xlsx", spec, ws, UNIT, "2025Q4", fillings["2025Q4"], mutate=change), ctx)
+    layout = TableLayout.for_unit(spec.table("t6"), ws.registry.unit(UNIT))
+    cell = a1(layout.first_data, layout.col("ucon_count"), abs_row=False, abs_col=False)
+    assert ("T6-P1", cell) in {(f.code, f.cell) for f in report.findings}

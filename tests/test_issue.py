@@ -159,7 +159,7 @@ def test_scoring_forms_are_the_assessment_groups_not_in_the_units_annual_set(ann
     assert scoring["E6"].value == 5  # 总体工作 分值
     cells = [str(c.value) for row in scoring.iter_rows() for c in row if c.value]
     on_duty = next(t for t in cells if t.startswith("企业负责人、项目负责人落实带班制度"))
-    assert "记5分" in on_duty and "分值栏为4分" in on_duty and "按分值栏4分评分" in on_duty
+    assert "记5分" in on_duty and "分值栏为4分" in on_duty and "按分值栏4分评分" in on_duty and "min(4，5 − 扣分)" in on_duty
     assert any("11月30日前" in t and "12月份" in t for t in cells)
     s3_cells = [str(c.value) for row in wb["考核评分表（附件3）"].iter_rows() for c in row if c.value]
     assert any("次年第一季度" in t for t in s3_cells)

@@ -64,6 +64,16 @@ def annual_from(spec, unit, quarters: list[samplegen.Filling]) -> samplegen.Fill
         row["satisfaction_rate"] = (round(sum(r * w for r, w in stated) / weight, 2) if weight else 90.0) if row["filed_count"] else None
         rows.append(row)
     annual.values["t7"] = rows
+    categories = []  # 附表6 of the year: Σ quarters for the flows, Q4 for 在建
+    for i in range(len(quarters[0].values["t6"])):
+        qs = [q.values["t6"][i] for q in quarters]
+        row = dict(qs[3])
+        for prefix in ("new", "done", "filed"):
+            row[f"{prefix}_count"] = sum(q.get(f"{prefix}_count") or 0 for q in qs)
+            row[f"{prefix}_area"] = round(sum(q.get(f"{prefix}_area") or 0 for q in qs), 2)
+            row[f"{prefix}_cost"] = round(sum(q.get(f"{prefix}_cost") or 0 for q in qs), 2)
+        categories.append(row)
+    annual.values["t6"] = categories
     return annual
 
 

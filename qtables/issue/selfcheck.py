@@ -47,6 +47,7 @@ class ExcelContext:
     known_tables: frozenset[str] = frozenset()  # every table id of the spec
     quarter_names: tuple[str, ...] = ()  # q.* values carried on the hidden _quarters_ sheet (annual templates)
     filled_cols: dict[str, int] = field(default_factory=dict)  # table id -> its row-filled column on _checks
+    keyed: str | None = None  # the table whose other periods the hidden _prev_/_quarters_ sheets carry (附表5/附表7)
 
     def resolver(self, table_id: str, row: int | None, mode: str, home: str | None = None) -> expr.Resolver:
         """Reference resolver for formulas about ``table_id`` at sheet ``row``.
@@ -141,6 +142,8 @@ class ExcelContext:
 
     def compilable(self, rule: Rule) -> str | None:
         """None if Excel can evaluate the rule here, else why not (in Chinese)."""
+        if ("quarters" in rule.needs or "previous" in rule.needs) and rule.table != self.keyed:
+            return "需要其他报告期的本表数据，由汇总单位审核"  # the hidden sheets carry 附表5/附表7 only
         if "quarters" in rule.needs and not self.quarter_names:
             return "需要四个季度的数据，由汇总单位审核"
         if "quarters" in rule.needs and not quarter_names(rule) <= set(self.quarter_names):

@@ -50,7 +50,8 @@ def points_note(item) -> str:
     if item.stated_points is None or abs(item.stated_points - item.points) < 1e-9:
         return ""
     return (f"〔注：办法原文此处写“记{item.stated_points:g}分”，分值栏为{item.points:g}分，二者不一致；"
-            f"本表按分值栏{item.points:g}分评分，得分不超过{item.points:g}分。〕")
+            f"本表按分值栏{item.points:g}分评分：先按原文从{item.stated_points:g}分扣分，得分 = min({item.points:g}，"
+            f"{item.stated_points:g} − 扣分)，扣完为止，不倒扣分。〕")
 
 
 def form_text(spec_form: dict, override: dict, table_id: str) -> str:

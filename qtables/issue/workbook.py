@@ -58,7 +58,7 @@ def build_workbook(
     rules = spec.rules_for(request.set_names, request.table_ids)
     results = run_rules(rules, data)
     ctx = ExcelContext(by_id, request.period, has_previous=bool(request.previous), known_tables=frozenset(spec.tables),
-                       quarter_names=quarter_names)
+                       quarter_names=quarter_names, keyed=keyed)
     identity = Identity.create(
         unit_code=request.unit.code,
         unit_name=request.unit.name,

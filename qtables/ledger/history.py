@@ -73,14 +73,16 @@ def previous_figures(db, unit_code: str, period: Period, table_id: str) -> Previ
         if row is None:
             continue
         wanted = (source_table, "t3", "t4") if when.kind == "quarter" else (source_table,)
-        figures = _cells(db, row["id"], wanted)
+        figures = _cells(db, row["id"], wanted + ("t6",))
         for detail in wanted[1:]:
             if detail not in figures:  # a project list imported on its own (import-master --table 附表3)
                 other = _submission(db, unit_code, when, detail)
                 if other is not None:
                     figures.update(_cells(db, other["id"], (detail,)))
         main = figures.pop(source_table, {})
-        return Previous({table_id: main}, describe(row, when), when, stand_in, detail=figures, submission_id=row["id"])
+        # 附表6 of the same filing: its categories' 在建 carry over as 附表5's do (T6-P1…P3, a note only)
+        tables = {table_id: main} | ({"t6": figures.pop("t6")} if "t6" in figures else {})
+        return Previous(tables, describe(row, when), when, stand_in, detail=figures, submission_id=row["id"])
     return None
 
 
@@ -97,6 +99,7 @@ def quarter_figures(db, unit_code: str, year: int) -> Quarters:
     the quarters at hand (the year's flows cannot be less), and ``q1_*`` when Q1 is there; a rule that needs a name
     not given is not run (A00 says which)."""
     by_quarter: dict[int, Figures] = {}
+    categories: dict[int, Figures] = {}  # 附表6 of each quarter (the annual 附表6 = Σ quarters, T6-A*)
     missing, sources, parts = [], [], []
     for q in Period(year).quarters():
         row = _submission(db, unit_code, q, "t5")
@@ -104,10 +107,12 @@ def quarter_figures(db, unit_code: str, year: int) -> Quarters:
             missing.append(q)
             parts.append((q, None, "", digest(None)))
             continue
-        figures = _cells(db, row["id"], ("t5",)).get("t5", {})
+        both = _cells(db, row["id"], ("t5", "t6"))
+        figures = both.get("t5", {})
         by_quarter[q.quarter] = figures
+        categories[q.quarter] = both.get("t6", {})
         sources.append(describe(row, q))
-        parts.append((q, row["id"], sources[-1], digest(figures)))
+        parts.append((q, row["id"], sources[-1], digest(both)))
     if not by_quarter:
         return Quarters(None, missing, sources, parts)
     present = list(by_quarter.values())
@@ -130,7 +135,24 @@ def quarter_figures(db, unit_code: str, year: int) -> Quarters:
             for col in QUARTER_START:
                 values[f"q1_{col}"] = by_quarter[1].get(key, {}).get(col)
         rows[key] = values
-    return Quarters({"t7": rows}, missing, sources, parts)
+    out = {"t7": rows}
+    if not missing and all(categories.get(q) for q in range(1, 5)):
+        out["t6"] = _category_sums(categories)
+    return Quarters(out, missing, sources, parts)
+
+
+CATEGORY_SUMS = ("new_count", "new_area", "new_cost", "done_count", "done_area", "done_cost", "filed_count", "filed_area",
+                 "filed_cost")
+
+
+def _category_sums(categories: dict[int, Figures]) -> dict[str, dict[str, Any]]:
+    keys = set().union(*(set(f) for f in categories.values()))
+    out = {}
+    for key in keys:
+        values = {f"sum_{col}": round(sum(_num(categories[q].get(key, {}).get(col)) for q in range(1, 5)), 6) for col in CATEGORY_SUMS}
+        values.update({f"q4_{col}": categories[4].get(key, {}).get(col) for col in QUARTER_END})
+        out[key] = values
+    return out
 
 
 def _num(v: Any) -> float:
