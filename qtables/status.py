@@ -27,7 +27,8 @@ from qtables.states import STATUS_TEXT
 from qtables.timing import BASIS_TEXT, BEIJING, as_beijing, beijing_date
 
 OK_STATUSES = ("accepted", "accepted_with_warnings")
-NOTE_TITLES = {"A00": "未核对年报与季报", "P00": "未核对接转", "P03": "上期数据取自其他表", "P04": "未核对项目连续性"}
+NOTE_TITLES = {"A00": "未核对年报与季报", "P00": "未核对接转", "P03": "上期数据取自其他表", "P04": "未核对项目连续性",
+               "P05": "未核对附表6连续性"}
 
 
 def deadline(ws: Workspace, period: Period, spec: Spec | None = None) -> date:

@@ -234,3 +234,25 @@ def test_a_line_under_the_table_that_is_not_a_note_is_named_in_the_refusal(spec,
     with pytest.raises(UsageError) as err:
         import_master(ws, spec, path, Period.parse("2025Q2"))
     assert "某某新区" in err.value.message and imported(ws, "t5") == {}
+
+
+@pytest.mark.parametrize("table_id, period_code", [("t5", "2025Q2"), ("t7", "2024")])
+def test_a_city_master_of_its_counties_in_the_printed_form_imports_row_by_row(spec, tmp_path, table_id, period_code):
+    """郑州市's own workspace starts mid-year from its printed 附表5 (or 附表7) of its counties: every county row exact."""
+    from officialsheets import write_printed
+
+    table = spec.table(table_id)
+    ws = init_workspace(tmp_path / "ws", signing_key=TEST_KEY, root_unit="410100")
+    city = init_workspace(tmp_path / "prov", signing_key=TEST_KEY).registry.unit("410100")
+    counties = list(ws.registry.units)
+    assert {u.code for u in counties} == {c.code for c in city.children}
+    rng = random.Random(3)
+    rows = [(u.name, {c.id: (rng.randint(0, 300) if c.type == "integer" else round(rng.uniform(0, 900), 2))
+                      for c in table.columns if c.type != "key"}) for u in counties]
+    path = write_printed(tmp_path / "郑州市各县.xlsx", table, rows)
+    plan = import_master(ws, spec, path, Period.parse(period_code))
+    assert plan.problems == [] and not plan.unmatched
+    got = imported(ws, table_id)
+    for name, values in rows:
+        code = next(u.code for u in counties if u.name == name)
+        assert {cid: got.get((code, cid)) for cid in values} == values, name

@@ -119,6 +119,7 @@ def test_imported_project_lists_let_continuity_run_from_the_first_filing(spec, b
     got, _status = findings(ws, UNIT, "2025Q3")
     codes = {f[0] for f in got}
     assert "P04" not in codes and "P00" not in codes and "PC-01" in codes, got
+    assert "P05" in codes  # the master's 附表6 was not imported: its categories' carry-over is noted, not silently skipped
     ledger = Ledger(ws.path)
     try:
         [sub] = [r for r in ledger.current_submissions("2025Q3") if r["unit_code"] == UNIT]

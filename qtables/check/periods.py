@@ -49,6 +49,9 @@ def other_period_notes(report: Report, data: WorkbookData, keyed: str | None, pr
         elif TOTAL_KEY not in known:
             report.findings.append(make("P00", table=name, sheet=layout.sheet,
                                         detail=f"{previous.source} 中没有本单位的{name}数据"))
+    if previous is not None and "t6" in data.tables and "t6" not in previous.tables:
+        t6 = data.tables["t6"].layout
+        report.findings.append(make("P05", table=t6.table.name, sheet=t6.sheet, detail=previous.source))
     if period.kind == "year" and quarters is not None and quarters.missing:
         checked = ("只核对了已有季度能核对的：年报各项不小于已报季度之和（T7-B1…B11）"
                    + ("、上年度接转等于第一季度接转（T7-A6、A16、A17）" if quarters.tables and Period(period.year, 1) not in quarters.missing else "")

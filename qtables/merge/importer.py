@@ -147,7 +147,7 @@ def _read_rows(plan: ImportPlan, grid, expected: list[Unit], all_units) -> None:
     for r in range(match.bottom + 1, len(grid)):
         line = grid[r]
         labels = [line[c] if c < len(line) else None for c in match.label_cols]
-        label_text = " ".join(str(v) for v in labels if fold(v))
+        label_text = " ".join(f"{v:g}" if isinstance(v, float) else str(v) for v in labels if fold(v))  # 29, not 29.0
         raw = {c.id: (line[match.columns[c.id]] if match.columns[c.id] < len(line) else None) for c in cols}
         # A line under the table spreads its labels over the columns ("统计员：" … "批准人：" … "报送日期："): not figures.
         has_values = any(fold(v) and (not isinstance(v, str) or row_kind(v) != "note") for v in raw.values())
