@@ -378,3 +378,32 @@ def test_blank_signature_lines_are_noted_once_per_table_at_the_first_blank_cell(
     build_workbook(full, spec=spec, request=IssueRequest(unit, period, table_ids, set_names, values=filling.values,
                    line_values=filling.line_values), key=workspace.signing_key, password="pw")
     assert "N04" not in {f.code for f in check_file(full, ctx).findings}
+
+
+def test_one_figure_typed_wrong_is_one_problem_with_its_consequences_listed(spec, workspace, tmp_path):
+    """在建项数 typed as 2.5 breaks V01 (整数) and T5-05 (接转+新注册−竣工) at the same cell: the receipt's 审核结果 and
+    the reply list one problem, the second rule under it — not two things to fix."""
+    import openpyxl
+
+    from qtables.check.findings import grouped
+    from qtables.intake.mail import build_reply
+    from qtables.receipt.workbook import RESULT_SHEET, write_receipt
+
+    def typo(values):
+        values["t5"][0]["ucon_count"] = values["t5"][0]["ucon_count"] + 0.5
+
+    path, _values = build_filled(tmp_path / "typo.xlsx", spec, workspace, "410300", "2025Q3", seed=4, mutate=typo)
+    report = check_file(path, CheckContext(spec, workspace.registry, workspace.signing_key))
+    at_cell = [f for f in report.findings if f.code in ("V01", "T5-05")]
+    assert len(at_cell) == 2 and at_cell[0].cell == at_cell[1].cell
+    [(lead, follow)] = [(f, c) for f, c in grouped(report.findings) if f.cell == at_cell[0].cell]
+    assert lead.code == "V01" and [c.code for c in follow] == ["T5-05"]
+    receipt = write_receipt(report, tmp_path / "out", original=path)
+    rows = [[c for c in r if c is not None] for r in openpyxl.load_workbook(receipt)[RESULT_SHEET].iter_rows(values_only=True)]
+    problem_rows = [r for r in rows if len(r) > 3 and r[2] in ("V01", "T5-05")]
+    assert [r[2] for r in problem_rows] == ["V01"] and "[T5-05]" in problem_rows[0][4]
+    assert any("连带结果" in str(c) for r in rows for c in r)
+    sub = {"unit_code": "410300", "period": "2025Q3", "status": report.status, "filename": "typo.xlsx", "version": 1,
+           "sender": "a@b.cn"}
+    body = build_reply(workspace, sub, report, None).text
+    assert body.count("[T5-05]") == 1 and "同一单元格还因此不符合：[T5-05]" in body

@@ -144,3 +144,26 @@ def _show(value: Any) -> str:
     if isinstance(value, float):
         return f"{value:.6g}" if not value.is_integer() else str(int(value))
     return str(value)
+
+
+def grouped(findings: list[Finding]) -> list[tuple[Finding, list[Finding]]]:
+    """One problem per cell: the most severe finding at a cell leads and the others there are listed as its
+    consequences (one figure typed wrong breaks several rules: one thing to fix, not five), worst first."""
+    rank = {"F": 0, "E": 1, "W": 2, "I": 3}
+    out: list[tuple[Finding, list[Finding]]] = []
+    at: dict[tuple[str, str], tuple[Finding, list[Finding]]] = {}
+    for f in sorted(findings, key=lambda f: rank.get(f.severity, 9)):
+        key = (f.sheet, f.cell) if f.sheet and f.cell and f.severity in ("E", "W") else None
+        if key is not None and key in at:
+            at[key][1].append(f)
+            continue
+        entry: tuple[Finding, list[Finding]] = (f, [])
+        out.append(entry)
+        if key is not None:
+            at[key] = entry
+    return out
+
+
+def consequences_text(follow: list[Finding]) -> str:
+    return "同一单元格还因此不符合：" + "；".join(f"[{f.code}] {f.message}" for f in follow) if follow else ""
+

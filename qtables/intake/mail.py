@@ -15,6 +15,7 @@ from email.utils import formatdate, make_msgid
 from pathlib import Path
 
 from qtables.check.context import Report
+from qtables.check.findings import consequences_text, grouped
 from qtables.intake.compose import Mail
 from qtables.fsutil import write_atomic
 from qtables.check.report import STATUS_TEXT, escape_text
@@ -58,16 +59,26 @@ def build_reply(ws: Workspace, sub: sqlite3.Row, report: Report, receipt: Path |
     if quarantined:
         lines += ["发件邮箱不在贵单位登记的报送邮箱名单中，报表已隔离，待汇总单位核实后处理。", "如邮箱有变化，请联系汇总单位登记。"]
     else:
-        errors = [f for f in report.findings if f.severity in ("E", "F")]
-        warnings = [f for f in report.findings if f.severity == "W" and not f.explained]
+        problems = grouped(report.findings)  # one problem per cell, its consequences under it
+        errors = [(f, follow) for f, follow in problems if f.severity in ("E", "F")]
+        warnings = [(f, [c for c in follow if not c.explained]) for f, follow in problems if f.severity == "W" and not f.explained]
         section = iter(_NUMBERS)
+
+        def listed(items):
+            out = []
+            for i, (f, follow) in enumerate(items, 1):
+                out.append(f"  {i}. [{f.code}] {(f.sheet + '!' + f.cell + ' ') if f.cell else ''}{f.message}")
+                if follow:
+                    out.append(f"     {consequences_text(follow)}")
+            return out
+
         if errors:
             lines.append(f"{next(section)}、必须改正的问题（{len(errors)} 项），改正后请重新报送：")
-            lines += [f"  {i}. [{f.code}] {(f.sheet + '!' + f.cell + ' ') if f.cell else ''}{f.message}" for i, f in enumerate(errors, 1)]
+            lines += listed(errors)
             lines.append("")
         if warnings:
             lines.append(f"{next(section)}、需要核实的问题（{len(warnings)} 项）：如数据无误，请在模板“自查”表的“说明”栏写明具体原因后重新报送：")
-            lines += [f"  {i}. [{f.code}] {(f.sheet + '!' + f.cell + ' ') if f.cell else ''}{f.message}" for i, f in enumerate(warnings, 1)]
+            lines += listed(warnings)
             lines.append("")
         if missing:
             lines.append(f"{next(section)}、尚未收到的报送材料（请随附表一并报送）：")

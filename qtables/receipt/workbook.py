@@ -17,7 +17,7 @@ from typing import Any
 from qtables.receipt import package as receiptpkg
 from qtables.check.context import Report
 from qtables.fsutil import write_atomic
-from qtables.check.findings import SEVERITY_TEXT
+from qtables.check.findings import SEVERITY_TEXT, consequences_text, grouped
 from qtables.check.report import STATUS_TEXT
 from qtables.template.layout import lines_needed
 
@@ -153,7 +153,12 @@ def _openpyxl_fill(severity: str):
 def result_sheet(report: Report, *, annotated: bool) -> receiptpkg.ResultSheet:
     """The 审核结果 sheet: verdict, file, counts, what was marked, then one row per finding (problems first)."""
     who = f"{report.identity.unit_name}（{report.identity.unit_code}） {report.period.label if report.period else report.identity.period}" if report.identity else ""
-    summary = f"强制性问题 {report.count('E')} 项（必须改正后重新报送）；核实性问题 {report.count('W')} 项，其中已说明 {report.count('W', explained=True)} 项。"
+    problems = grouped(report.findings)
+    leading = [f for f, _follow in problems]
+    follow_count = sum(len(follow) for _f, follow in problems if follow)
+    summary = (f"强制性问题 {sum(1 for f in leading if f.severity == 'E')} 项（必须改正后重新报送）；核实性问题 "
+               f"{sum(1 for f in leading if f.severity == 'W')} 项，其中已说明 {sum(1 for f in leading if f.severity == 'W' and f.explained)} 项。"
+               + (f"另有 {follow_count} 项是同一单元格问题的连带结果，列在该问题下。" if follow_count else ""))
     if not report.findings and report.status == "accepted":
         how = "审核通过，没有需要标注的问题。"
     elif not annotated:
@@ -167,13 +172,13 @@ def result_sheet(report: Report, *, annotated: bool) -> receiptpkg.ResultSheet:
         (4, [(how, "plain")], None),
         (6, [(title, "head") for title in HEADER], None),
     ]
-    order = {"F": 0, "E": 1, "W": 2, "I": 3}
-    for i, f in enumerate(sorted(report.findings, key=lambda f: order[f.severity]), start=1):
+    for i, (f, follow) in enumerate(problems, start=1):
+        message = f.message + (f"\n{consequences_text(follow)}" if follow else "")
         # As tall as the wrapped problem text, so printed rows never overlap.
-        lines = max(lines_needed(f.message, 54), lines_needed(str(f.note or ""), 22), lines_needed(str(f.expected or ""), 10),
+        lines = max(lines_needed(message, 54), lines_needed(str(f.note or ""), 22), lines_needed(str(f.expected or ""), 10),
                     lines_needed(str(f.found or ""), 12))
         cells = [(i, "top"), (SEVERITY_TEXT[f.severity], f"sev-{f.severity}" if f.severity in FILLS else "top"), (f.code, "top"),
-                 (f"{f.sheet}!{f.cell}" if f.sheet and f.cell else f.sheet, "wrap"), (f.message, "wrap"),
+                 (f"{f.sheet}!{f.cell}" if f.sheet and f.cell else f.sheet, "wrap"), (message, "wrap"),
                  (_shown(f.expected), "wrap"), (_shown(f.found), "wrap"), (f.note if f.severity == "W" else "", "wrap")]
         rows.append((6 + i, cells, 15 * lines + 3))
     # One landscape A4 page wide, problems first: the submitter reads page 1 and knows what to fix.
