@@ -97,7 +97,7 @@ def test_at_the_december_deadline_without_q4_the_checks_the_quarters_at_hand_all
     intake(ws, [write(tmp_path / "year.xlsx", spec, ws, UNIT, "2025", fillings["2025"])], spec=spec)
     outcomes = intake(ws, [write(tmp_path / "q4.xlsx", spec, ws, UNIT, "2025Q4", fillings["2025Q4"])], spec=spec)
     [again] = [o for o in outcomes if o.status == "rechecked"]
-    assert again.period == "2025" and "收到2025年第4季度数据" in again.message
+    assert again.period == "2025" and "收到2025年第4季度报表" in again.message
     ledger = Ledger(ws.path)
     [year] = [r for r in ledger.current_submissions("2025") if r["unit_code"] == UNIT]
     assert "A00" not in {f["code"] for f in ledger.findings_of(year["id"])}

@@ -31,7 +31,8 @@ OTHER = "410200"
 
 def mail(path, subject, date="Tue, 30 Sep 2025 10:00:00 +0800"):
     eml = path.with_suffix(".eml")
-    eml.write_bytes(python_eml(SENDER, [(path.name, path.read_bytes())], subject=subject, date=date))
+    data = python_eml(SENDER, [(path.name, path.read_bytes())], subject=subject, date=date)
+    eml.write_bytes(f"Message-ID: <{path.stem}@example.gov.cn>\r\n".encode() + data)  # so a reply has a thread to join
     return eml
 
 
@@ -104,7 +105,7 @@ def test_a_corrected_previous_quarter_rechecks_the_later_filings_down_the_chain(
     assert result.exit_code == 0, result.output
     # The intake output names the changed verdict and why.
     assert "复核" in result.output and "2025年第3季度 第1版" in result.output and "通过 → 退回" in result.output, result.output
-    assert "第1版 → 2025年第2季度 第2版" in result.output or "→ 2025年第2季度 第2版" in result.output
+    assert "2025年第2季度报表由第1版更正为第2版" in result.output, result.output
     # Q3 is now 退回 with the 接转 finding at its cell; Q4 no longer has an accepted Q3 to compare with (P00), and
     # the year's quarters are no longer all accepted (A00): each said, none silent.
     assert submissions(ws, "2025Q3")[0]["status"] == "rejected"
@@ -124,9 +125,12 @@ def test_a_corrected_previous_quarter_rechecks_the_later_filings_down_the_chain(
     finally:
         ledger.close()
     # A new reply, in the thread of the Q3 filing, saying what changed.
-    assert reply["In-Reply-To"] == original and "复核结果" in reply["Subject"]
+    assert original == f"<{UNIT}_2025Q3@example.gov.cn>" and reply["In-Reply-To"] == original and "复核结果" in reply["Subject"]
+    receipt = ws.path / verdict["receipt_path"]
+    first = [r for r in openpyxl.load_workbook(receipt)["审核结果"].iter_rows(values_only=True) if r and r[0] == 1][0]
+    assert first[2] == "R01" and "通过 → 退回" in first[4]  # the receipt opens with what changed
     body = reply.get_body(("plain",)).get_content()
-    assert "原审核结果为“通过”" in body and "退回" in body and "T5-P1" in body and "2025年第2季度 第2版" in body
+    assert "原审核结果为“通过”" in body and "退回" in body and "T5-P1" in body and "由第1版更正为第2版" in body
     # status shows it
     summary = period_status(ws, spec, __import__("qtables.period", fromlist=["Period"]).Period.parse("2025Q3"))
     [unit] = [u for u in summary["units"] if u["code"] == UNIT]
@@ -173,7 +177,7 @@ def test_a_late_previous_quarter_replaces_the_p00_note(spec, tmp_path):
     outcomes = intake(ws, [mail(q2, "Q2", date="Wed, 01 Oct 2025 10:00:00 +0800")], spec=spec)
     [again] = [o for o in outcomes if o.status == "rechecked"]
     assert (again.period, again.previous_status, again.new_status) == ("2025Q3", "accepted", "accepted")
-    assert "收到2025年第2季度数据" in again.message
+    assert "收到2025年第2季度报表" in again.message
     assert "P00" not in codes(ws, "2025Q3") and "P04" not in codes(ws, "2025Q3")
     # A rerun over the same mail re-checks nothing more.
     rerun = intake(ws, [mail(q2, "Q2", date="Wed, 01 Oct 2025 10:00:00 +0800")], spec=spec)

@@ -152,7 +152,7 @@ def grouped(findings: list[Finding]) -> list[tuple[Finding, list[Finding]]]:
     rank = {"F": 0, "E": 1, "W": 2, "I": 3}
     out: list[tuple[Finding, list[Finding]]] = []
     at: dict[tuple[str, str], tuple[Finding, list[Finding]]] = {}
-    for f in sorted(findings, key=lambda f: rank.get(f.severity, 9)):
+    for f in sorted(findings, key=lambda f: (f.code != "R01", rank.get(f.severity, 9))):  # a re-check says so first
         key = (f.sheet, f.cell) if f.sheet and f.cell and f.severity in ("E", "W") else None
         if key is not None and key in at:
             at[key][1].append(f)

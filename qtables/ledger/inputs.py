@@ -71,13 +71,19 @@ def cause(before: list[Input], after: list[Input]) -> str:
         label = Period.parse(new.period).label
         if was is None or was.source_id is None:
             if new.source_id is not None:
-                parts.append(f"收到{label}数据（{new.source}）")
+                parts.append(f"收到{label}报表（{_version(new.source, label)}）")
         elif new.source_id is None:
-            parts.append(f"{Period.parse(was.period).label}此前采用的数据已被取代或退回（原为{was.source}）")
+            parts.append(f"{Period.parse(was.period).label}此前采用的报表已被取代或退回（原为{_version(was.source, Period.parse(was.period).label)}）")
         elif was.source_id != new.source_id:
-            parts.append(f"{label}数据更正（{was.source} → {new.source}）")
+            old_version = _version(was.source, label).split("（", 1)[0]
+            parts.append(f"{label}报表由{old_version}更正为{_version(new.source, label)}")
         else:
-            parts.append(f"{label}数据变化（{new.source}）")
+            parts.append(f"{label}数据变化（{_version(new.source, label)}）")
     if not before:
         parts.append("首次记录本次审核所依据的其他报告期数据")
     return "；".join(parts) or "所依据的其他报告期数据变化"
+
+
+def _version(source: str, label: str) -> str:
+    """"2025年第2季度 第2版（郑州市.xlsx，2025-10-10收到）" without the period it names: "第2版（…）"."""
+    return source[len(label):].strip() if source.startswith(label) else source
