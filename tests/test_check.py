@@ -407,3 +407,17 @@ def test_one_figure_typed_wrong_is_one_problem_with_its_consequences_listed(spec
            "sender": "a@b.cn"}
     body = build_reply(workspace, sub, report, None).text
     assert body.count("[T5-05]") == 1 and "同一单元格还因此不符合：[T5-05]" in body
+
+
+@pytest.mark.parametrize("unit_code", ["410300", "411729", "419001"])  # a city with 市本级, a 省直管县, 济源 (one row each)
+def test_county_projects_of_table6_are_the_total_less_the_units_own_row(spec, workspace, tmp_path, unit_code):
+    path, _ = build_filled(tmp_path / "clean.xlsx", spec, workspace, unit_code, "2025Q3", seed=6)
+    ctx = CheckContext(spec, workspace.registry, workspace.signing_key)
+    assert "X-20" not in {f.code for f in check_file(path, ctx).findings}
+
+    def more(values):
+        row = next(i for i, r in enumerate(spec.table("t6").fixed_rows) if r.key == "county")
+        values["t6"][row]["ucon_count"] = (values["t6"][row].get("ucon_count") or 0) + 2
+
+    bad, _ = build_filled(tmp_path / "bad.xlsx", spec, workspace, unit_code, "2025Q3", seed=6, mutate=more)
+    assert "X-20" in {f.code for f in check_file(bad, ctx).findings}

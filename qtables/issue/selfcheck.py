@@ -91,6 +91,10 @@ class ExcelContext:
                 return other.column_range(p[1], sheet=qual(other))
             if p[1] == "total":
                 return other.ref(other.total_row, p[2], sheet=qual(other))  # type: ignore[arg-type]
+            if p[1] == "own":
+                if other.own_key is None:
+                    return "0"
+                return other.ref(other.row_of(other.own_key), p[2], sheet=qual(other))
             return other.ref(other.row_of(p[1]), p[2], sheet=qual(other))
 
         return resolve

@@ -111,6 +111,8 @@ def ref_problem(
             row = p[1]
             if row == "total" and other.has_total and other.has_column(p[2]):
                 return None
+            if row == "own" and other.kind == "keyed" and other.has_column(p[2]):
+                return None  # the unit's own row (市本级), whatever its code
             if row in {r.key for r in other.fixed_rows} and other.has_column(p[2]):
                 return None
             return f"：表 {other.name} 没有行 {row} 或列 {p[2]}"

@@ -47,6 +47,9 @@ _LAYOUTS: dict[tuple, tuple] = {}
 class TableLayout:
     table: Table
     rows: tuple[DataRow, ...]
+    # A keyed table's row of the unit itself (市本级, or a 省直管县's single row): ``t5.own.x`` in a rule; None when
+    # every row is a county (the unit's own projects are all supervised below it).
+    own_key: str | None = None
 
     @classmethod
     def for_unit(cls, table: Table, unit: Unit | None, capacity: int | None = None) -> "TableLayout":
@@ -66,6 +69,7 @@ class TableLayout:
             if unit is None:
                 raise ValueError("keyed tables need a unit")
             rows = tuple(DataRow(r.code, r.label) for r in unit.rows())
+            return cls(table, rows, own_key=unit.code if any(r.key == unit.code for r in rows) else None)
         elif table.kind == "categories":
             rows = tuple(DataRow(r.key, r.label) for r in table.fixed_rows)
         elif table.kind == "scoring":

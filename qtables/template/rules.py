@@ -148,8 +148,11 @@ class _Env:
             raise EvalError(f"本工作簿没有表 {p[0]}")
         if p[1] == "total":
             return other.total.get(p[2])
+        key = other.layout.own_key if p[1] == "own" else p[1]
+        if p[1] == "own" and key is None:
+            return 0.0  # no row of the unit itself: nothing of its own
         for layout_row, values in zip(other.layout.rows, other.rows):
-            if layout_row.key == p[1]:
+            if layout_row.key == key:
                 return values.get(p[2])
         raise EvalError(f"表 {p[0]} 没有行 {p[1]}")
 
