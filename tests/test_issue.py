@@ -24,6 +24,8 @@ def _expected_unlocked(spec, unit, period, scoring=False) -> dict[str, set[tuple
         cells = set()
         for col in layout.table.input_columns:
             for r in range(layout.first_data, layout.last_data + 1):
+                if not layout.rows[r - layout.first_data].applicable:
+                    continue  # a scoring item the unit cannot earn: 不适用, locked at 0
                 cells.add((r + 1, layout.col(col.id) + 1))
         for row, items, top in ((2, layout.table.top_line, True), (layout.bottom_row, layout.table.bottom_line, False)):
             for i, slot in enumerate(line_slots(layout, items, with_period=top)):
@@ -240,3 +242,34 @@ def test_issuing_over_processes_writes_the_same_workbooks(workspace, tmp_path, m
     for a, b in zip(one, many):
         assert a.path.name == b.path.name and a.template_id == b.template_id
         assert a.path.read_bytes() == b.path.read_bytes(), a.path.name
+
+
+def test_a_scoring_item_a_unit_cannot_earn_is_marked_not_applicable_and_not_counted(spec, workspace, scoring_templates, tmp_path):
+    """层级检查 (附件2) and 层级监督考核 (附件3) score a unit's checks of its 县（市）: 济源 has none — the row says 不适用,
+    its 分值 and 得分 are 0 and locked, the 合计分值 is 98 (97), and a filled form passes check; 郑州市's is scored."""
+    from builders import layouts_for
+    from qtables.check.checker import check_file
+    from qtables.check.context import CheckContext
+    from qtables.issue.workbook import IssueRequest, build_workbook
+
+    by_unit = {t.unit.code: openpyxl.load_workbook(t.path) for t in scoring_templates}
+    for code, wb in by_unit.items():
+        ws = wb["考核评分表（附件2）"]
+        row = next(r for r in ws.iter_rows() if any(c.value == "层级检查" for c in r))
+        texts = " ".join(str(c.value) for c in row if c.value)
+        points = next(c for c in row if isinstance(c.value, (int, float)) and getattr(c, "column", 0) > 3)
+        if code == "419001":
+            assert "不适用" in texts and points.value == 0 and "满分相应减少2分" in texts
+        else:
+            assert "不适用" not in texts and points.value == 2
+    unit = workspace.registry.unit("419001")
+    period = Period.parse("2025")
+    set_names, table_ids, layouts = layouts_for(spec, unit, period, scoring=True)
+    values = {lay.table.id: [{"score": r.points} for r in lay.rows] for lay in layouts}  # full marks where it can
+    path = tmp_path / "济源_评分.xlsx"
+    build_workbook(path, spec=spec, request=IssueRequest(unit, period, table_ids, set_names, values=values),
+                   key=workspace.signing_key, password="pw")
+    report = check_file(path, CheckContext(spec, workspace.registry, workspace.signing_key))
+    assert report.status == "accepted", [(f.code, f.message) for f in report.findings]
+    s2 = report.data.tables["s2"]
+    assert s2.total["points"] == 98 and s2.total["score"] == 98

@@ -208,6 +208,15 @@ def _write_scoring_rows(ws, layout: TableLayout, rows, total, ctx: ExcelContext,
             values = rows[r - layout.first_data]
             ws.write_string(r, cols["item"], item.label, fmt.label_left)
             standard = item.standard + (f"\n{points_note(item)}" if points_note(item) else "")
+            if not layout.rows[r - layout.first_data].applicable:
+                # 层级检查 for a unit with no 县（市） under it: it cannot earn the points, so they are not counted
+                standard += (f"\n〔本单位没有下辖县（市），本项不适用：不计分，分值记0，满分相应减少{item.points:g}分；"
+                             f"折算百分制得分＝合计得分÷合计分值×100。〕")
+                ws.write_string(r, cols["standard"], standard, fmt.label_left)
+                ws.write_number(r, cols["points"], 0, fmt.number("decimal", 1, locked=True))
+                ws.write_number(r, score_col, 0, fmt.number("decimal", 1, locked=True))
+                ws.set_row(r, 14 * lines_needed(standard, standard_width) + 4)
+                continue
             ws.write_string(r, cols["standard"], standard, fmt.label_left)
             ws.write_number(r, cols["points"], item.points, fmt.number("decimal", 1, locked=True))
             write_value(ws, r, score_col, values.get("score"), fmt.number("decimal", 1, locked=False), table.column("score"))

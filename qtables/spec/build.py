@@ -89,6 +89,7 @@ def build_table(data: dict[str, Any], file: str, choices: dict[str, Choice]) -> 
                 group_no=g["no"],
                 group_label=g["label"],
                 stated_points=stated_points(it["standard"]),
+                not_for=it.get("not_for"),
             )
             for it in g["items"]
         )

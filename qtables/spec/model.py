@@ -98,6 +98,7 @@ class ScoringItem:
     group_no: int
     group_label: str
     stated_points: float | None = None
+    not_for: str | None = None  # "no_counties": 不适用 to a unit with no 县（市） under it (省直管县, 济源)
 
 
 @dataclass(frozen=True)

@@ -30,6 +30,7 @@ class DataRow:
     group_label: str | None = None
     points: float | None = None
     standard: str | None = None
+    applicable: bool = True  # a scoring item the unit can earn; one it cannot is 不适用: 分值 0, 得分 0, locked
 
 
 def quote_sheet(name: str) -> str:
@@ -54,10 +55,11 @@ class TableLayout:
     @classmethod
     def for_unit(cls, table: Table, unit: Unit | None, capacity: int | None = None) -> "TableLayout":
         """The layout of a table for a unit (built once per table, unit and capacity, then shared)."""
-        key = (id(table), unit.code if table.kind == "keyed" and unit is not None else None,
+        per_unit = table.kind == "keyed" or (table.kind == "scoring" and any(it.not_for for it in table.scoring_items))
+        key = (id(table), unit.code if per_unit and unit is not None else None,
                capacity if table.kind == "records" else None)
         hit = _LAYOUTS.get(key)
-        if hit is not None and hit[0] is table and (table.kind != "keyed" or hit[1] == unit):
+        if hit is not None and hit[0] is table and (not per_unit or hit[1] == unit):
             return hit[2]
         layout = cls._build(table, unit, capacity)
         _LAYOUTS[key] = (table, unit, layout)
@@ -73,8 +75,11 @@ class TableLayout:
         elif table.kind == "categories":
             rows = tuple(DataRow(r.key, r.label) for r in table.fixed_rows)
         elif table.kind == "scoring":
+            def earns(it) -> bool:
+                return not (it.not_for == "no_counties" and unit is not None and not unit.children)
+
             rows = tuple(
-                DataRow(it.key, it.label, it.group_no, it.group_label, it.points, it.standard)
+                DataRow(it.key, it.label, it.group_no, it.group_label, it.points if earns(it) else 0.0, it.standard, earns(it))
                 for it in table.scoring_items
             )
         else:
