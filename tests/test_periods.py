@@ -386,3 +386,39 @@ def test_shared_helper_formulas_read_the_previous_and_quarters_sheets_in_both_en
         assert crossed == {"T5-P1": 1}, (engine, crossed)
         crossed = {k[0]: n for k, (mark, n, _c) in annual_shown.items() if k[0].startswith("T7-A") and mark == "✗"}
         assert crossed == {"T7-A1": 1}, (engine, crossed)
+
+
+@pytest.mark.libreoffice
+@pytest.mark.gnumeric
+def test_an_annual_template_issued_before_q4_checks_what_the_quarters_at_hand_allow_in_both_engines(spec, tmp_path, lo_profile):
+    """Issued at the 12月20日 deadline with Q1–Q3 in the ledger: the hidden sheet carries the partial sums, and
+    LibreOffice's and Gnumeric's 自查 tick T7-B*/T7-A6 on a consistent filling and cross T7-B1 where the year's
+    新注册 is less than Q1–Q3's — as check does; the Σ-of-four rules say they wait for Q4."""
+    import gnumeric
+    import libreoffice
+    from filling import fill_with_openpyxl, selfcheck_verdicts
+
+    ws = init_workspace(tmp_path / "ws", signing_key=TEST_KEY)
+    fillings = chain(spec, ws.registry, UNIT)
+    for code in QUARTERS[:3]:
+        intake(ws, [write(tmp_path / f"{code}.xlsx", spec, ws, UNIT, code, fillings[code])], spec=spec)
+    unit, period = ws.registry.unit(UNIT), Period.parse("2025")
+    [issued] = issue_templates(ws, period=period, out_dir=tmp_path / "issued", unit_codes=[UNIT], spec=spec)
+    _s, _t, layouts = layouts_for(spec, unit, period)
+    annual = fillings["2025"]
+    broken = copy.deepcopy(annual.values)
+    broken["t7"][1]["new_count"] = 0
+    files = [fill_with_openpyxl(issued.path, tmp_path / f"{n}.xlsx", layouts, v, annual.line_values)
+             for n, v in (("clean", annual.values), ("broken", broken))]
+    by_lo = libreoffice.convert(files, tmp_path / "lo", "xlsx", lo_profile)
+    by_gn = gnumeric.recalc(files, tmp_path / "gn")
+    ledger = Ledger(ws.path)
+    report = check_file(by_lo[1], make_context(ws, spec, ledger))
+    ledger.close()
+    assert "T7-B1" in {f.code for f in report.findings} and "T7-A1" not in {f.code for f in report.findings}
+    for engine, (clean, bad) in (("LibreOffice", by_lo), ("Gnumeric", by_gn)):
+        shown = {k[0]: v for k, v in selfcheck_verdicts(clean).items() if k[0].startswith(("T7-B", "T7-A"))}
+        assert all(shown[f"T7-B{i}"][0] == "✓" for i in range(1, 12)) and shown["T7-A6"][0] == "✓", (engine, shown)
+        assert shown["T7-A1"][0] not in ("✓", "✗"), (engine, shown["T7-A1"])  # waits for Q4, said so
+        crossed = {k[0] for k, v in selfcheck_verdicts(bad).items() if v[0] == "✗" and k[0].startswith("T7-")}
+        assert "T7-B1" in crossed and not crossed & {f"T7-A{i}" for i in range(1, 19)}, (engine, crossed)

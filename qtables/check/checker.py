@@ -24,7 +24,7 @@ from qtables.template.derived import compute_derived, derived_reads_other_period
 from qtables.template.rules import TableData, WorkbookData
 from qtables.check.context import CheckContext, Report
 from qtables.read.headers import find_header
-from qtables.check.lifecycle import lifecycle_findings
+from qtables.check.lifecycle import lifecycle_findings, own_keys
 from qtables.check.periods import continuity_findings, other_period_notes
 from qtables.check.structure import check_extra_sheets, check_structure
 from qtables.check.values import check_derived, read_table
@@ -192,7 +192,7 @@ def _check_book(book: RawWorkbook, ctx: CheckContext, report: Report) -> None:
         other_period_notes(report, data, keyed, previous, quarters, lookup_known=ctx.lookup is not None)
     continuity_findings(spec, data, previous, report)
     if spec.continuity and {spec.continuity["ongoing"], spec.continuity["completed"]} <= set(tables):
-        report.history = ctx.projects_for(unit, period)
+        report.history = ctx.projects_for(unit, period, own_keys(spec, data))
         lifecycle_findings(spec, data, report.history, report, ctx.registry, unit)
 
 

@@ -30,7 +30,7 @@ class CheckContext:
     quarters: Callable[[str, int], Quarters] | None = None
     limits: ReadLimits | None = None
     # The unit's projects in its earlier quarters and the period's other units' 注册号: (unit code, period).
-    projects: Callable[[str, Period], ProjectHistory] | None = None
+    projects: Callable[..., ProjectHistory] | None = None  # (unit code, period, own project keys)
 
     def previous_for(self, unit: Unit, period: Period, table_id: str) -> Previous | None:
         key = (unit.code, period.previous().code)
@@ -38,8 +38,8 @@ class CheckContext:
             return self.history[key]
         return self.lookup(unit.code, period, table_id) if self.lookup else None
 
-    def projects_for(self, unit: Unit, period: Period) -> ProjectHistory | None:
-        return self.projects(unit.code, period) if self.projects is not None and period.kind == "quarter" else None
+    def projects_for(self, unit: Unit, period: Period, own: set[str]) -> ProjectHistory | None:
+        return self.projects(unit.code, period, own) if self.projects is not None and period.kind == "quarter" else None
 
     def quarters_for(self, unit: Unit, period: Period) -> Quarters | None:
         if period.kind != "year" or self.quarters is None:

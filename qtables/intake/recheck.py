@@ -75,8 +75,8 @@ def recheck_units(ledger: Ledger, ctx: CheckContext, units: Iterable[str]) -> li
             history, own = None, set()
             c = spec.continuity
             if c and ctx.projects is not None and period.kind == "quarter" and {c["ongoing"], c["completed"]} <= set(row["tables"].split(",")):
-                history = ctx.projects(unit, period)
-                own = ledger.own_projects(row["id"], (c["ongoing"], c["completed"]), c["key"])
+                own = ledger.own_projects(row["id"])
+                history = ctx.projects(unit, period, own)
             now = inputs_of(period, ledger.previous(unit, period, keyed), quarters, history, own)
             recorded = ledger.inputs(row["id"])
             if row["inputs_known"] and same(now, recorded):
@@ -111,10 +111,10 @@ def peer_units(ledger: Ledger, spec: Any, changed: Iterable[tuple[str, str]]) ->
         period = Period.parse(period_code)
         if period.kind != "quarter":
             continue
-        peers = ledger.projects(unit, period, tables, key).peers
         for sub in ledger.db.execute("SELECT id FROM submissions WHERE unit_code = ? AND period = ? AND is_current = 1",
-                                     (unit, period_code)):
-            out |= {u for k in ledger.own_projects(sub["id"], tables, key) for u in peers.get(k, ())}
+                                     (unit, period_code)).fetchall():
+            keys = ledger.own_projects(sub["id"])
+            out |= {u for us in ledger.projects(unit, period, tables, key, keys).peers.values() for u in us}
         out |= {r[0] for r in ledger.db.execute(
             "SELECT s.unit_code FROM check_inputs i JOIN submissions s ON s.id = i.submission_id WHERE i.role = 'peers'"
             " AND i.digest != 'none' AND s.period = ? AND s.is_current = 1 AND s.unit_code != ?", (period_code, unit))}

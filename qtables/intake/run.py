@@ -103,7 +103,7 @@ def projects_lookup(spec: Spec, ledger: Ledger):
     if not c:
         return None
     tables, key = (c["ongoing"], c["completed"]), c["key"]
-    return lambda unit_code, period: ledger.projects(unit_code, period, tables, key)
+    return lambda unit_code, period, own=frozenset(): ledger.projects(unit_code, period, tables, key, own)
 
 
 def intake(
@@ -241,7 +241,7 @@ def _one(ws: Workspace, ledger: Ledger, ctx: CheckContext, item: Item, group_uni
     }
     submission_id, final = ledger.record(
         arrival=arrival, submission=submission, findings=[_finding_row(f) for f in findings], cells=_cells(report),
-        inputs=report_inputs(ctx.spec, report),
+        inputs=report_inputs(ctx.spec, report), projects=own_keys(ctx.spec, report.data),
     )
     outcome.status, outcome.unit, outcome.period = final, report.unit.code, report.period.code
     if submission_id is not None:

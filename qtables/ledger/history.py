@@ -159,10 +159,11 @@ def _num(v: Any) -> float:
     return float(v) if isinstance(v, (int, float)) and not isinstance(v, bool) else 0.0
 
 
-def project_history(db, unit_code: str, period: Period, tables: tuple[str, str], key: str) -> ProjectHistory:
+def project_history(db, unit_code: str, period: Period, tables: tuple[str, str], key: str,
+                    own: set[str] | frozenset[str] = frozenset()) -> ProjectHistory:
     """Every project the unit reported in its accepted filings of the quarters before ``period`` (all of its
-    history, not only the previous quarter), and the other units whose current filing of ``period`` lists the
-    same 注册号 (whatever their status: a 退回 filing still claims the project)."""
+    history, not only the previous quarter), and the other units whose current filing of ``period`` lists one of
+    the keys ``own`` (whatever their status: a 退回 filing still claims the project)."""
     marks = ",".join("?" * len(tables))
     earlier: dict[str, list[tuple[Period, str, dict[str, Any]]]] = {}
     sources = []
@@ -184,19 +185,17 @@ def project_history(db, unit_code: str, period: Period, tables: tuple[str, str],
             if k:
                 earlier.setdefault(k, []).append((when, table_id, values))
     peers: dict[str, set[str]] = {}
-    for c in db.execute(
-        f"SELECT s.unit_code, c.value FROM cells c JOIN submissions s ON s.id = c.submission_id WHERE s.period = ?"
-        f" AND s.is_current = 1 AND s.unit_code != ? AND c.table_id IN ({marks}) AND c.column_id = ?",
-        (period.code, unit_code, *tables, key)):
-        k = project_key(decode(c["value"]))
-        if k:
-            peers.setdefault(k, set()).add(c["unit_code"])
+    keys = sorted(own)
+    for i in range(0, len(keys), 500):
+        chunk = keys[i:i + 500]
+        for r in db.execute(
+            f"SELECT s.unit_code, p.key FROM project_keys p JOIN submissions s ON s.id = p.submission_id"
+            f" WHERE p.key IN ({','.join('?' * len(chunk))}) AND s.period = ? AND s.is_current = 1 AND s.unit_code != ?",
+            (*chunk, period.code, unit_code)):
+            peers.setdefault(r["key"], set()).add(r["unit_code"])
     return ProjectHistory(earlier, sources, peers)
 
 
-def own_projects(db, submission_id: int, tables: tuple[str, str], key: str) -> set[str]:
+def own_projects(db, submission_id: int) -> set[str]:
     """The project keys a recorded submission lists (附表3/附表4)."""
-    marks = ",".join("?" * len(tables))
-    return {k for c in db.execute(
-        f"SELECT value FROM cells WHERE submission_id = ? AND table_id IN ({marks}) AND column_id = ?", (submission_id, *tables, key))
-        if (k := project_key(decode(c["value"])))}
+    return {r[0] for r in db.execute("SELECT key FROM project_keys WHERE submission_id = ?", (submission_id,))}

@@ -162,6 +162,14 @@ MIGRATIONS: list[tuple[int, str, str]] = [
             reply_path TEXT
         );
         CREATE INDEX verdicts_submission ON verdicts(submission_id);
+        -- Each submission's project keys (工程质量监督注册号 as compared: qtables.figures.project_key), so the other
+        -- units listing the same project (PC-09) are found by index, not by reading every unit's 附表3/附表4.
+        CREATE TABLE project_keys (
+            submission_id INTEGER NOT NULL REFERENCES submissions(id),
+            key TEXT NOT NULL,
+            PRIMARY KEY (submission_id, key)
+        ) WITHOUT ROWID;
+        CREATE INDEX project_keys_key ON project_keys(key);
         -- How the received time was established (qtables.timing.BASIS_TEXT), NULL before this migration.
         ALTER TABLE arrivals ADD COLUMN received_basis TEXT;
         ALTER TABLE submissions ADD COLUMN received_basis TEXT;

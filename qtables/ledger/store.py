@@ -20,11 +20,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterator
 
-from qtables.figures import Previous, ProjectHistory, Quarters
+from qtables.figures import Previous, ProjectHistory, Quarters, project_key
 from qtables.ledger.archive import Archive
 from qtables.ledger.history import own_projects, previous_figures, project_history, quarter_figures
 from qtables.ledger.inputs import Input
-from qtables.ledger.queries import LedgerQueries
+from qtables.ledger.queries import LedgerQueries, decode
 from qtables.period import Period
 from qtables.ledger.schema import migrate, now_iso
 
@@ -64,8 +64,15 @@ class Ledger(LedgerQueries):
         self.db.close()
 
     def migrate(self) -> list[int]:
-        with self.transaction():
-            return migrate(self.db)
+        with self.transaction() as db:
+            applied = migrate(db)
+            if 6 in applied:
+                # Submissions recorded before migration 6: their project keys from the cells (附表3/附表4's
+                # 工程质量监督注册号, the spec's continuity key when the migration was written).
+                db.executemany("INSERT OR IGNORE INTO project_keys (submission_id, key) VALUES (?, ?)", [
+                    (r[0], k) for r in db.execute("SELECT submission_id, value FROM cells WHERE table_id IN ('t3', 't4')"
+                                                  " AND column_id = 'reg_no'") if (k := project_key(decode(r[1])))])
+            return applied
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
@@ -96,11 +103,11 @@ class Ledger(LedgerQueries):
     def quarters(self, unit_code: str, year: int) -> Quarters:
         return quarter_figures(self.db, unit_code, year)
 
-    def projects(self, unit_code: str, period: Period, tables: tuple[str, str], key: str) -> ProjectHistory:
-        return project_history(self.db, unit_code, period, tables, key)
+    def projects(self, unit_code: str, period: Period, tables: tuple[str, str], key: str, own=frozenset()) -> ProjectHistory:
+        return project_history(self.db, unit_code, period, tables, key, own)
 
-    def own_projects(self, submission_id: int, tables: tuple[str, str], key: str) -> set[str]:
-        return own_projects(self.db, submission_id, tables, key)
+    def own_projects(self, submission_id: int) -> set[str]:
+        return own_projects(self.db, submission_id)
 
     # -- archive --------------------------------------------------------
     def archive_path(self, sha256: str) -> Path:
@@ -111,7 +118,8 @@ class Ledger(LedgerQueries):
 
     # -- writes ---------------------------------------------------------
     def record(self, *, arrival: dict[str, Any], submission: dict[str, Any] | None, findings: list[dict[str, Any]],
-               cells: list[tuple[str, str, str, Any]], inputs: list[Input] | None = None) -> tuple[int | None, str]:
+               cells: list[tuple[str, str, str, Any]], inputs: list[Input] | None = None,
+               projects: set[str] | frozenset[str] = frozenset()) -> tuple[int | None, str]:
         """Record one arrival (and its submission) atomically. Returns (submission id, final status).
 
         ``inputs``: what the submission's check used from other periods (None: it used none that can change)."""
@@ -125,7 +133,7 @@ class Ledger(LedgerQueries):
                 if existing:
                     status, submission_id = "duplicate", existing["id"]
                 else:
-                    submission_id = self._insert_submission(db, submission, findings, cells, inputs)
+                    submission_id = self._insert_submission(db, submission, findings, cells, inputs, projects)
             db.execute(
                 "INSERT INTO arrivals (arrival_key, sha256, filename, size, kind, source, message_id, sender, subject,"
                 " received_at, unit_code, period, status, submission_id, note, recorded_at, code, severity, fix, received_basis)"
@@ -138,7 +146,7 @@ class Ledger(LedgerQueries):
             )
             return submission_id, status
 
-    def _insert_submission(self, db, submission, findings, cells, inputs=None) -> int:
+    def _insert_submission(self, db, submission, findings, cells, inputs=None, projects=frozenset()) -> int:
         tables = submission["tables"]
         version = 1 + (db.execute(
             "SELECT COALESCE(MAX(version), 0) FROM submissions WHERE unit_code = ? AND period = ? AND tables = ?",
@@ -161,6 +169,7 @@ class Ledger(LedgerQueries):
                 (new_id, submission["unit_code"], submission["period"], tables, new_id),
             )
         self._write_verdict(db, new_id, findings, cells, inputs)
+        db.executemany("INSERT OR IGNORE INTO project_keys (submission_id, key) VALUES (?, ?)", [(new_id, k) for k in sorted(projects)])
         return new_id
 
     @staticmethod

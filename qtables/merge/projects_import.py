@@ -142,7 +142,8 @@ def import_projects(ws: Workspace, spec: Spec, path: str | Path, period: Period,
             submission = {"sha256": sha, "unit_code": code, "period": period.code, "tables": table_id, "template_id": None,
                           "status": "accepted", "received_at": received, "sender": None, "filename": arrival["filename"],
                           "received_basis": "import"}
-            submission_id, _ = ledger.record(arrival=arrival, submission=submission, findings=[], cells=cells)
+            keys = {k for row in projects if (k := project_key(row.get(spec.continuity["key"] if spec.continuity else "reg_no")))}
+            submission_id, _ = ledger.record(arrival=arrival, submission=submission, findings=[], cells=cells, projects=keys)
             if submission_id is not None:
                 ledger.set_outputs(submission_id, receipt_path="", reply_path="")
         with ledger.transaction() as db:
