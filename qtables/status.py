@@ -97,14 +97,23 @@ def period_status(ws: Workspace, spec: Spec, period: Period, *, scoring: bool = 
         due_names = [spec.table(t).name for t in due]
         limit = deadline(ws, period, spec)
         # The submission that holds the tables due (a year's 考核评分表 come from the 考核组, as their own submission).
-        current = {row["unit_code"]: row for row in ledger.current_submissions(period.code, tables=due)}
+        # A unit may have more than one current submission (its 附表 and, imported beside an old 附表5, its 附表3/4/6):
+        # the one with the most of the tables due stands for it, and what was received is what all of them hold.
+        current: dict[str, Any] = {}
+        received: dict[str, set[str]] = {}
+        for row in ledger.current_submissions(period.code, tables=due):
+            tables = set(row["tables"].split(",")) & set(due)
+            received.setdefault(row["unit_code"], set()).update(tables)
+            best = current.get(row["unit_code"])
+            if best is None or len(tables) >= len(set(best["tables"].split(",")) & set(due)):
+                current[row["unit_code"]] = row
         units = []
         for unit in ws.registry.units:
             st = UnitStatus(unit.code, unit.name, due_names)
             row = current.get(unit.code)
             if row is not None:
                 st.status, st.version, st.received_at, st.filename = row["status"], row["version"], row["received_at"], row["filename"]
-                st.tables_received = [spec.table(t).name for t in row["tables"].split(",") if t in spec.tables]
+                st.tables_received = [spec.table(t).name for t in due if t in received.get(unit.code, ())]
                 st.imported = row["filename"].startswith("导入：")
                 versions = ledger.db.execute(
                     "SELECT status, received_at, version FROM submissions WHERE unit_code = ? AND period = ? AND tables = ?"

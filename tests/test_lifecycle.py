@@ -137,3 +137,28 @@ def test_imported_project_lists_let_continuity_run_from_the_first_filing(spec, b
     wb.save(bare)
     refused = run.invoke(main, ["import-master", "--workspace", str(ws.path), str(bare), "--period", "2025Q2", "--table", "附表3"])
     assert refused.exit_code == 2 and "U037" in refused.output and "填报单位" in refused.output
+
+
+def test_an_imported_table6_lets_its_categories_carry_over_from_the_first_filing(spec, base, tmp_path):
+    """The master's 附表6明细 (单位 × 分类) imported with --table 附表6: the first Q3 filing's categories are held to
+    last quarter's 在建 (T6-P1 when one is off), and P05 no longer says it could not be checked."""
+    from click.testing import CliRunner
+
+    from qtables.cli import main
+    from qtables.merge.master import merge
+    from qtables.period import Period
+
+    source = ledger_with(spec, tmp_path / "old", base, ["2025Q2"])
+    master = merge(source, spec, Period.parse("2025Q2"))
+    ws = init_workspace(tmp_path / "ws", signing_key=TEST_KEY)
+    for extra in ([], ["--table", "附表6"]):
+        result = CliRunner().invoke(main, ["import-master", "--workspace", str(ws.path), str(master), "--period", "2025Q2",
+                                           "--allow-partial", *extra])
+        assert result.exit_code == 0, result.output
+    assert "附表6 6 行，1 个单位" in result.output, result.output
+    q3 = copy.deepcopy(base["2025Q3"])
+    q3.values["t6"][0]["ucon_count"] += 2
+    intake(ws, [write(tmp_path / "q3.xlsx", spec, ws, UNIT, "2025Q3", q3)], spec=spec)
+    got, _status = findings(ws, UNIT, "2025Q3")
+    codes = {f[0] for f in got}
+    assert "T6-P1" in codes and "P05" not in codes, got

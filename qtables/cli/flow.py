@@ -183,7 +183,7 @@ def merge_cmd(workspace, period, out_file, template) -> None:
 @click.option("--dry-run", is_flag=True, help="只显示列和单位的对应关系，不导入。")
 @click.option("--unit", "unit_code", default=None, help="把某个单位自己的旧格式附表作为该单位的数据导入（由汇总单位决定）。")
 @click.option("--table", "table_name", default=None, metavar="附表3|附表4",
-              help="导入工程明细清单（附表3 在建、附表4 竣工），使项目连续性从首次报送起即可核对；默认导入附表5/附表7。")
+              help="导入工程明细清单（附表3 在建、附表4 竣工）或附表6（分类），使连续性从首次报送起即可核对；默认导入附表5/附表7。")
 @handle_errors
 def import_master_cmd(workspace, file, period, allow_partial, dry_run, unit_code, table_name) -> None:
     """导入上一期的汇总表（qtables 汇总表或制度附表5/7格式），使首次使用即可核对“接转＝上期在建”。
@@ -229,12 +229,13 @@ def _import_projects(ws, file, period, table_name, unit_code, allow_partial, dry
     from qtables.spec import load_spec
 
     spec = load_spec()
-    ids = {"附表3": "t3", "附表4": "t4", "t3": "t3", "t4": "t4", "3": "t3", "4": "t4"}
+    ids = {"附表3": "t3", "附表4": "t4", "附表6": "t6", "t3": "t3", "t4": "t4", "t6": "t6", "3": "t3", "4": "t4", "6": "t6"}
     if table_name.strip() not in ids:
-        raise UsageError(f"--table “{table_name}” 不是工程明细表", code="U038", hint="可以是 附表3（在建）或 附表4（竣工）。")
+        raise UsageError(f"--table “{table_name}” 不能单独导入", code="U038", hint="可以是 附表3（在建）、附表4（竣工）或 附表6（分类）。")
     unit = ws.registry.unit(unit_code) if unit_code else None
     plan = import_projects(ws, spec, file, period, ids[table_name.strip()], unit=unit, allow_partial=allow_partial, dry_run=dry_run)
-    click.echo(f"{file.name}：工作表“{plan.sheet}”，{plan.table.name} {plan.count} 项工程，{len(plan.rows)} 个单位")
+    what = "行" if plan.table.kind == "categories" else "项工程"
+    click.echo(f"{file.name}：工作表“{plan.sheet}”，{plan.table.name} {plan.count} {what}，{len(plan.rows)} 个单位")
     for problem in plan.problems:
         click.echo(f"  {'问题' if dry_run else '已记录的缺漏'}：{problem}")
     if dry_run:

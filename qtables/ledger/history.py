@@ -74,8 +74,8 @@ def previous_figures(db, unit_code: str, period: Period, table_id: str) -> Previ
             continue
         wanted = (source_table, "t3", "t4") if when.kind == "quarter" else (source_table,)
         figures = _cells(db, row["id"], wanted + ("t6",))
-        for detail in wanted[1:]:
-            if detail not in figures:  # a project list imported on its own (import-master --table 附表3)
+        for detail in (*wanted[1:], "t6"):
+            if detail not in figures:  # a project list or 附表6 imported on its own (import-master --table 附表3)
                 other = _submission(db, unit_code, when, detail)
                 if other is not None:
                     figures.update(_cells(db, other["id"], (detail,)))

@@ -1,5 +1,6 @@
-"""``qtables import-master --table 附表3|附表4``: a previous period's project lists, so project continuity (PC-01…PC-09)
-runs from the first filing instead of P04.
+"""``qtables import-master --table 附表3|附表4|附表6``: a previous period's project lists, so project continuity
+(PC-01…PC-09) runs from the first filing instead of P04, and its 附表6 (one row per unit and category, as the
+master's 附表6明细 prints it), so the categories' carry-over (T6-P1…P3) does too instead of P05.
 
 The list is read by header text like 附表5 (``qtables.read.headers``): every column of the table by its printed
 header, plus the unit of each row — a 填报单位 column (the province's merged list, as qtables' master prints it), or
@@ -56,7 +57,8 @@ def plan_projects(ws: Workspace, spec: Spec, path: str | Path, table_id: str, *,
     except ReadProblem as problem:
         raise UsageError(f"{path} 无法读取（{problem.code}）", code="U014") from None
     found = None
-    for name in ([table.sheet] if book.has_sheet(table.sheet) else []) + list(book.sheet_names):
+    preferred = [n for n in (f"{table.name}明细", table.sheet) if book.has_sheet(n)]  # the master's per-unit sheet first
+    for name in preferred + list(book.sheet_names):
         grid = book.sheet(name).rows
         match = find_header(grid, table)
         if match is not None and match.complete:
@@ -74,11 +76,12 @@ def plan_projects(ws: Workspace, spec: Spec, path: str | Path, table_id: str, *,
                          hint="导入本省合并的清单时需要“填报单位”列；导入一个单位自己的清单时加 --unit 单位代码。")
     index = UnitIndex.of(list(ws.registry.units))
     key = spec.continuity["key"] if spec.continuity else "reg_no"
+    categories = {fold(r.label): r.key for r in table.fixed_rows} if table.kind == "categories" else {}
     seen: set[tuple[str, str]] = set()
     for r in range(match.bottom + 1, len(grid)):
         line = grid[r]
         raw = {cid: (line[c] if c < len(line) else None) for cid, c in match.columns.items()}
-        label = " ".join(str(line[c]) for c in match.label_cols if c < len(line) and fold(line[c]))
+        label = " ".join(str(line[c]) for c in match.label_cols if c < len(line) and c != unit_col and fold(line[c]))
         if not any(fold(v) for v in raw.values()):
             continue
         if row_kind(label) in ("note", "total") or (not fold(raw.get(key)) and row_kind(" ".join(str(v) for v in raw.values() if v)) == "note"):
@@ -91,15 +94,21 @@ def plan_projects(ws: Workspace, spec: Spec, path: str | Path, table_id: str, *,
                 continue
             if unit is not None and owner.code != unit.code:
                 continue
-        reg = project_key(raw.get(key))
-        if not reg:
-            plan.problems.append(f"第{r + 1}行没有工程质量监督注册号")
-            continue
+        if categories:  # 附表6: the row's category by its printed label
+            reg = categories.get(fold(label), "")
+            if not reg:
+                plan.problems.append(f"第{r + 1}行的分类“{label}”不是附表6的分类")
+                continue
+        else:
+            reg = project_key(raw.get(key))
+            if not reg:
+                plan.problems.append(f"第{r + 1}行没有工程质量监督注册号")
+                continue
         if (owner.code, reg) in seen:
-            plan.problems.append(f"第{r + 1}行：{owner.name}的注册号 {raw.get(key)} 重复")
+            plan.problems.append(f"第{r + 1}行：{owner.name}的{'分类' if categories else '注册号'} {label if categories else raw.get(key)} 重复")
             continue
         seen.add((owner.code, reg))
-        values = {}
+        values = {"_key": reg} if categories else {}
         for col in table.input_columns:
             if col.id not in raw:
                 continue
@@ -116,8 +125,9 @@ def plan_projects(ws: Workspace, spec: Spec, path: str | Path, table_id: str, *,
 
 def import_projects(ws: Workspace, spec: Spec, path: str | Path, period: Period, table_id: str, *, unit: Unit | None = None,
                     allow_partial: bool = False, dry_run: bool = False) -> ProjectPlan:
-    if period.kind != "quarter" or table_id not in ("t3", "t4"):
-        raise UsageError("工程明细（附表3/附表4）按季度导入", code="U038", hint="例如 --table 附表3 --period 2025Q2。")
+    if table_id not in ("t3", "t4", "t6") or (period.kind != "quarter" and table_id != "t6"):
+        raise UsageError("工程明细（附表3/附表4）按季度导入，附表6按季度或年度导入", code="U038",
+                         hint="例如 --table 附表3 --period 2025Q2，或 --table 附表6 --period 2024。")
     plan = plan_projects(ws, spec, path, table_id, unit=unit)
     if plan.problems and not allow_partial and not dry_run:
         raise UsageError(f"{Path(path).name} 未导入：\n  " + "\n  ".join(plan.problems[:30]), code="U017",
@@ -133,7 +143,8 @@ def import_projects(ws: Workspace, spec: Spec, path: str | Path, period: Period,
             if code in plan.broken_units:
                 continue
             sha = hashlib.sha256(f"{file_sha}:{code}:{period.code}:{table_id}".encode()).hexdigest()
-            cells = [(table_id, str(i + 1), cid, v) for i, row in enumerate(projects) for cid, v in row.items() if v is not None]
+            cells = [(table_id, row.get("_key") or str(i + 1), cid, v) for i, row in enumerate(projects) for cid, v in row.items()
+                     if v is not None and cid != "_key"]
             received = now_iso()
             arrival = {"arrival_key": ArrivalKey(f"import:{plan.file.resolve()}:{code}:{table_id}", file_sha).text(),
                        "sha256": file_sha, "filename": f"导入：{plan.file.name}", "size": len(data), "kind": "workbook",

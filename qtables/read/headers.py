@@ -98,7 +98,7 @@ def find_header(grid: Sequence[Sequence[Any]], table: Table, *, scan: int = 40) 
     for r in range(min(scan, len(grid))):
         texts = [fold(v) for v in grid[r]]
         hits = sum(1 for t in texts if t and (t in groups or _bare(t) in {_bare(g) for g in groups}
-                                              or t.split("/")[0] in groups))
+                                              or t.split("/")[0] in groups or any(t.startswith(g + "/") for g in groups)))
         if hits >= 2:
             top = r
             break
@@ -183,7 +183,10 @@ def _path_matches(path: list[str], group: str, leaf: str, col: Column) -> bool |
     """True when a column's header path reads as (group, leaf): the group at some step and the leaf in the steps
     below it (a leaf over two rows is joined: "面积" + "（万㎡）"), or "组栏" in one cell; for a column with no leaf,
     the group with nothing below it.  The printed unit when only the unit differs, else False."""
-    for i, step in enumerate(path):
+    # A label may itself hold a slash (附表6's "本季/年新注册项目"): steps a..i joined back are tried as the group too.
+    spans = [(a, i) for i in range(len(path)) for a in range(i, -1, -1)]
+    for a, i in spans:
+        step = "/".join(path[a:i + 1])
         rest = "".join(path[i + 1:])
         if _same_group(step, group):
             if not leaf:
