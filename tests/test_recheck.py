@@ -129,6 +129,8 @@ def test_a_corrected_previous_quarter_rechecks_the_later_filings_down_the_chain(
     receipt = ws.path / verdict["receipt_path"]
     first = [r for r in openpyxl.load_workbook(receipt)["审核结果"].iter_rows(values_only=True) if r and r[0] == 1][0]
     assert first[2] == "R01" and "通过 → 退回" in first[4]  # the receipt opens with what changed
+    title = next(r[0] for r in openpyxl.load_workbook(receipt)["审核结果"].iter_rows(values_only=True) if r and r[0])
+    assert title.startswith("复核结果：退回")
     body = reply.get_body(("plain",)).get_content()
     assert "原审核结果为“通过”" in body and "退回" in body and "T5-P1" in body and "由第1版更正为第2版" in body
     # status shows it

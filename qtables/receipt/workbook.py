@@ -166,7 +166,7 @@ def result_sheet(report: Report, *, annotated: bool) -> receiptpkg.ResultSheet:
     else:
         how = "问题单元格已在各表中标色并加批注（红色：强制性；黄色：核实性）。"
     rows: list[tuple[int, list[tuple[Any, str]], float | None]] = [
-        (1, [(f"审核结果：{STATUS_TEXT[report.status]}", "title")], 22),
+        (1, [(f"{'复核结果' if any(f.code == 'R01' for f in report.findings) else '审核结果'}：{STATUS_TEXT[report.status]}", "title")], 22),
         (2, [(f"文件：{Path(report.file).name}　{who}", "plain")], None),
         (3, [(summary, "plain")], None),
         (4, [(how, "plain")], None),
