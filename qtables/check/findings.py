@@ -164,6 +164,17 @@ def grouped(findings: list[Finding]) -> list[tuple[Finding, list[Finding]]]:
     return out
 
 
+def fix_for(f: Finding) -> str:
+    """What the submitter should do about a finding (处理办法): the catalogue's, else by its severity."""
+    if f.code in CATALOGUE and CATALOGUE[f.code].fix:
+        return CATALOGUE[f.code].fix
+    if f.severity == "E":
+        return "请按提示改正后重新报送。"
+    if f.severity == "W":
+        return "已说明。" if f.explained else "如数据无误，请在“自查”表的“说明”栏写明具体原因；有误的请改正后重新报送。"
+    return ""
+
+
 def consequences_text(follow: list[Finding]) -> str:
     return "同一单元格还因此不符合：" + "；".join(f"[{f.code}] {f.message}" for f in follow) if follow else ""
 

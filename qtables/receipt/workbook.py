@@ -8,6 +8,8 @@ as text, never as a formula or a link.
 
 from __future__ import annotations
 
+from datetime import datetime
+
 import io
 import os
 import re
@@ -17,13 +19,14 @@ from typing import Any
 from qtables.receipt import package as receiptpkg
 from qtables.check.context import Report
 from qtables.fsutil import write_atomic
-from qtables.check.findings import SEVERITY_TEXT, consequences_text, grouped
+from qtables.check.findings import SEVERITY_TEXT, consequences_text, fix_for, grouped
+from qtables.timing import BEIJING
 from qtables.check.report import STATUS_TEXT
 from qtables.template.layout import lines_needed
 
 RESULT_SHEET = "审核结果"
 FILLS = {"E": "FFC7CE", "W": "FFEB9C", "I": "DDEBF7"}  # 强制性 red, 核实性 yellow, 提示 blue
-HEADER = ("序号", "类别", "代码", "位置", "问题", "应为", "实为", "说明")
+HEADER = ("序号", "类别", "代码", "位置", "问题", "应为", "实为", "说明", "处理办法")
 
 
 _UNSAFE = re.compile(r'[\x00-\x1f\x7f/\\:*?"<>|\u202a-\u202e\u2066-\u2069\u200e\u200f]')
@@ -54,7 +57,7 @@ def _text(ws, row: int, col: int, value: Any) -> None:
 
 
 def write_receipt(report: Report, out_dir: str | os.PathLike[str], *, original: str | os.PathLike[str] | None = None,
-                  prefix: str = "") -> Path:
+                  prefix: str = "", version: int | None = None) -> Path:
     """Write the receipt for ``report`` into ``out_dir`` (its name after ``prefix``); returns its path.
 
     A workbook with something to mark is the submission itself, edited as a package (receiptpkg: every
@@ -69,13 +72,13 @@ def write_receipt(report: Report, out_dir: str | os.PathLike[str], *, original: 
     if annotated:
         data = source.read_bytes()
         if report.format == "xlsx":
-            payload = receiptpkg.patch(data, _marks(report), result_sheet(report, annotated=True))
+            payload = receiptpkg.patch(data, _marks(report), result_sheet(report, annotated=True, version=version))
         if payload is None:
             payload = _with_openpyxl(report, data)
         if payload is None:  # a file calamine read but neither editor can: the findings sheet alone
             annotated = False
     if payload is None:
-        payload = receiptpkg.standalone(result_sheet(report, annotated=False))
+        payload = receiptpkg.standalone(result_sheet(report, annotated=False, version=version))
     return write_atomic(out / (prefix + receipt_name(report)), payload)
 
 
@@ -150,7 +153,7 @@ def _openpyxl_fill(severity: str):
     return PatternFill("solid", fgColor=FILLS[severity])
 
 
-def result_sheet(report: Report, *, annotated: bool) -> receiptpkg.ResultSheet:
+def result_sheet(report: Report, *, annotated: bool, version: int | None = None) -> receiptpkg.ResultSheet:
     """The 审核结果 sheet: verdict, file, counts, what was marked, then one row per finding (problems first)."""
     who = f"{report.identity.unit_name}（{report.identity.unit_code}） {report.period.label if report.period else report.identity.period}" if report.identity else ""
     problems = grouped(report.findings)
@@ -167,7 +170,8 @@ def result_sheet(report: Report, *, annotated: bool) -> receiptpkg.ResultSheet:
         how = "问题单元格已在各表中标色并加批注（红色：强制性；黄色：核实性）。"
     rows: list[tuple[int, list[tuple[Any, str]], float | None]] = [
         (1, [(f"{'复核结果' if any(f.code == 'R01' for f in report.findings) else '审核结果'}：{STATUS_TEXT[report.status]}", "title")], 22),
-        (2, [(f"文件：{Path(report.file).name}　{who}", "plain")], None),
+        (2, [(f"文件：{Path(report.file).name}　{who}" + (f"　第{version}版" if version else "")
+              + f"　审核日期：{datetime.now(BEIJING).date().isoformat()}", "plain")], None),
         (3, [(summary, "plain")], None),
         (4, [(how, "plain")], None),
         (6, [(title, "head") for title in HEADER], None),
@@ -175,15 +179,17 @@ def result_sheet(report: Report, *, annotated: bool) -> receiptpkg.ResultSheet:
     for i, (f, follow) in enumerate(problems, start=1):
         message = f.message + (f"\n{consequences_text(follow)}" if follow else "")
         # As tall as the wrapped problem text, so printed rows never overlap.
-        lines = max(lines_needed(message, 54), lines_needed(str(f.note or ""), 22), lines_needed(str(f.expected or ""), 10),
-                    lines_needed(str(f.found or ""), 12))
+        fix = fix_for(f)
+        lines = max(lines_needed(message, 48), lines_needed(str(f.note or ""), 22), lines_needed(str(f.expected or ""), 10),
+                    lines_needed(str(f.found or ""), 12), lines_needed(fix, 28))
         cells = [(i, "top"), (SEVERITY_TEXT[f.severity], f"sev-{f.severity}" if f.severity in FILLS else "top"), (f.code, "top"),
                  (f"{f.sheet}!{f.cell}" if f.sheet and f.cell else f.sheet, "wrap"), (message, "wrap"),
-                 (_shown(f.expected), "wrap"), (_shown(f.found), "wrap"), (f.note if f.severity == "W" else "", "wrap")]
+                 (_shown(f.expected), "wrap"), (_shown(f.found), "wrap"), (f.note if f.severity == "W" else "", "wrap"),
+                 (fix, "wrap")]
         rows.append((6 + i, cells, 15 * lines + 3))
     # One landscape A4 page wide, problems first: the submitter reads page 1 and knows what to fix.
-    return receiptpkg.ResultSheet(name=RESULT_SHEET, rows=rows, widths=[5, 7, 7, 14, 56, 12, 14, 24],
-                                  merges=["A2:H2", "A3:H3", "A4:H4"], freeze_row=6, title_rows="$6:$6")
+    return receiptpkg.ResultSheet(name=RESULT_SHEET, rows=rows, widths=[5, 7, 7, 14, 50, 12, 14, 22, 30],
+                                  merges=["A2:I2", "A3:I3", "A4:I4"], freeze_row=6, title_rows="$6:$6")
 
 
 def _shown(value: Any) -> Any:
