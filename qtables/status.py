@@ -208,8 +208,7 @@ class Timeliness:
             return cls(None, "—")
         first = seen[0][1]
         if current_status not in OK_VERSION:
-            last = beijing_date(seen[-1][1])
-            still = today <= max(limit, last + timedelta(days=days) if seen[-1][0] not in OK_VERSION else limit)
+            still = today <= max(limit, beijing_date(seen[-1][1]) + timedelta(days=days))
             return cls(None if still else False, "待更正" if still else "退回未更正", first)
         on_time, corrected, accepted_at = beijing_date(first) <= limit, False, ""
         for i, (status, when) in enumerate(seen):

@@ -192,7 +192,8 @@ def _check_book(book: RawWorkbook, ctx: CheckContext, report: Report) -> None:
         other_period_notes(report, data, keyed, previous, quarters, lookup_known=ctx.lookup is not None)
     continuity_findings(spec, data, previous, report)
     if spec.continuity and {spec.continuity["ongoing"], spec.continuity["completed"]} <= set(tables):
-        report.history = ctx.projects_for(unit, period, own_keys(spec, data))
+        report.projects = frozenset(own_keys(spec, data))
+        report.history = ctx.projects_for(unit, period, report.projects)
         lifecycle_findings(spec, data, report.history, report, ctx.registry, unit)
 
 

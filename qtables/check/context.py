@@ -60,6 +60,7 @@ class Report:
     previous: Previous | None = None  # the other period the 接转 and continuity checks used
     quarters: Quarters | None = None  # the quarters an annual filing's identities used
     history: ProjectHistory | None = None  # the project history and other units' 注册号 the lifecycle rules used
+    projects: frozenset[str] = frozenset()  # the project keys its 附表3/附表4 list (qtables.figures.project_key)
     recognised: str | None = None  # a non-template workbook laid out as this table (F06)
 
     @property

@@ -14,27 +14,24 @@ Without a ledger (``check`` of a lone file) the history is unknown: P04 already 
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date
 from typing import Any
 
 from qtables.check.context import Report
 from qtables.check.findings import Finding
 from qtables.figures import ProjectHistory, project_key
-from qtables.period import Period
+from qtables.period import Period, from_excel_serial
 from qtables.spec.model import Spec
 from qtables.spec.registry import Registry, Unit
 from qtables.template.layout import a1, describe_cell
 from qtables.template.rules import TableData, WorkbookData
-
-_EPOCH = date(1899, 12, 30)
-
 
 def _day(value: Any) -> date | None:
     """A date cell as the checker holds it (an Excel serial number or a date)."""
     if isinstance(value, date):
         return value
     if isinstance(value, (int, float)) and not isinstance(value, bool) and 1 < value < 2958466:
-        return _EPOCH + timedelta(days=int(value))
+        return from_excel_serial(value)
     return None
 
 
@@ -67,7 +64,7 @@ def lifecycle_findings(spec: Spec, data: WorkbookData, history: ProjectHistory |
             found=found, expected=expected, source=source))
 
     own_codes = {unit.code} | {row.code for row in unit.rows()}
-    known_codes = {u.code for u in registry.units} | {row.code for u in registry.units for row in u.rows()}
+    areas = registry.area_names()
     digits = int(life.get("prefix_digits") or 0)
     for td in (ongoing, completed):
         for i in td.split_rows()[0]:
@@ -76,13 +73,13 @@ def lifecycle_findings(spec: Spec, data: WorkbookData, history: ProjectHistory |
             if not k:
                 continue
             prefix = k[:digits]
-            if digits and prefix.isdigit() and len(prefix) == digits and prefix in known_codes and prefix not in own_codes:
-                owner = _owner(registry, prefix)
+            if digits and prefix.isdigit() and len(prefix) == digits and prefix in areas and prefix not in own_codes:
+                owner = areas[prefix]
                 add("foreign_prefix", td, i, key, f"{row.get(key)}（区划代码 {prefix} 属于{owner}）", found=row.get(key))
             if history is None:
                 continue
             if k in history.peers:
-                names = "、".join(_owner(registry, code) for code in sorted(history.peers[k]))
+                names = "、".join(areas.get(code, code) for code in sorted(history.peers[k]))
                 add("other_unit", td, i, key, f"{row.get(key)}（{row.get('name') or '未填工程名称'}）也在{names}{period.label}的报表中",
                     found=row.get(key))
             before = history.earlier.get(k, [])
@@ -106,16 +103,6 @@ def lifecycle_findings(spec: Spec, data: WorkbookData, history: ProjectHistory |
 def _filed(values: dict[str, Any], life: dict[str, Any]) -> bool:
     conclusion = values.get(life["filed_conclusion"])
     return values.get(life["filed_date"]) is not None and (conclusion is None or str(conclusion).strip() == life["filed_value"])
-
-
-def _owner(registry: Registry, code: str) -> str:
-    for u in registry.units:
-        if u.code == code:
-            return u.name
-        for row in u.rows():
-            if row.code == code:
-                return f"{u.name}{row.label}" if row.label != u.name else u.name
-    return code
 
 
 def own_keys(spec: Spec, data: WorkbookData | None) -> set[str]:

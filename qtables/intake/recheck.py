@@ -57,8 +57,9 @@ def _signature(rows: Iterable[Any], stored: bool) -> list[tuple]:
     return sorted(out, key=repr)
 
 
-def recheck_units(ledger: Ledger, ctx: CheckContext, units: Iterable[str]) -> list[Recheck]:
-    """Re-check every current filing of ``units`` whose inputs changed; return the verdicts that changed."""
+def recheck_units(ledger: Ledger, ctx: CheckContext, units: Iterable[str], reports: dict[str, Any] | None = None) -> list[Recheck]:
+    """Re-check every current filing of ``units`` whose inputs changed; return the verdicts that changed.  The
+    reports of those go into ``reports`` (by SHA-256), so the new receipt and reply are made from them."""
     from qtables.intake.run import _cells, _finding_row, keyed_table, report_inputs
 
     spec = ctx.spec
@@ -92,6 +93,8 @@ def recheck_units(ledger: Ledger, ctx: CheckContext, units: Iterable[str]) -> li
                 ledger.update_inputs(row["id"], inputs)
                 continue
             why = cause_text(recorded if row["inputs_known"] else [], inputs)
+            if reports is not None:
+                reports[row["sha256"]] = report
             ledger.record_recheck(row["id"], status=report.status, findings=[_finding_row(f) for f in report.findings],
                                   cells=_cells(report), inputs=inputs, cause=why)
             changed.append(Recheck(row["id"], unit, row["period"], row["version"], row["filename"], row["sha256"],

@@ -19,7 +19,6 @@ from typing import Any, Callable, Iterable
 
 from qtables.check import materials
 from qtables.check.checker import check_file
-from qtables.check.lifecycle import own_keys
 from qtables.check.context import CheckContext, Report
 from qtables.check.findings import CATALOGUE, Finding, make
 from qtables.read.workbook import _KIND_TEXT, ReadLimits, sniff
@@ -141,7 +140,7 @@ def intake(
         outcomes.extend(_flush(ws, ledger, ctx, pending, group_unit, progress, reports))
         changed = _changed(outcomes)
         units = {u for u, _p in changed} | peer_units(ledger, spec, changed)
-        outcomes.extend(recheck_outcomes(recheck_units(ledger, ctx, units)))
+        outcomes.extend(recheck_outcomes(recheck_units(ledger, ctx, units, reports)))
         produce_outputs(ws, ledger, ctx, reports)
         return outcomes
     finally:
@@ -241,7 +240,7 @@ def _one(ws: Workspace, ledger: Ledger, ctx: CheckContext, item: Item, group_uni
     }
     submission_id, final = ledger.record(
         arrival=arrival, submission=submission, findings=[_finding_row(f) for f in findings], cells=_cells(report),
-        inputs=report_inputs(ctx.spec, report), projects=own_keys(ctx.spec, report.data),
+        inputs=report_inputs(ctx.spec, report), projects=report.projects,
     )
     outcome.status, outcome.unit, outcome.period = final, report.unit.code, report.period.code
     if submission_id is not None:
@@ -260,7 +259,7 @@ def report_inputs(spec: Spec, report: Report) -> list[Input] | None:
     """What the check of ``report`` used from other periods (None: a submission with no 附表5/附表7)."""
     if report.identity is None or report.period is None or keyed_table(spec, report.identity.tables) is None:
         return None
-    return inputs_of(report.period, report.previous, report.quarters, report.history, own_keys(spec, report.data))
+    return inputs_of(report.period, report.previous, report.quarters, report.history, report.projects)
 
 
 def _attribution(ws: Workspace, item: Item, group_unit: dict[str, tuple[str, str]]) -> dict[str, Any]:

@@ -253,44 +253,69 @@ def _unit_findings(spec: Spec, plan: ImportPlan, unit: Unit, period: Period) -> 
     return {unit.code: (report.status, [f.as_json() for f in report.findings])}
 
 
-def _record(ws: Workspace, spec: Spec, plan: ImportPlan, period: Period, *, skip: set[str],
-            verdicts: dict[str, tuple[str, list[dict[str, Any]]]] | None = None) -> None:
-    data = plan.file.read_bytes()
-    table = plan.table
+@dataclass
+class ImportedUnit:
+    """One unit's figures taken in by an import: recorded as an accepted (or, with --unit, checked) submission."""
+
+    code: str
+    tables: str
+    cells: list[tuple[str, str, str, Any]]
+    status: str = "accepted"
+    findings: list[dict[str, Any]] = field(default_factory=list)
+    projects: frozenset[str] = frozenset()  # its project keys (附表3/附表4), for PC-09
+
+
+def record_import(ws: Workspace, spec: Spec, file: Path, period: Period, units: list[ImportedUnit], *, mapping: Any,
+                  gaps: list[str], key_suffix: str = "", note: str = "由 import-master 导入") -> list[Any]:
+    """Record what an import took in — the original archived, one submission per unit (``导入：<file>``), the mapping
+    and gaps in ``imports`` — then re-check the later filings the imported figures concern (and answer them again
+    when their verdict changes); return those re-checks.  ``key_suffix`` tells apart the tables of one file."""
+    from qtables.intake.recheck import peer_units, recheck_units
+    from qtables.intake.run import make_context, produce_outputs
+
+    data = file.read_bytes()
     ledger = Ledger(ws.path)
     try:
         file_sha = hashlib.sha256(data).hexdigest()
         ledger.store_original(file_sha, data)
-        for code, unit_rows in plan.rows.items():
-            if code in skip:
-                continue
-            sha = hashlib.sha256(f"{file_sha}:{code}:{period.code}".encode()).hexdigest()
-            cells = [(table.id, key, cid, v) for key, values in unit_rows.items() for cid, v in values.items() if v is not None]
+        for unit in units:
             received = now_iso()
-            arrival = {"arrival_key": ArrivalKey(f"import:{plan.file.resolve()}:{code}", file_sha).text(), "sha256": file_sha,
-                       "filename": f"导入：{plan.file.name}", "size": len(data), "kind": "workbook", "source": str(plan.file),
-                       "message_id": None, "sender": None, "subject": None, "received_at": received, "unit_code": code,
-                       "period": period.code, "note": "由 import-master 导入", "status": "accepted"}
-            status, findings = (verdicts or {}).get(code, ("accepted", []))
-            arrival["status"] = status
-            submission = {"sha256": sha, "unit_code": code, "period": period.code, "tables": table.id, "template_id": None,
-                          "status": status, "received_at": received, "sender": None, "filename": arrival["filename"],
-                          "received_basis": "import"}
-            submission_id, _ = ledger.record(arrival=arrival, submission=submission, findings=findings, cells=cells)
+            arrival = {"arrival_key": ArrivalKey(f"import:{file.resolve()}:{unit.code}{key_suffix}", file_sha).text(),
+                       "sha256": file_sha, "filename": f"导入：{file.name}", "size": len(data), "kind": "workbook",
+                       "source": str(file), "message_id": None, "sender": None, "subject": None, "received_at": received,
+                       "unit_code": unit.code, "period": period.code, "note": note, "status": unit.status}
+            sha = hashlib.sha256(f"{file_sha}:{unit.code}:{period.code}{key_suffix}".encode()).hexdigest()
+            submission = {"sha256": sha, "unit_code": unit.code, "period": period.code, "tables": unit.tables,
+                          "template_id": None, "status": unit.status, "received_at": received, "sender": None,
+                          "filename": arrival["filename"], "received_basis": "import"}
+            submission_id, _ = ledger.record(arrival=arrival, submission=submission, findings=unit.findings, cells=unit.cells,
+                                             projects=unit.projects)
             if submission_id is not None:
                 ledger.set_outputs(submission_id, receipt_path="", reply_path="")
         with ledger.transaction() as db:
-            gaps = plan.problems + [f"未导入（数值无法识别）：{code}" for code in sorted(skip)]
             db.execute("INSERT INTO imports (period, file, sha256, mapping, gaps, imported_at) VALUES (?, ?, ?, ?, ?, ?)",
-                       (period.code, str(plan.file), file_sha, json.dumps(plan.as_json(), ensure_ascii=False),
+                       (period.code, str(file), file_sha, json.dumps(mapping, ensure_ascii=False),
                         json.dumps(gaps, ensure_ascii=False), now_iso()))
-        # The imported figures are what later filings' 接转 are checked against: those checked without them, or
-        # against other figures, are checked again now (and answered again when their verdict changes).
-        from qtables.intake.recheck import recheck_units
-        from qtables.intake.run import make_context, produce_outputs
         ctx = make_context(ws, spec, ledger)
-        plan.rechecks = recheck_units(ledger, ctx, set(plan.rows) - skip)  # (an import has no 附表3/4: no peers)
-        if plan.rechecks:
-            produce_outputs(ws, ledger, ctx)
+        codes = {u.code for u in units}
+        reports: dict[str, Any] = {}
+        rechecks = recheck_units(ledger, ctx, codes | peer_units(ledger, spec, {(c, period.code) for c in codes}), reports)
+        if rechecks:
+            produce_outputs(ws, ledger, ctx, reports)
+        return rechecks
     finally:
         ledger.close()
+
+
+def _record(ws: Workspace, spec: Spec, plan: ImportPlan, period: Period, *, skip: set[str],
+            verdicts: dict[str, tuple[str, list[dict[str, Any]]]] | None = None) -> None:
+    table = plan.table
+    units = []
+    for code, unit_rows in plan.rows.items():
+        if code in skip:
+            continue
+        status, findings = (verdicts or {}).get(code, ("accepted", []))
+        cells = [(table.id, key, cid, v) for key, values in unit_rows.items() for cid, v in values.items() if v is not None]
+        units.append(ImportedUnit(code, table.id, cells, status, findings))
+    gaps = plan.problems + [f"未导入（数值无法识别）：{code}" for code in sorted(skip)]
+    plan.rechecks = record_import(ws, spec, plan.file, period, units, mapping=plan.as_json(), gaps=gaps)

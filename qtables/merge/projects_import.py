@@ -12,8 +12,6 @@ submissions of the period (``导入：<file>``), one per unit, beside its import
 
 from __future__ import annotations
 
-import hashlib
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -23,9 +21,8 @@ from qtables.read.headers import UnitIndex, find_header, fold, row_kind
 from qtables.read.workbook import ReadProblem, read_workbook
 from qtables.errors import UsageError
 from qtables.figures import project_key
-from qtables.ledger.schema import now_iso
-from qtables.ledger.store import ArrivalKey, Ledger
 from qtables.ledger.workspace import Workspace
+from qtables.merge.importer import ImportedUnit, record_import
 from qtables.period import Period
 from qtables.spec import Spec
 from qtables.spec.model import Table
@@ -134,43 +131,16 @@ def import_projects(ws: Workspace, spec: Spec, path: str | Path, period: Period,
                          hint="请改正后重新导入；确认只导入无误的部分时加 --allow-partial（缺漏会记入台账）。")
     if dry_run:
         return plan
-    data = plan.file.read_bytes()
-    ledger = Ledger(ws.path)
-    try:
-        file_sha = hashlib.sha256(data).hexdigest()
-        ledger.store_original(file_sha, data)
-        for code, projects in plan.rows.items():
-            if code in plan.broken_units:
-                continue
-            sha = hashlib.sha256(f"{file_sha}:{code}:{period.code}:{table_id}".encode()).hexdigest()
-            cells = [(table_id, row.get("_key") or str(i + 1), cid, v) for i, row in enumerate(projects) for cid, v in row.items()
-                     if v is not None and cid != "_key"]
-            received = now_iso()
-            arrival = {"arrival_key": ArrivalKey(f"import:{plan.file.resolve()}:{code}:{table_id}", file_sha).text(),
-                       "sha256": file_sha, "filename": f"导入：{plan.file.name}", "size": len(data), "kind": "workbook",
-                       "source": str(plan.file), "message_id": None, "sender": None, "subject": None, "received_at": received,
-                       "unit_code": code, "period": period.code, "note": f"由 import-master 导入{plan.table.name}", "status": "accepted"}
-            submission = {"sha256": sha, "unit_code": code, "period": period.code, "tables": table_id, "template_id": None,
-                          "status": "accepted", "received_at": received, "sender": None, "filename": arrival["filename"],
-                          "received_basis": "import"}
-            keys = {k for row in projects if (k := project_key(row.get(spec.continuity["key"] if spec.continuity else "reg_no")))}
-            submission_id, _ = ledger.record(arrival=arrival, submission=submission, findings=[], cells=cells, projects=keys)
-            if submission_id is not None:
-                ledger.set_outputs(submission_id, receipt_path="", reply_path="")
-        with ledger.transaction() as db:
-            db.execute("INSERT INTO imports (period, file, sha256, mapping, gaps, imported_at) VALUES (?, ?, ?, ?, ?, ?)",
-                       (period.code, str(plan.file), file_sha, json.dumps({"table": table_id, "sheet": plan.sheet,
-                        "units": {c: len(p) for c, p in plan.rows.items()}}, ensure_ascii=False),
-                        json.dumps(plan.problems, ensure_ascii=False), now_iso()))
-        from qtables.intake.recheck import peer_units, recheck_units
-        from qtables.intake.run import make_context, produce_outputs
-
-        ctx = make_context(ws, spec, ledger)
-        units = set(plan.rows) - plan.broken_units
-        plan_rechecks = recheck_units(ledger, ctx, units | peer_units(ledger, spec, {(u, period.code) for u in units}))
-        if plan_rechecks:
-            produce_outputs(ws, ledger, ctx)
-        plan.rechecks = plan_rechecks
-    finally:
-        ledger.close()
+    key = spec.continuity["key"] if spec.continuity else "reg_no"
+    units = []
+    for code, rows in plan.rows.items():
+        if code in plan.broken_units:
+            continue
+        cells = [(table_id, row.get("_key") or str(i + 1), cid, v) for i, row in enumerate(rows) for cid, v in row.items()
+                 if v is not None and cid != "_key"]
+        keys = frozenset(k for row in rows if (k := project_key(row.get(key))))
+        units.append(ImportedUnit(code, table_id, cells, projects=keys))
+    plan.rechecks = record_import(ws, spec, plan.file, period, units, key_suffix=f":{table_id}",
+                                  note=f"由 import-master 导入{plan.table.name}", gaps=plan.problems,
+                                  mapping={"table": table_id, "sheet": plan.sheet, "units": {c: len(p) for c, p in plan.rows.items()}})
     return plan

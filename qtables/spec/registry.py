@@ -16,6 +16,7 @@ from pathlib import Path
 
 from qtables.errors import SpecError, UsageError, WorkspaceError
 from qtables.spec.build import pointer
+from qtables.spec.memo import per_object
 from qtables.spec.loader import cache_dir, default_spec_dir
 
 KIND_TEXT = {"province": "省", "city": "省辖市", "direct_county": "省直管县（市）", "county": "县（市、区）", "zone": "功能区"}
@@ -81,6 +82,10 @@ class Registry:
             added.setdefault(city, []).append(Unit(code, name, "zone"))
         units = tuple(dataclasses.replace(u, children=u.children + tuple(added.get(u.code, ()))) for u in self.units)
         return dataclasses.replace(self, units=units)
+
+    def area_names(self) -> dict[str, str]:
+        """Every code the registry knows — a unit's, or a row's of it (市本级, a 县（区）) — and how to name it."""
+        return _area_names(self)
 
     def unit(self, code: str) -> Unit:
         for u in self.units:
@@ -168,3 +173,14 @@ def load_registry(path: str | Path | None = None) -> Registry:
             seen[code] = u.name
     return Registry(root=_unit(data["root"]), units=units, source=str(file), vintage=data.get("vintage", ""),
                     origin=data.get("source", ""))
+
+
+@per_object
+def _area_names(registry: Registry) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for u in registry.units:
+        for row in u.rows():
+            out.setdefault(row.code, u.name if row.code == u.code or row.label == u.name else f"{u.name}{row.label}")
+        out[u.code] = u.name
+    return out
+
