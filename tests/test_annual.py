@@ -130,3 +130,12 @@ def test_table6_categories_carry_their_ongoing_projects_from_quarter_to_quarter(
     layout = TableLayout.for_unit(spec.table("t6"), ws.registry.unit(UNIT))
     cell = a1(layout.first_data, layout.col("ucon_count"), abs_row=False, abs_col=False)
     assert ("T6-P1", cell) in {(f.code, f.cell) for f in report.findings}
+
+
+def test_table6_rules_for_one_period_kind_are_only_in_that_kinds_workbook(spec):
+    """附表6 is in the quarterly and the annual set; its annual = Σ quarters rules belong to the annual one only, so a
+    quarterly 自查 does not list twelve lines that can never apply."""
+    quarterly = {r.code for r in spec.rules_for(["quarter"], ["t5", "t6"])}
+    annual = {r.code for r in spec.rules_for(["year"], ["t6", "t7"])}
+    assert not {c for c in quarterly if c.startswith("T6-A")}
+    assert {f"T6-A{i}" for i in range(1, 13)} <= annual and {"T6-P1", "T6-05"} <= quarterly & annual

@@ -209,7 +209,8 @@ class Spec:
         present = set(table_ids)
         out: list[Rule] = []
         for tid in table_ids:
-            out.extend(self.tables[tid].rules)
+            # a table used in both periods may have rules for one of them (附表6's annual = Σ quarters: year only)
+            out.extend(r for r in self.tables[tid].rules if not r.sets or set(r.sets) & set(set_names))
         for rule in self.workbook_rules:
             if set(rule.sets) & set(set_names) and rule.table in present:
                 out.append(rule)
