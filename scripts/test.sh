@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Install everything the tests need on a fresh Debian machine, then run them.
-#   - LibreOffice Calc and Gnumeric (the two real spreadsheet engines), CJK fonts, poppler (PDF text),
+#   - LibreOffice Calc and Gnumeric (the two real spreadsheet engines), CJK fonts and Carlito, poppler (PDF text),
 #     s-nail (a mail program other than Python's email package, for fixtures)
 #   - the package with its test extras, in the active virtual environment or .venv
 set -euo pipefail
@@ -12,6 +12,9 @@ command -v ssconvert >/dev/null 2>&1 || need+=(gnumeric)
 command -v pdftotext >/dev/null 2>&1 || need+=(poppler-utils)
 command -v s-nail >/dev/null 2>&1 || need+=(s-nail)
 if ! (command -v fc-list >/dev/null 2>&1 && fc-list :lang=zh | grep -q .); then need+=(fonts-noto-cjk); fi
+# Carlito is metric-compatible with Calibri, the workbooks' default font: LibreOffice then measures column widths
+# as Excel and WPS do, so the page tests see the widths a clerk's printout has.
+if ! (command -v fc-list >/dev/null 2>&1 && fc-list | grep -qi carlito); then need+=(fonts-crosextra-carlito); fi
 if ((${#need[@]})); then
   sudo=""
   [ "$(id -u)" -ne 0 ] && sudo="sudo"

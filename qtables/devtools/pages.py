@@ -33,6 +33,26 @@ class PageReport:
     pages: int
     pngs: list[Path] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
+    type_sizes: dict[int, float] = field(default_factory=dict)  # page -> the smallest CJK type on it (points)
+
+
+_WORD = re.compile(r'<word xMin="([\d.]+)" yMin="([\d.]+)" xMax="([\d.]+)" yMax="([\d.]+)">([^<]*)</word>')
+
+
+def words(bbox: str) -> list[tuple[float, float, float, float, str]]:
+    """(xMin, yMin, xMax, yMax, text) of every word ``pdftotext -bbox`` found on a page."""
+    import html
+
+    return [(float(a), float(b), float(c), float(d), html.unescape(t)) for a, b, c, d, t in _WORD.findall(bbox)]
+
+
+def smallest_type(bbox: str) -> float | None:
+    """The smallest type on a page, in points, from its words of CJK characters only: a CJK glyph is one em wide,
+    so a word's width over its length is the size it was printed at, whatever the font.  Words of a single
+    character are left out (a lone 项 between rules is measured as reliably, but a bullet or mark is not)."""
+    sizes = [(x1 - x0) / len(t) for x0, _y0, x1, _y1, t in words(bbox)
+             if len(t) >= 2 and all("\u4e00" <= ch <= "\u9fff" or "\uff01" <= ch <= "\uff5e" for ch in t)]
+    return round(min(sizes), 2) if sizes else None
 
 
 def to_pdf(path: Path, out_dir: Path) -> Path:
@@ -70,6 +90,9 @@ def review(path: Path, out_dir: Path, *, png: bool = True, dpi: int = 60) -> Pag
         if not body.strip():
             report.problems.append(f"第{n}页：空白页")
         bbox = subprocess.run(["pdftotext", "-f", str(n), "-l", str(n), "-bbox", str(pdf), "-"], capture_output=True, text=True).stdout
+        size = smallest_type(bbox)
+        if size is not None:
+            report.type_sizes[n] = size
         page = re.search(r'<page width="([\d.]+)"', bbox)
         if page:
             width = float(page.group(1))

@@ -16,7 +16,7 @@ from qtables.period import excel_serial
 from qtables.spec.expr import list_name
 from qtables.spec.model import Column
 from qtables.issue.request import MAX_DATE, MIN_DATE, IssueRequest
-from qtables.template.lines import column_width, label_need, line_slots  # noqa: F401 - used here and by the tests
+from qtables.template.lines import column_width, form_text, label_need, line_slots  # noqa: F401 - used here and by the tests
 from qtables.issue.formats import Formats, write_formula
 
 
@@ -52,16 +52,6 @@ def points_note(item) -> str:
     return (f"〔注：办法原文此处写“记{item.stated_points:g}分”，分值栏为{item.points:g}分，二者不一致；"
             f"本表按分值栏{item.points:g}分评分：先按原文从{item.stated_points:g}分扣分，得分 = min({item.points:g}，"
             f"{item.stated_points:g} − 扣分)，扣完为止，不倒扣分。〕")
-
-
-def form_text(spec_form: dict, override: dict, table_id: str) -> str:
-    """表号：豫建质统5表　制定机关：…　批准文号：…　有效期至：… (empty parts left out)."""
-    numbers = dict(spec_form.get("numbers", {}))
-    number = str(override.get(table_id) or numbers.get(table_id, ""))
-    parts = [("表号", number), ("制定机关", str(override.get("authority") or spec_form.get("authority", ""))),
-             ("批准文号", str(override.get("approval") or spec_form.get("approval", ""))),
-             ("有效期至", str(override.get("valid_until") or spec_form.get("valid_until", "")))]
-    return "　".join(f"{k}：{v}" for k, v in parts if v)
 
 
 def write_line(ws, row: int, layout: TableLayout, items: tuple[str, ...], request: IssueRequest, fmt: Formats, *, top: bool) -> None:

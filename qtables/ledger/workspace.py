@@ -62,6 +62,10 @@ correction_days = 10
 # code = "410173"
 # name = "郑州航空港经济综合实验区"
 
+[print]
+# 汇总表的打印纸张：A4（默认；宽表分两页打印，每页重复单位名称列，字号不小于7磅）或 A3（一页宽）。
+paper = "A4"
+
 [senders]
 # 各单位允许的发件邮箱，例如：
 # "410100" = ["zzjszl@example.gov.cn"]

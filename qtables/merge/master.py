@@ -33,6 +33,8 @@ from qtables.spec.model import Spec
 from qtables.status import period_status
 from qtables.ledger.store import Ledger
 from qtables.ledger.workspace import Workspace
+from qtables.merge.forms import FormContext
+from qtables.template.paper import paper_of
 from qtables.merge.sheetkit import Formats
 from qtables.merge.table_sheets import categories, keyed_detail, keyed_summary, records, scoring
 from qtables.merge.report_sheets import charts, findings_sheet, sources_sheet, status_sheet
@@ -41,18 +43,6 @@ from qtables.merge.report_sheets import charts, findings_sheet, sources_sheet, s
 def master_filename(period: Period, registry: Registry) -> str:
     scope = "全省" if registry.root.kind == "province" else registry.root.name
     return f"{period.code}_{scope}汇总.xlsx"
-
-
-# -- the Python side of the formulas -------------------------------------
-
-
-# -- the Excel side ------------------------------------------------------
-
-
-# -- data from the ledger --------------------------------------------------
-
-
-# -- the workbook ----------------------------------------------------------
 
 
 def merge(ws: Workspace, spec: Spec, period: Period, out: str | Path | None = None) -> Path:
@@ -80,14 +70,15 @@ def _write(path: str, ws: Workspace, spec: Spec, period: Period, ledger: Ledger)
                                     "strings_to_numbers": False})
     scope = "全省" if registry.root.kind == "province" else registry.root.name
     wb.set_properties({"title": f"{period.label} {scope}建设工程质量监督统计汇总", "author": "qtables", "comments": f"qtables {__version__}"})
-    fmt = Formats(wb)
+    fmt = Formats(wb, paper_of(ws.config))
+    form = FormContext(spec.form, {k: str(v) for k, v in ws.config.get("form", {}).items()}, registry.root.name, period.label)
     summary_name = f"{keyed.name}汇总"
     detail_name = f"{keyed.name}明细"
     # Sheets are written one after another, each streamed from the ledger.
-    summary_ws, summary = keyed_summary(wb, fmt, keyed, summary_name, ledger, registry, period, scope)
+    summary_ws, summary = keyed_summary(wb, fmt, keyed, summary_name, ledger, registry, period, scope, form)
     keyed_detail(wb, fmt, keyed, detail_name, ledger, registry, period, scope)
     if "t6" in table_ids:
-        categories(wb, fmt, spec.table("t6"), ledger, registry, period, scope)
+        categories(wb, fmt, spec.table("t6"), ledger, registry, period, scope, form)
     for tid in table_ids:
         table = spec.table(tid)
         if table.kind == "records":

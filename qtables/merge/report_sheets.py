@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 
@@ -10,149 +11,226 @@ from qtables.period import Period
 from qtables.spec.registry import Registry
 from qtables.spec.model import Spec, Table
 from qtables.status import OK_STATUSES as OK
-from qtables.status import STATUS_TEXT, short_time
+from qtables.status import STATUS_TEXT
+from qtables.timing import as_beijing
 from qtables.ledger.queries import decode
 from qtables.ledger.store import Ledger
+from qtables.template import paper
 from qtables.merge.sheetkit import row_height, HEADER_ROW, SheetWriter, write_header, write_num, print_setup, write_text
 
 
 def status_sheet(wb, fmt, spec: Spec, status: dict[str, Any], table_ids: list[str], set_names) -> None:
     ws = wb.add_worksheet("报送情况")
     due = [spec.table(t).name for t in table_ids if spec.table(t).kind != "scoring"]
-    headers = ["单位代码", "单位", "状态", "版本", "首次报送时间", "通过时间", "按时"] + due + ["其他材料", "复核"]
-    write_header(ws, fmt, f"{status['label']} 报送情况", f"截止日期 {status['deadline']}（北京时间，按本方收到时间；退回后更正期限 "
-            f"{status.get('correction_days', '')} 天）；应报 {status['expected']}，已收 {status['received']}，"
-            f"通过 {status['accepted']}，逾期 {status['late']}", headers, [9, 12, 12, 5, 16, 16, 12] + [8] * len(due) + [30, 30])
+    materials = [m["name"] for m in status.get("materials", [])]
+    headers = (["单位代码", "单位", "状态", "版本", "首次报送时间", "通过时间", "按时"] + due
+               + [m.strip("《》") for m in materials] + ["其他材料", "复核"])
+    widths = [8, 10, 11, 5, 20, 20, 10] + [6] * len(due) + [9] * len(materials) + [24, 24]
+    first = write_header(ws, fmt, f"{status['label']} 报送情况", f"截止日期 {status['deadline']}（北京时间，按本方收到时间；退回后更正期限 "
+                         f"{status.get('correction_days', '')} 天）；应报 {status['expected']}，已收 {status['received']}，"
+                         f"通过 {status['accepted']}，逾期 {status['late']}", headers, widths, lead=2)
+    m0 = 7 + len(due)
+    other = m0 + len(materials)
     for i, u in enumerate(status["units"]):
-        r = HEADER_ROW + 1 + i
-        materials = "、".join(u["attachments"] + u.get("unreadable", []))
-        ws.set_row(r, row_height((materials, 28), (u.get("recheck", ""), 28)))
+        r = first + i
+        attachments = "、".join(u["attachments"] + u.get("unreadable", []))
+        timing = u.get("timing") or "—"
+        ws.set_row(r, row_height((attachments, widths[other]), (u.get("recheck", ""), widths[other + 1]), (u["name"], widths[1]),
+                                 (timing, widths[6]), (STATUS_TEXT.get(u["status"], u["status"]), widths[2])))
         state = u["status"]
         cell = fmt.status.get(state, fmt.text)
         write_text(ws, r, 0, u["code"], fmt.text)
-        write_text(ws, r, 1, u["name"], fmt.text)
+        write_text(ws, r, 1, u["name"], fmt.wrap)
         write_text(ws, r, 2, STATUS_TEXT.get(state, state), cell)
         write_num(ws, r, 3, u["version"], fmt.int)
-        write_text(ws, r, 4, short_time(u.get("first_received")), fmt.text)
-        write_text(ws, r, 5, short_time(u.get("accepted_at")), fmt.text)
-        timing = u.get("timing") or "—"
+        write_time(ws, r, 4, u.get("first_received"), fmt)
+        write_time(ws, r, 5, u.get("accepted_at"), fmt)
         write_text(ws, r, 6, timing, fmt.status["late"] if u["on_time"] is False else fmt.wrap)
         for j, name in enumerate(due):
             have = name in u["tables_received"]
             write_text(ws, r, 7 + j, ("已报" if have else "未报") if state != "missing" else "未报",
                   cell if have else fmt.status["missing"])
-        write_text(ws, r, 7 + len(due), materials, fmt.wrap)
-        write_text(ws, r, 8 + len(due), u.get("recheck", ""), fmt.wrap)
-    print_setup(ws, len(headers) - 1)
+        for j, name in enumerate(materials):
+            got = u.get("materials", {}).get(name, "未收")
+            write_text(ws, r, m0 + j, got, fmt.status["accepted"] if got == "已收" else fmt.status["missing"])
+        write_text(ws, r, other, attachments, fmt.wrap)
+        write_text(ws, r, other + 1, u.get("recheck", ""), fmt.wrap)
+    print_setup(ws, fmt, widths, lead=2, header_rows=(HEADER_ROW, first - 1))
+
+
+def write_time(ws, row: int, col: int, text: str | None, fmt) -> None:
+    """A time from the ledger as an Excel date-time in 北京时间 (blank when there is none)."""
+    moment = _beijing_datetime(text)
+    if moment is None:
+        write_text(ws, row, col, text or None, fmt.text)
+    else:
+        ws.write_datetime(row, col, moment, fmt.datetime)
+
+
+def _beijing_datetime(text: str | None) -> datetime | None:
+    if not text:
+        return None
+    try:
+        return datetime.fromisoformat(as_beijing(text)).replace(tzinfo=None)
+    except ValueError:
+        return None
 
 
 def findings_sheet(wb, fmt, ledger: Ledger, registry: Registry, period: Period) -> None:
     ws = wb.add_worksheet("审核结果")
     headers = ["单位", "版本", "类别", "代码", "位置", "问题", "说明", "说明是否采纳"]
-    write_header(ws, fmt, f"{period.label} 审核结果（当前版本）", "强制性问题未改正的报表不计入汇总；核实性问题以报送单位的说明为准。", headers,
-            [12, 5, 7, 7, 14, 70, 40, 8])
+    widths = [10, 5, 7, 7, 14, 60, 32, 7]
+    first = write_header(ws, fmt, f"{period.label} 审核结果（当前版本）", "强制性问题未改正的报表不计入汇总；核实性问题以报送单位的说明为准。",
+                         headers, widths)
     names = {u.code: u.name for u in registry.units}
-    r = HEADER_ROW + 1
+    r = first
     for sub in ledger.current_submissions(period.code):
         for f in ledger.findings_of(sub["id"]):
             if f["severity"] == "I":
                 continue
-            ws.set_row(r, row_height((f["message"], 68), (f["note"], 38)))
-            write_text(ws, r, 0, names.get(sub["unit_code"], sub["unit_code"]), fmt.text)
+            where = f"{f['sheet']}!{f['cell']}" if f["cell"] else (f["sheet"] or "")
+            ws.set_row(r, row_height((f["message"], widths[5]), (f["note"], widths[6]), (where, widths[4])))
+            write_text(ws, r, 0, names.get(sub["unit_code"], sub["unit_code"]), fmt.wrap)
             ws.write_number(r, 1, sub["version"], fmt.int)
             write_text(ws, r, 2, {"E": "强制性", "W": "核实性", "F": "无法审核"}.get(f["severity"], f["severity"]), fmt.text)
             write_text(ws, r, 3, f["code"], fmt.text)
-            write_text(ws, r, 4, f"{f['sheet']}!{f['cell']}" if f["cell"] else (f["sheet"] or ""), fmt.text)
+            write_text(ws, r, 4, where, fmt.wrap)
             write_text(ws, r, 5, f["message"], fmt.wrap)
             write_text(ws, r, 6, f["note"], fmt.wrap)
             write_text(ws, r, 7, ("是" if f["explained"] else "否") if f["severity"] == "W" else "", fmt.text)
             r += 1
-    print_setup(ws, len(headers) - 1)
+    print_setup(ws, fmt, widths, lead=1, header_rows=(HEADER_ROW, first - 1))
 
 
 def sources_sheet(wb, fmt, ledger: Ledger, registry: Registry, period: Period) -> None:
     ws = wb.add_worksheet("数据来源")
     headers = ["单位代码", "单位", "文件名", "SHA-256", "发件人", "收到时间", "版本", "状态", "是否计入汇总"]
-    write_header(ws, fmt, f"{period.label} 数据来源", "每个单位当前版本的原始文件均按 SHA-256 原样保存在工作区 archive/ 中。", headers,
-            [9, 12, 30, 66, 24, 24, 5, 12, 8])
+    widths = [8, 10, 22, 34, 20, 20, 5, 10, 7]
+    first = write_header(ws, fmt, f"{period.label} 数据来源", "每个单位当前版本的原始文件均按 SHA-256 原样保存在工作区 archive/ 中。",
+                         headers, widths, lead=2)
     names = {u.code: u.name for u in registry.units}
     for i, sub in enumerate(ledger.current_submissions(period.code)):
-        r = HEADER_ROW + 1 + i
-        values = [sub["unit_code"], names.get(sub["unit_code"], sub["unit_code"]), sub["filename"], sub["sha256"], sub["sender"],
-                  sub["received_at"]]
-        for c, v in enumerate(values):
-            write_text(ws, r, c, v, fmt.text)
+        r = first + i
+        digest = sub["sha256"] or ""  # wraps onto two lines on paper; the cell holds it whole
+        ws.set_row(r, row_height((sub["filename"], widths[2]), (sub["sender"], widths[4]), (digest, widths[3]),
+                                 (names.get(sub["unit_code"], ""), widths[1])))
+        write_text(ws, r, 0, sub["unit_code"], fmt.text)
+        write_text(ws, r, 1, names.get(sub["unit_code"], sub["unit_code"]), fmt.wrap)
+        write_text(ws, r, 2, sub["filename"], fmt.wrap)
+        write_text(ws, r, 3, digest, fmt.wrap)
+        write_text(ws, r, 4, sub["sender"], fmt.wrap)
+        write_time(ws, r, 5, sub["received_at"], fmt)
         ws.write_number(r, 6, sub["version"], fmt.int)
         write_text(ws, r, 7, STATUS_TEXT.get(sub["status"], sub["status"]), fmt.status.get(sub["status"], fmt.text))
         write_text(ws, r, 8, "是" if sub["status"] in OK else "否", fmt.text)
-    print_setup(ws, len(headers) - 1)
+    print_setup(ws, fmt, widths, lead=2, header_rows=(HEADER_ROW, first - 1))
 
 
 def charts(wb, fmt, table: Table, summary_name: str, summary: dict[str, Any], ledger: Ledger, registry: Registry, period: Period) -> None:
+    """One chart a landscape page: each unit's 质量备案率 and 用户满意率, then 在建/竣工 over the periods like for like.
+    The figures the charts draw are on this sheet below them.  A constant-memory sheet is written in row order:
+    the title, each chart's caption, the trend's table, the rates' table."""
     ws = wb.add_worksheet("图表")
-    # One chart per landscape A4 page: each sized to the printable width, a page break after it.
     ws.set_landscape()
-    ws.set_paper(9)
+    ws.set_paper(paper.PAPERS[fmt.paper][0])
     ws.set_margins(left=0.5, right=0.5, top=0.6, bottom=0.6)
-    ws.fit_to_pages(1, 0)
-    ws.set_column(0, 13, 9)
+    ws.set_print_scale(100)  # each chart is drawn as wide as the page holds: printed as it is, never shrunk
+    ws.set_start_page(1)
+    ws.set_footer("&C&A　第 &P 页")
+    ws.set_column(0, 0, 12)
+    ws.set_column(1, 2, 18)  # the figures' table: 质量备案率（项数，%） and 未计入（退回） whole
+    ws.set_column(3, 13, 8)
+    page = 32  # rows per printed page
+    excluded = summary.get("excluded", [])
+    states = dict(excluded)
+    left_out = ("未计入：" + "、".join(f"{n}（{STATUS_TEXT.get(st, st)}）" for n, st in excluded) + "。") if excluded else ""
+    rates = (("filing_rate_count", "质量备案率（项数，%）"), ("satisfaction_rate", "用户满意率（%）"))
+    trend, common, dropped = _trend(ledger, registry, table, period)
+    top, base = 2 * page + 1, 3 * page + 1
+
     ws.merge_range(0, 0, 0, 13, f"{period.label} 图表", fmt.title)
-    page = 30  # rows per printed page
-    sheet: SheetWriter = summary["sheet"]
-    first, last = summary["first"], summary["last"]
-    cats = f"={quote_sheet(summary_name)}!{a1(first, 1)}:{a1(last, 1)}"
-    for i, (cid, title) in enumerate((("filing_rate_count", "质量备案率（项数，%）"), ("satisfaction_rate", "用户满意率（%）"))):
-        chart = wb.add_chart({"type": "column"})
-        c = sheet.col(cid)
-        chart.add_series({"name": title, "categories": cats, "values": f"={quote_sheet(summary_name)}!{a1(first, c)}:{a1(last, c)}",
-                          "fill": {"color": "#4472C4" if i == 0 else "#ED7D31"}})
-        chart.set_title({"name": f"各单位{title}"})
-        chart.set_y_axis({"min": 0, "max": 100})
-        chart.set_legend({"none": True})
-        chart.set_size({"width": 880, "height": 500})
-        ws.insert_chart(2 + i * page, 0, chart)
-    ws.set_h_pagebreaks([page, 2 * page])
-    # 在建 / 竣工 over the periods the ledger holds (of the same kind as this period).
-    trend = _trend(ledger, registry, table, period)
-    base = 2 * page + 1
-    ws.write_string(base, 0, "报告期", fmt.header)
-    ws.write_string(base, 1, "在建工程项数", fmt.header)
-    ws.write_string(base, 2, "竣工工程项数", fmt.header)
+    for i, (_cid, title) in enumerate(rates):
+        # "无数据" is not 0 %: a rate that cannot be computed (竣工 0 → no 备案率) is labelled so on its bar.
+        note = f"图{i + 1}：各单位{title}。“无数据”：该单位没有可计算的比率（如竣工0项时没有备案率），不是0。{left_out}"
+        ws.merge_range(1 + i * page, 0, 2 + i * page, 13, note, fmt.note)
+    # 在建 / 竣工 over the periods the ledger holds (of the same kind as this period), like for like: only the units
+    # with accepted figures in every period shown, so a unit missing from one period does not look like a fall.
+    ws.write_string(top, 0, "报告期", fmt.header)
+    ws.write_string(top, 1, "在建工程项数", fmt.header)
+    ws.write_string(top, 2, "竣工工程项数", fmt.header)
     for i, (code, ucon, done) in enumerate(trend):
-        ws.write_string(base + 1 + i, 0, code, fmt.text)
-        ws.write_number(base + 1 + i, 1, ucon, fmt.int)
-        ws.write_number(base + 1 + i, 2, done, fmt.int)
+        ws.write_string(top + 1 + i, 0, Period.parse(code).label, fmt.text)
+        ws.write_number(top + 1 + i, 1, ucon, fmt.int)
+        ws.write_number(top + 1 + i, 2, done, fmt.int)
+    basis = f"图3 可比口径：各期均有通过审核数据的 {common} 个单位" + (f"；不含{'、'.join(dropped)}" if dropped else "") + "。"
+    ws.merge_range(top + len(trend) + 2, 0, top + len(trend) + 5, 2, basis, fmt.note)
+    ws.write_string(base, 0, "单位", fmt.header)
+    for j, (_cid, title) in enumerate(rates):
+        ws.write_string(base, 1 + j, title, fmt.header)
+    labels: dict[str, list[dict[str, Any] | None]] = {cid: [] for cid, _t in rates}
+    for i, (name, row) in enumerate(zip(summary["labels"], summary["rows"])):
+        r = base + 1 + i
+        write_text(ws, r, 0, name, fmt.text)
+        for j, (cid, _title) in enumerate(rates):
+            value = row.get(cid) if row else None
+            if isinstance(value, (int, float)) and not isinstance(value, bool):
+                ws.write_number(r, 1 + j, value, fmt.dec)
+                labels[cid].append(None)
+            else:
+                # A zero-height bar labelled with the reason; the cell shows the reason too (a 0 formatted as text,
+                # so the chart has a point to label).
+                why = f"未计入（{STATUS_TEXT.get(states[name], states[name])}）" if name in states else "无数据"
+                ws.write_number(r, 1 + j, 0, fmt.shown_as(why))
+                labels[cid].append({"value": why, "font": {"size": 8, "color": "#C00000"}})
+    end = base + len(summary["labels"])
+    for i, (cid, title) in enumerate(rates):
+        chart = wb.add_chart({"type": "column"})
+        chart.add_series({"name": title, "categories": f"='图表'!{a1(base + 1, 0)}:{a1(end, 0)}",
+                          "values": f"='图表'!{a1(base + 1, 1 + i)}:{a1(end, 1 + i)}",
+                          "fill": {"color": "#4472C4" if i == 0 else "#ED7D31"},
+                          "data_labels": {"value": True, "num_format": "0.0", "custom": labels[cid], "font": {"size": 8}}})
+        chart.set_title({"name": f"各单位{title}", "name_font": {"size": 12}})
+        chart.set_y_axis({"min": 0, "max": 110, "major_unit": 10})
+        chart.set_x_axis({"num_font": {"size": 8}})
+        chart.set_legend({"none": True})
+        chart.set_size({"width": 880, "height": 480})
+        ws.insert_chart(3 + i * page, 0, chart)
     if trend:
         chart = wb.add_chart({"type": "line"})
-        end = base + len(trend)
+        last = top + len(trend)
         for c, name in ((1, "在建工程项数"), (2, "竣工工程项数")):
-            chart.add_series({"name": name, "categories": f"='图表'!{a1(base + 1, 0)}:{a1(end, 0)}",
-                              "values": f"='图表'!{a1(base + 1, c)}:{a1(end, c)}", "marker": {"type": "circle"}})
-        chart.set_title({"name": "在建、竣工工程项数（各报告期）"})
-        chart.set_size({"width": 640, "height": 420})
-        ws.insert_chart(base, 4, chart)
+            chart.add_series({"name": name, "categories": f"='图表'!{a1(top + 1, 0)}:{a1(last, 0)}",
+                              "values": f"='图表'!{a1(top + 1, c)}:{a1(last, c)}", "marker": {"type": "circle"},
+                              "data_labels": {"value": True, "position": "above"}})
+        chart.set_title({"name": f"在建、竣工工程项数（可比口径：{common}个单位）", "name_font": {"size": 12}})
+        chart.set_size({"width": 600, "height": 420})
+        ws.insert_chart(top, 3, chart)
+    ws.set_h_pagebreaks([page, 2 * page, 3 * page])
 
 
-def _trend(ledger: Ledger, registry: Registry, table: Table, period: Period) -> list[tuple[str, float, float]]:
-    codes = {u.code for u in registry.units}
-    out = []
-    periods = [r[0] for r in ledger.db.execute("SELECT DISTINCT period FROM submissions ORDER BY period")]
+def _trend(ledger: Ledger, registry: Registry, table: Table, period: Period) -> tuple[list[tuple[str, float, float]], int, list[str]]:
+    """(period, 在建, 竣工) for the periods of this kind up to ``period``, summed over the units with accepted figures
+    in all of them; how many units that is; and the units left out, with the periods they lack."""
+    names = {u.code: u.name for u in registry.units}
+    periods = [code for (code,) in ledger.db.execute("SELECT DISTINCT period FROM submissions ORDER BY period")
+               if Period.parse(code).kind == period.kind and not Period.parse(code) > period]
+    per: dict[str, dict[str, tuple[float, float]]] = {}
     for code in periods:
-        p = Period.parse(code)
-        if p.kind != period.kind or p > period:
-            continue
-        ucon = done = 0.0
+        units: dict[str, list[float]] = {}
         for row in ledger.db.execute(
             "SELECT c.column_id, c.value, s.unit_code FROM cells c JOIN submissions s ON s.id = c.submission_id"
             " WHERE s.period = ? AND s.is_current = 1 AND s.status IN ('accepted','accepted_with_warnings')"
             " AND c.table_id = ? AND c.row_key = '_total' AND c.column_id IN ('ucon_count','done_count')",
             (code, table.id),
         ):
-            if row["unit_code"] in codes:
-                value = decode(row["value"]) or 0
-                if row["column_id"] == "ucon_count":
-                    ucon += value
-                else:
-                    done += value
-        out.append((code, ucon, done))
-    return out
+            if row["unit_code"] in names:
+                pair = units.setdefault(row["unit_code"], [0.0, 0.0])
+                pair[0 if row["column_id"] == "ucon_count" else 1] += decode(row["value"]) or 0
+        per[code] = {u: (a, b) for u, (a, b) in units.items()}
+    common = set(names)
+    for code in periods:
+        common &= set(per[code])
+    dropped = [f"{names[u]}（{'、'.join(Period.parse(c).label for c in periods if u not in per[c])}）"
+               for u in names if u not in common]
+    out = [(code, sum(per[code][u][0] for u in common), sum(per[code][u][1] for u in common)) for code in periods]
+    return out, len(common), dropped

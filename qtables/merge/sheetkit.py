@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import math
+import unicodedata
 from dataclasses import dataclass
 from typing import Any
 
 import xlsxwriter
 
-from qtables.template.layout import a1, label_lines, lines_needed
+from qtables.template import paper
+from qtables.template.layout import a1, label_lines, merge_header_blocks
 from qtables.spec import expr
 from qtables.spec.expr import Ref
 from qtables.spec.model import Column, Table
@@ -45,7 +48,9 @@ def cached(value: Any) -> Any:
 
 
 class Formats:
-    def __init__(self, wb: xlsxwriter.Workbook):
+    def __init__(self, wb: xlsxwriter.Workbook, paper_size: str = "A4"):
+        self.paper = paper_size  # the workspace's [print] paper, read by print_setup
+        self._wb, self._shown = wb, {}
         base = {"font_name": "宋体", "font_size": 10, "valign": "vcenter", "border": 1}
         self.title = wb.add_format({"font_name": "黑体", "font_size": 16, "align": "center", "valign": "vcenter"})
         self.plain = wb.add_format({"font_name": "宋体", "font_size": 10})
@@ -60,7 +65,17 @@ class Formats:
         self.sub_text = wb.add_format(dict(base, bold=True, bg_color="#F2F2F2"))
         self.sub_int = wb.add_format(dict(base, bold=True, num_format="0", bg_color="#F2F2F2"))
         self.sub_dec = wb.add_format(dict(base, bold=True, num_format="0.00", bg_color="#F2F2F2"))
-        self.date = wb.add_format(dict(base, num_format="yyyy-mm-dd"))
+        self.date = wb.add_format(dict(base, num_format='yyyy"年"m"月"d"日"'))
+        # Times of arrival as Excel date-times (sortable, filterable), printed the Chinese way.
+        self.datetime = wb.add_format(dict(base, num_format='yyyy"年"m"月"d"日" hh:mm'))
+        # The lines around a form, as the issued template prints them.
+        lines = {"font_name": "宋体", "font_size": 10, "valign": "vcenter"}
+        self.form_line = wb.add_format(dict(lines, align="right"))
+        self.sheet_no = wb.add_format(dict(lines))
+        self.line_label = wb.add_format(dict(lines, align="right"))
+        self.line_value = wb.add_format(dict(lines, bottom=1))
+        self.note = wb.add_format(dict(lines, text_wrap=True, valign="top"))
+        self.coverage = wb.add_format(dict(lines, bold=True, font_color="#9C0006", text_wrap=True, valign="top"))
         self.status = {
             "accepted": wb.add_format(dict(base, bg_color="#C6EFCE")),
             "accepted_with_warnings": wb.add_format(dict(base, bg_color="#FFEB9C")),
@@ -69,6 +84,13 @@ class Formats:
             "missing": wb.add_format(dict(base, bg_color="#D9D9D9")),
             "late": wb.add_format(dict(base, bg_color="#F8CBAD")),
         }
+
+    def shown_as(self, text: str) -> Any:
+        """A format that shows a number cell as ``text`` (the charts' 无数据 points), one per text."""
+        if text not in self._shown:
+            self._shown[text] = self._wb.add_format({"font_name": "宋体", "font_size": 10, "border": 1, "font_color": "#C00000",
+                                                     "num_format": '"' + text.replace('"', "") + '"'})
+        return self._shown[text]
 
     def number(self, col: Column, kind: str = "") -> Any:
         integer = col.type == "integer"
@@ -96,35 +118,104 @@ def write_num(ws, row: int, col: int, value: Any, fmt) -> None:
         ws.write_string(row, col, str(value), fmt)
 
 
-def print_setup(ws, last_col: int, header_row: int = HEADER_ROW) -> None:
-    ws.set_landscape()
-    ws.set_paper(9)
-    ws.fit_to_pages(1, 0)
-    ws.repeat_rows(header_row)
-    ws.set_margins(left=0.4, right=0.4, top=0.5, bottom=0.5)
-    ws.center_horizontally()
-    ws.set_footer("&C第 &P 页，共 &N 页")
+def print_setup(ws, fmt: "Formats", widths: list[float], *, lead: int = 1, header_rows: tuple[int, int] = (HEADER_ROW, HEADER_ROW),
+                boundaries: set[int] | None = None, height: float | None = None) -> paper.PagePlan:
+    """Landscape on the workspace's paper at a readable scale (``paper.plan``), header rows repeated, pages numbered
+    per sheet ("附表5汇总　第 1 页"), so a sheet printed on its own is numbered from 1."""
+    page = paper.plan(widths, paper=fmt.paper, lead=lead, boundaries=boundaries, height=height)
+    paper.apply(ws, page, paper=fmt.paper, lead=lead, header_rows=header_rows, footer="&C&A　第 &P 页")
+    return page
 
 
-def write_header(wb_ws, fmt: Formats, title: str, subtitle: str, headers: list[str], widths: list[float]) -> None:
-    last = len(headers) - 1
-    wb_ws.merge_range(0, 0, 0, last, title, fmt.title)
+def write_header(wb_ws, fmt: "Formats", title: str, subtitle: str, headers: list[str | tuple[str, ...]], widths: list[float],
+                 *, lead: int = 1, top: int = HEADER_ROW) -> int:
+    """Title, subtitle and the column header from row ``top``; returns the first data row.  A column given as a tuple
+    of levels (the spec's ``header``, as the 办法 prints it: 上季度接转工程 over 项数 / 面积（万㎡） / 造价（万元）) gets
+    the same merged multi-level header as the issued template.  The title is centred over the first page across."""
+    start, last = title_span(fmt, widths, lead, headers)
+    wb_ws.merge_range(0, start, 0, last, title, fmt.title)
     wb_ws.set_row(0, 30)
     wb_ws.write_string(1, 0, subtitle, fmt.plain)
-    for c, (h, w) in enumerate(zip(headers, widths)):
+    for c, w in enumerate(widths):
         wb_ws.set_column(c, c, w)
-    # A grouped column's header "本季/年竣工工程 / 面积（万㎡）": the group on its own line(s), the column's name
-    # after it, broken before its bracket when it does not fit (not inside the bracket, as wrapping did).
-    # The slash stays: import-master reads our own masters' headers folded (…工程/面积…).
-    texts = [" /\n".join(label_lines(part, w) for part in h.split(" / ")) for h, w in zip(headers, widths)]
-    wb_ws.set_row(HEADER_ROW, max(48, 14 * max([1] + [lines_needed(t, w) for t, w in zip(texts, widths)]) + 6))
-    for c, text in enumerate(texts):
-        wb_ws.write_string(HEADER_ROW, c, text, fmt.header)
+    return form_header(wb_ws, fmt, headers, widths, top=top)
+
+
+def title_span(fmt: "Formats", widths: list[float], lead: int, headers: list[str | tuple[str, ...]]) -> tuple[int, int]:
+    """The columns a title is centred over: the first page across.  When the sheet is split across pages, the
+    title starts after the label columns, which every page repeats (a title merged from column A would be drawn,
+    cut, on every page across)."""
+    page = paper.plan(widths, paper=fmt.paper, lead=lead, boundaries=header_groups(headers))
+    if not page.breaks:
+        return 0, len(widths) - 1
+    return lead, page.breaks[0] - 1
+
+
+def form_header(ws, fmt: "Formats", headers: list[str | tuple[str, ...]], widths: list[float], *, top: int = HEADER_ROW) -> int:
+    """The merged header blocks from row ``top``, each row as tall as its wrapped labels; returns the first data row."""
+    levels = [h if isinstance(h, tuple) else (h,) for h in headers]
+    depth = max(len(h) for h in levels)
+    blocks = [(r0, c0, r1, c1, text if "\n" in text else label_lines(text, sum(widths[c0:c1 + 1])))
+              for r0, c0, r1, c1, text in merge_header_blocks(levels, top, depth)]
+    need = [1] * depth
+    for r0, c0, r1, c1, text in blocks:  # a block over several rows shares its lines out among them
+        share = math.ceil(text_lines(text, sum(widths[c0:c1 + 1])) / (r1 - r0 + 1))
+        for r in range(r0, r1 + 1):
+            need[r - top] = max(need[r - top], share)
+    for level, lines in enumerate(need):  # heights first: a constant-memory row is sized before it is written
+        ws.set_row(top + level, 14 * lines + 6)
+    write_blocks(ws, blocks, fmt.header)
+    ws.qt_header_height = sum(14 * lines + 6 for lines in need)  # read by form_height
+    return top + depth
+
+
+def form_height(ws, fmt: "Formats", table: Table, rows: int, widths: list[float], coverage: str) -> float:
+    """Points the form takes printed at 100 %: the lines above, the header, ``rows`` data rows of the default
+    height (15 pt) and the lines below, as forms.form_top/form_bottom write them."""
+    total = sum(widths)
+    below = (15 * text_lines(coverage, total) + 4 if coverage else 0) + (14 * text_lines(table.printed_notes, total) + 6
+                                                                        if table.printed_notes else 0)
+    return 15 + 30 + 15 + getattr(ws, "qt_header_height", 40) + 15 * rows + below + 15 + 22
+
+
+def write_blocks(ws, blocks: list[tuple[int, int, int, int, str]], cell_format) -> None:
+    """Merged blocks written row by row, as a constant-memory sheet must be (a cell of a row already flushed is
+    lost: ``merge_range`` of a block two rows tall would flush its first row before the blocks beside it)."""
+    covered: dict[tuple[int, int], str | None] = {}
+    for r0, c0, r1, c1, text in blocks:
+        for r in range(r0, r1 + 1):
+            for c in range(c0, c1 + 1):
+                covered[(r, c)] = text if (r, c) == (r0, c0) else None
+        if (r0, c0) != (r1, c1):
+            # The merge itself, registered as merge_range would (its cells are written below, in row order).
+            ws.merge.append([r0, c0, r1, c1])
+    for (r, c), text in sorted(covered.items()):
+        if text is None:
+            ws.write_blank(r, c, None, cell_format)
+        else:
+            ws.write_string(r, c, text, cell_format)
+
+
+def header_groups(headers: list[str | tuple[str, ...]]) -> set[int]:
+    """Columns where a header group starts: where a page across may break without cutting a group in two."""
+    levels = [h if isinstance(h, tuple) else (h,) for h in headers]
+    return {c for c in range(1, len(levels)) if levels[c][0] != levels[c - 1][0] or len(levels[c]) == 1}
 
 
 def row_height(*cells: tuple[Any, float]) -> float:
     """Height of a streamed row (LibreOffice does not fit those) for (text, column width) pairs that wrap."""
-    return 14.0 * max([1] + [lines_needed(text, width) for text, width in cells]) + 3
+    return 14.0 * max([1] + [text_lines(text, width) for text, width in cells]) + 4
+
+
+def text_lines(text: Any, width: float) -> int:
+    """Printed lines a wrapped text takes in a column ``width`` characters wide: a wide (CJK, full-width) character
+    takes two units, any other one, and a line holds a little less than the width (the cell's padding)."""
+    per_line = max(1.0, width - 1.0)
+    total = 0
+    for part in str("" if text is None else text).split("\n"):
+        units = sum(2 if unicodedata.east_asian_width(ch) in ("W", "F") else 1 for ch in part)
+        total += max(1, math.ceil(units / per_line))
+    return total
 
 
 def value_width(value: Any, col: Column) -> float:

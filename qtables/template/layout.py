@@ -169,26 +169,32 @@ class TableLayout:
         return tuple(self._merge_headers())
 
     def _merge_headers(self) -> list[tuple[int, int, int, int, str]]:
-        cols = self.table.columns
-        out: list[tuple[int, int, int, int, str]] = []
-        for level in range(self.depth):
-            c = 0
-            while c < len(cols):
-                header = cols[c].header
-                if level >= len(header):
-                    c += 1
-                    continue
-                text = header[level]
-                last_level = level == len(header) - 1
-                # Merge to the right while the same parent label continues.
-                end = c
-                if not last_level:
-                    while end + 1 < len(cols) and len(cols[end + 1].header) > level + 1 and cols[end + 1].header[: level + 1] == header[: level + 1]:
-                        end += 1
-                bottom = HEADER_TOP + (self.depth - 1 if last_level else level)
-                out.append((HEADER_TOP + level, c, bottom, end, text))
-                c = end + 1
-        return out
+        return merge_header_blocks([tuple(c.header) for c in self.table.columns], HEADER_TOP, self.depth)
+
+
+def merge_header_blocks(headers: list[tuple[str, ...]], top: int, depth: int | None = None) -> list[tuple[int, int, int, int, str]]:
+    """A multi-level header as merged blocks (first_row, first_col, last_row, last_col, text), the first level at row
+    ``top``: a group label merged right while the next columns share it, a leaf merged down to the header's last row.
+    The template writer and the master's forms both lay headers out with it, so the two print alike."""
+    depth = depth or max((len(h) for h in headers), default=1)
+    out: list[tuple[int, int, int, int, str]] = []
+    for level in range(depth):
+        c = 0
+        while c < len(headers):
+            header = headers[c]
+            if level >= len(header):
+                c += 1
+                continue
+            text = header[level]
+            last_level = level == len(header) - 1
+            end = c
+            if not last_level:
+                while end + 1 < len(headers) and len(headers[end + 1]) > level + 1 and headers[end + 1][: level + 1] == header[: level + 1]:
+                    end += 1
+            bottom = top + (depth - 1 if last_level else level)
+            out.append((top + level, c, bottom, end, text))
+            c = end + 1
+    return out
 
 
 def column_letter(col: int) -> str:

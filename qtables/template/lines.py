@@ -23,10 +23,14 @@ def line_slots(layout: TableLayout, items: tuple[str, ...], with_period: bool) -
     cut into equal segments, each label as wide as its segment allows (write_line shrinks a label to fit).
     Only the layout decides: the filling helpers of the tests find the same cells.
     """
+    return slots_for([column_width(c) for c in layout.table.columns], items, with_period)
+
+
+def slots_for(widths: list[float], items: tuple[str, ...], with_period: bool) -> list[tuple[int, int, int, int]]:
+    """``line_slots`` over columns of the given widths (the master's forms, whose columns are the table's and more)."""
     n = len(items) + (1 if with_period else 0)
     if n == 0:
         return []
-    widths = [column_width(c) for c in layout.table.columns]
     labels = list(items) + (["报告期"] if with_period else [])
     needs = []
     for label in labels:
@@ -34,11 +38,11 @@ def line_slots(layout: TableLayout, items: tuple[str, ...], with_period: bool) -
     spans = _by_need(widths, needs)
     if spans is not None:
         return [(spans[2 * i][0], spans[2 * i][1], spans[2 * i + 1][0], spans[2 * i + 1][1]) for i in range(n)]
-    seg = max(2, layout.ncols // n)
+    seg = max(2, len(widths) // n)
     slots = []
     for i in range(n):
         start = i * seg
-        last = layout.ncols - 1 if i == n - 1 else start + seg - 1
+        last = len(widths) - 1 if i == n - 1 else start + seg - 1
         span, label_last = 0.0, start
         while label_last < last - 1:
             span += widths[label_last]
@@ -76,3 +80,13 @@ def _by_need(widths: list[float], needs: list[float]) -> list[tuple[int, int]] |
         out.append((first + moved, last + moved + extra))
         moved += extra
     return out
+
+
+def form_text(spec_form: dict, override: dict, table_id: str) -> str:
+    """表号：豫建质统5表　制定机关：…　批准文号：…　有效期至：… (empty parts left out)."""
+    numbers = dict(spec_form.get("numbers", {}))
+    number = str(override.get(table_id) or numbers.get(table_id, ""))
+    parts = [("表号", number), ("制定机关", str(override.get("authority") or spec_form.get("authority", ""))),
+             ("批准文号", str(override.get("approval") or spec_form.get("approval", ""))),
+             ("有效期至", str(override.get("valid_until") or spec_form.get("valid_until", "")))]
+    return "　".join(f"{k}：{v}" for k, v in parts if v)

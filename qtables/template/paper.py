@@ -1,0 +1,110 @@
+"""How a table goes onto paper (the issued template's and the master's): the paper, the print scale and where the
+page breaks across fall.
+
+Shrinking a wide table until it fits one page wide is what made the 附表5 print at 5–6 pt.  Instead, a sheet is
+printed at a scale no smaller than ``MIN_SCALE`` (the 10 pt body type never below 7 pt): when its columns do not fit
+one page wide at that scale, they are split over two (or more) pages wide at the boundaries the caller allows (the
+header's column groups), with the row labels repeated on every page; a sheet too long for one page continues on the
+next with its header rows repeated.  ``[print] paper = "A3"`` in qtables.toml prints on A3 (one page wide where it fits).
+
+Widths are Excel's characters of the default font (Calibri 11), measured as the wider of Excel and LibreOffice draw them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from qtables.errors import WorkspaceError
+
+MIN_SCALE = 70
+MARGIN_LR = 0.4  # inches, left and right
+MARGIN_TB = 0.5
+FOOTER_LINE = 20  # points the page footer may take from the body (LibreOffice prints it inside the margins)
+# xlsxwriter's paper index and the landscape page (width, height) in points.
+PAPERS = {"A4": (9, 841.9, 595.3), "A3": (8, 1190.6, 841.9)}
+
+
+def paper_of(config: dict) -> str:
+    """The paper the province prints masters on: ``[print] paper`` in qtables.toml, A4 when not said."""
+    paper = str(config.get("print", {}).get("paper", "A4")).strip().upper()
+    if paper not in PAPERS:
+        raise WorkspaceError(f"工作区配置 [print] paper 应为 A4 或 A3，现为“{paper}”", code="W003")
+    return paper
+
+
+def col_points(chars: float) -> float:
+    """Printed width of a column ``chars`` wide.  Excel stores ``chars + 5/7`` and draws 7 px a character of
+    Calibri 11; LibreOffice measures the same stored width with the font's real digit (Carlito: 7.4 px), so
+    the wider of the two is planned for."""
+    return (chars + 5 / 7) * 7.45 * 0.75
+
+
+@dataclass(frozen=True)
+class PagePlan:
+    scale: int
+    breaks: tuple[int, ...]  # columns a new page starts at (after the repeated label columns)
+    pages_wide: int
+
+
+def plan(widths: list[float], *, paper: str, lead: int, boundaries: set[int] | None = None,
+         height: float | None = None) -> PagePlan:
+    """The scale and vertical breaks that print ``widths`` (characters) on landscape ``paper``.
+
+    ``lead`` label columns repeat on every page across; a break may fall only before a column in ``boundaries``
+    (every column after the labels when None).  ``height`` (points, the whole sheet) lets a sheet that fits one
+    page tall at a readable scale print on one page."""
+    _index, page_w, page_h = PAPERS[paper]
+    printable = page_w - 2 * MARGIN_LR * 72
+    pts = [col_points(w) for w in widths]
+    lead_w = sum(pts[:lead])
+    allowed = sorted(c for c in (boundaries if boundaries is not None else range(lead + 1, len(widths))) if lead < c < len(widths))
+    best: PagePlan | None = None
+    for k in range(1, 5):
+        parts = _split(pts, lead, allowed, k)
+        if parts is None:
+            break
+        widest = max(lead_w + sum(pts[a:b]) for a, b in parts)
+        scale = min(100, int(100 * printable / widest))
+        best = PagePlan(max(scale, MIN_SCALE), tuple(a for a, _b in parts[1:]), k)
+        if scale >= MIN_SCALE:
+            break
+    assert best is not None
+    scale = best.scale
+    if height is not None and scale > MIN_SCALE:
+        printable_h = page_h - 2 * MARGIN_TB * 72 - FOOTER_LINE
+        scale = max(MIN_SCALE, min(scale, int(100 * printable_h / height)))
+    return PagePlan(scale, best.breaks, best.pages_wide)
+
+
+def _split(pts: list[float], lead: int, allowed: list[int], k: int) -> list[tuple[int, int]] | None:
+    """``k`` contiguous parts of the columns after ``lead``, cut only at ``allowed``, the widest as narrow as can be."""
+    if k == 1:
+        return [(lead, len(pts))]
+    if len(allowed) < k - 1:
+        return None
+    from itertools import combinations
+
+    best, best_w = None, float("inf")
+    for cuts in combinations(allowed, k - 1):
+        edges = [lead, *cuts, len(pts)]
+        parts = list(zip(edges, edges[1:]))
+        widest = max(sum(pts[a:b]) for a, b in parts)
+        if widest < best_w:
+            best, best_w = parts, widest
+    return best
+
+
+def apply(ws, page: PagePlan, *, paper: str, lead: int, header_rows: tuple[int, int], footer: str) -> None:
+    """Put ``page`` on an xlsxwriter sheet: landscape ``paper``, the scale, the breaks, the repeated rows and labels."""
+    ws.set_landscape()
+    ws.set_paper(PAPERS[paper][0])
+    ws.set_print_scale(page.scale)
+    if page.breaks:
+        ws.set_v_pagebreaks(list(page.breaks))
+        if lead:
+            ws.repeat_columns(0, lead - 1)
+    ws.repeat_rows(*header_rows)
+    ws.set_margins(left=MARGIN_LR, right=MARGIN_LR, top=MARGIN_TB, bottom=MARGIN_TB)
+    ws.center_horizontally()
+    ws.set_start_page(1)
+    ws.set_footer(footer)
