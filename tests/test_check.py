@@ -277,7 +277,7 @@ def test_receipt_marks_cells_lists_findings_and_leaves_the_original_alone(spec, 
     assert cell.comment is not None and "T5-01" in cell.comment.text
     assert cell.fill.fgColor.rgb.endswith("FFC7CE")
     listed = [r for r in wb[RESULT_SHEET].iter_rows(min_row=7, values_only=True)]
-    assert any(r[2] == "T5-01" and r[3] == "附表5!T6" for r in listed)
+    assert any(r[1] == "T5-01" and r[2] == "强制性" and r[3] == "附表5!T6" for r in listed)  # 代码 · 级别 · 位置
     # A submitted formula-looking string stays text in the original sheet and the receipt.
     assert wb["附表3"]["C5"].data_type == "s"
 
@@ -400,8 +400,8 @@ def test_one_figure_typed_wrong_is_one_problem_with_its_consequences_listed(spec
     assert lead.code == "V01" and [c.code for c in follow] == ["T5-05"]
     receipt = write_receipt(report, tmp_path / "out", original=path)
     rows = [[c for c in r if c is not None] for r in openpyxl.load_workbook(receipt)[RESULT_SHEET].iter_rows(values_only=True)]
-    problem_rows = [r for r in rows if len(r) > 3 and r[2] in ("V01", "T5-05")]
-    assert [r[2] for r in problem_rows] == ["V01"] and "[T5-05]" in problem_rows[0][4]
+    problem_rows = [r for r in rows if len(r) > 3 and r[1] in ("V01", "T5-05")]
+    assert [r[1] for r in problem_rows] == ["V01"] and "[T5-05]" in problem_rows[0][4]
     assert any("连带结果" in str(c) for r in rows for c in r)
     sub = {"unit_code": "410300", "period": "2025Q3", "status": report.status, "filename": "typo.xlsx", "version": 1,
            "sender": "a@b.cn"}

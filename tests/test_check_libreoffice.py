@@ -184,9 +184,9 @@ def test_a_receipt_is_the_submission_edited_in_place_and_opens_in_libreoffice(sp
     changed = {n for n in original.namelist() if original.read(n) != edited.read(n)}
     sheets = {n for n in changed if n.startswith("xl/worksheets/")}
     assert changed - sheets == {"[Content_Types].xml", "xl/workbook.xml", "xl/_rels/workbook.xml.rels", "xl/styles.xml"}
-    # The two marked sheets (附表3, 附表5) and the one that was the selected tab; nothing else is rewritten —
-    # above all not the 15k-formula helper sheet, copied as its compressed bytes.
-    assert len(sheets) <= 3 and all(original.getinfo(n).file_size < 1_000_000 for n in sheets), sheets
+    # The 附表 sheets (marked, their blank list rows hidden and filled rows sized for print) and the one that was the
+    # selected tab; nothing else is rewritten — above all not the helper sheet, copied as its compressed bytes.
+    assert len(sheets) <= 7 and all(original.getinfo(n).file_size < 1_000_000 for n in sheets), sheets
     before = openpyxl.load_workbook(path)
     after = openpyxl.load_workbook(receipt)
     assert after.sheetnames == [RESULT_SHEET] + before.sheetnames
@@ -201,7 +201,7 @@ def test_a_receipt_is_the_submission_edited_in_place_and_opens_in_libreoffice(sp
     seen = openpyxl.load_workbook(resaved)
     assert seen.sheetnames[0] == RESULT_SHEET
     assert seen["附表5"]["T6"].comment is not None and "T5-01" in seen["附表5"]["T6"].comment.text
-    assert any(row[2] == "T5-01" for row in seen[RESULT_SHEET].iter_rows(min_row=7, values_only=True))
+    assert any(row[1] == "T5-01" for row in seen[RESULT_SHEET].iter_rows(min_row=7, values_only=True))
     again = check_file(resaved, ctx)
     assert again.identity == report.identity
     assert {(f.code, f.cell) for f in again.findings if f.severity == "E"} == {(f.code, f.cell) for f in report.findings if f.severity == "E"}

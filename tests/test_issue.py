@@ -71,9 +71,10 @@ def _assert_print_setup(wb, layout):
     ws = wb[layout.sheet]
     assert ws.page_setup.orientation == "landscape"
     assert ws.page_setup.paperSize in (9, "9")
-    assert ws.sheet_properties.pageSetUpPr.fitToPage
-    # fitToWidth is omitted when it is 1, its default in the OOXML schema.
-    assert ws.page_setup.fitToWidth in (None, 1, "1") and ws.page_setup.fitToHeight in (0, "0")
+    # Printed at a readable scale (10 pt type never below 7 pt), not shrunk to one page wide; numbered per sheet.
+    assert not ws.sheet_properties.pageSetUpPr or not ws.sheet_properties.pageSetUpPr.fitToPage
+    assert 70 <= int(ws.page_setup.scale) <= 100
+    assert ws.oddFooter.center.text.startswith("&A") and ws.page_setup.useFirstPageNumber
     assert ws.print_title_rows == f"$4:${layout.first_data}"
 
 

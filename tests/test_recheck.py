@@ -128,7 +128,7 @@ def test_a_corrected_previous_quarter_rechecks_the_later_filings_down_the_chain(
     assert original == f"<{UNIT}_2025Q3@example.gov.cn>" and reply["In-Reply-To"] == original and "复核结果" in reply["Subject"]
     receipt = ws.path / verdict["receipt_path"]
     first = [r for r in openpyxl.load_workbook(receipt)["审核结果"].iter_rows(values_only=True) if r and r[0] == 1][0]
-    assert first[2] == "R01" and "通过 → 退回" in first[4]  # the receipt opens with what changed
+    assert first[1] == "R01" and "通过 → 退回" in first[4]  # the receipt opens with what changed
     title = next(r[0] for r in openpyxl.load_workbook(receipt)["审核结果"].iter_rows(values_only=True) if r and r[0])
     assert title.startswith("复核结果：退回")
     body = reply.get_body(("plain",)).get_content()

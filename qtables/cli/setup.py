@@ -140,9 +140,9 @@ def check_cmd(workspace, files, previous, expected_unit, expected_period, as_jso
         report = check_file(path, ctx)
         reports.append(report)
         if not no_receipts:
-            from qtables.receipt.workbook import write_receipt
+            from qtables.receipt.workbook import Office, write_receipt
 
-            report_receipt = write_receipt(report, out_dir)
+            report_receipt = write_receipt(report, out_dir, office=Office.of(ws.config))
             report.receipt = str(report_receipt)
     if as_json:
         payload = [dict(r.as_json(), receipt=getattr(r, "receipt", None)) for r in reports]

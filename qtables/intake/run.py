@@ -26,6 +26,7 @@ from qtables.check.report import escape_text
 from qtables.intake.items import WORKBOOK_KINDS, Item, Limits
 from qtables.intake.sources import iter_items
 from qtables.period import Period
+from qtables.timing import beijing_date
 from qtables.spec import Spec, load_spec
 from qtables.intake.recheck import Recheck, peer_units, recheck_finding, recheck_units
 from qtables.ledger.inputs import Input, inputs_of
@@ -317,7 +318,7 @@ def produce_outputs(ws: Workspace, ledger: Ledger, ctx: CheckContext, reports: d
     interrupted run is checked again from its archived original.
     """
     from qtables.intake.mail import write_reply
-    from qtables.receipt.workbook import write_receipt
+    from qtables.receipt.workbook import Office, write_receipt
 
     for sub in ledger.pending_outputs():
         original = ledger.archive_path(sub["sha256"])
@@ -333,7 +334,7 @@ def produce_outputs(ws: Workspace, ledger: Ledger, ctx: CheckContext, reports: d
         # submission write the same file, and the last atomic rename wins.  A re-checked verdict gets its own.
         n = ledger.rechecks_of(sub["id"]) if recheck is not None else 0
         final = write_receipt(report, folder, original=original, prefix=f"v{sub['version']}r{n}_" if n else f"v{sub['version']}_",
-                              version=sub["version"])
+                              version=sub["version"], office=Office.of(ws.config, beijing_date(sub["received_at"])))
         mail = ledger.db.execute("SELECT message_id, subject FROM arrivals WHERE submission_id = ? ORDER BY id LIMIT 1",
                                  (sub["id"],)).fetchone()
         thread = (mail["message_id"], mail["subject"]) if mail else (None, None)

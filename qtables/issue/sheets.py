@@ -100,8 +100,14 @@ def write_selfcheck(ws, ctx: ExcelContext, rules, results, check_cols, data, fmt
     write_formula(ws, 
         2, 3, f'=SUMPRODUCT(({cat_rng}="核实性")*({res_rng}="✗")*(LEN(TRIM({note_rng}))=0))', fmt.ok_big, w_open
     )
-    status = "可以上报" if e_fail == 0 and w_open == 0 else "尚有问题，请按下表改正或说明"
-    write_formula(ws, 1, 4, '=IF(AND(D2=0,D3=0),"可以上报","尚有问题，请按下表改正或说明")', fmt.ok_big, status)
+    # A blank workbook is 尚未填写, not 可以上报: nothing typed in any input cell (接转 pre-filled by the province
+    # does not count) — an empty form passes every rule, and must not say so.
+    typed = _typed_ranges(ctx, request)
+    filled = any(v not in (None, "") for tid, rows in request.values.items() for row in rows
+                 for cid, v in row.items() if _typed_column(ctx, request, tid, cid))
+    status = ("尚未填写" if not filled else "可以上报" if e_fail == 0 and w_open == 0 else "尚有问题，请按下表改正或说明")
+    blank = f"COUNTA({','.join(typed)})=0" if typed else "FALSE"
+    write_formula(ws, 1, 4, f'=IF({blank},"尚未填写",IF(AND(D2=0,D3=0),"可以上报","尚有问题，请按下表改正或说明"))', fmt.ok_big, status)
     ws.write_string(3, 0, "“✗”表示未通过；双击“首个问题单元格”所指位置修改。核实性问题如确属实际情况，请在“说明”栏写明具体原因（不要只写“已核实”）。", fmt.small)
     for c, text in enumerate(SELF_CHECK_COLUMNS):
         ws.write_string(SELF_CHECK_HEADER_ROW, c, text, header_fmt)
@@ -154,6 +160,34 @@ def write_selfcheck(ws, ctx: ExcelContext, rules, results, check_cols, data, fmt
     ws.set_paper(9)
     ws.fit_to_pages(1, 0)
     ws.repeat_rows(SELF_CHECK_HEADER_ROW)
+    ws.set_start_page(1)
+    ws.set_footer("&C&A　第 &P 页")
+
+
+def _typed_column(ctx: ExcelContext, request: IssueRequest, table_id: str, column_id: str) -> bool:
+    layout = ctx.layouts.get(table_id)
+    if layout is None or column_id not in layout.col_index:
+        return False
+    col = layout.table.column(column_id)
+    return col.is_input and not (col.carry_from and request.previous and request.previous.get(table_id))
+
+
+def _typed_ranges(ctx: ExcelContext, request: IssueRequest) -> list[str]:
+    """The input cells a filler types in, as ranges over each table's rows (runs of adjacent typed columns)."""
+    out = []
+    for tid, layout in ctx.layouts.items():
+        if layout.table.kind == "scoring":
+            continue
+        cols = sorted(layout.col(c.id) for c in layout.table.columns if _typed_column(ctx, request, tid, c.id))
+        runs: list[list[int]] = []
+        for c in cols:
+            if runs and c == runs[-1][-1] + 1:
+                runs[-1].append(c)
+            else:
+                runs.append([c])
+        for run in runs:
+            out.append(f"{quote_sheet(layout.sheet)}!{a1(layout.first_data, run[0])}:{a1(layout.last_data, run[-1])}")
+    return out[:250]  # COUNTA takes at most 255 arguments
 
 
 def write_lists(wb, ws, spec: Spec) -> None:
@@ -257,3 +291,5 @@ def write_guide(ws, spec: Spec, request: IssueRequest, layouts: list[TableLayout
     ws.set_portrait()
     ws.set_paper(9)
     ws.fit_to_pages(1, 0)
+    ws.set_start_page(1)
+    ws.set_footer("&C&A　第 &P 页")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from datetime import date
+from dataclasses import dataclass
 from typing import Any
 
 
@@ -16,6 +17,7 @@ from qtables.period import excel_serial
 from qtables.spec.expr import list_name
 from qtables.spec.model import Column
 from qtables.issue.request import MAX_DATE, MIN_DATE, IssueRequest
+from qtables.template import paper
 from qtables.template.lines import column_width, form_text, label_need, line_slots  # noqa: F401 - used here and by the tests
 from qtables.issue.formats import Formats, write_formula
 
@@ -90,11 +92,16 @@ def write_table(ws, layout: TableLayout, rows, total, ctx: ExcelContext, fmt: Fo
     for i, w in enumerate(widths):
         ws.set_column(i, i, w)
     last_col = layout.ncols - 1
+    page = _page_plan(layout, widths)
+    # Split across pages, the title and the notes start after the label columns every page repeats (merged from
+    # column A they would be drawn again, cut, on the next page across).
+    start = page.lead if page.breaks else 0
     ws.write_string(0, 0, table.name, fmt.plain)
     form_line = form_text(spec_form or {}, request.form, table.id)
     if form_line and last_col >= 2:
-        ws.merge_range(0, max(1, last_col - max(6, last_col // 2)), 0, last_col, form_line, fmt.form_line)
-    ws.merge_range(TITLE_ROW, 0, TITLE_ROW, last_col, table.title, fmt.title)
+        ws.merge_range(0, max(start + 1, last_col - max(6, last_col // 2)), 0, last_col, form_line, fmt.form_line)
+    title_last = page.breaks[0] - 1 if page.breaks else last_col
+    ws.merge_range(TITLE_ROW, start, TITLE_ROW, title_last, table.title, fmt.title)
     ws.set_row(TITLE_ROW, 24 * (table.title.count("\n") + 1) + 6)
     if table.top_line:
         write_line(ws, TOP_LINE_ROW, layout, table.top_line, request, fmt, top=True)
@@ -138,20 +145,45 @@ def write_table(ws, layout: TableLayout, rows, total, ctx: ExcelContext, fmt: Fo
     notes_row = layout.notes_row
     notes = table.printed_notes
     if notes:
-        ws.merge_range(notes_row, 0, notes_row, last_col, notes, fmt.wrap)
-        ws.set_row(notes_row, 14 * lines_needed(notes, sum(widths)) + 4)
+        notes_last = title_last if page.breaks else last_col
+        ws.merge_range(notes_row, start, notes_row, notes_last, notes, fmt.wrap)
+        ws.set_row(notes_row, 14 * lines_needed(notes, sum(widths[start:notes_last + 1])) + 4)
     if table.bottom_line:
         write_line(ws, layout.bottom_row, layout, table.bottom_line, request, fmt, top=False)
 
-    ws.set_landscape()
-    ws.set_paper(9)  # A4
-    ws.fit_to_pages(1, 0)
-    ws.repeat_rows(HEADER_TOP, layout.first_data - 1)
+    # A4 landscape at a readable scale (never below 70 %: the 10 pt type at least 7 pt), split across pages at the
+    # header's groups with the row labels repeated; pages numbered per sheet, so a table printed alone starts at 1.
+    paper.apply(ws, page.plan, paper="A4", lead=page.lead, header_rows=(HEADER_TOP, layout.first_data - 1),
+                footer="&C&A　第 &P 页")
     ws.print_area(0, 0, layout.bottom_row, last_col)
-    ws.set_margins(left=0.4, right=0.4, top=0.5, bottom=0.5)
-    ws.center_horizontally()
-    ws.set_footer("&C第 &P 页，共 &N 页")
     ws.freeze_panes(layout.first_data, 0)
+
+
+@dataclass(frozen=True)
+class _Page:
+    plan: paper.PagePlan
+    lead: int
+
+    @property
+    def breaks(self) -> tuple[int, ...]:
+        return self.plan.breaks
+
+
+def _page_plan(layout: TableLayout, widths: list[float]) -> _Page:
+    """How the table prints: its key columns repeat on every page across; a short table (附表5/6/7) is kept on
+    one page tall where the scale allows, a list of records runs on over as many pages as it needs."""
+    table = layout.table
+    lead = 0
+    while lead < len(table.columns) and table.columns[lead].type == "key" and table.kind in ("keyed", "categories"):
+        lead += 1
+    height = None
+    if table.kind in ("keyed", "categories"):
+        notes = table.printed_notes or ""
+        height = (15 + 30 + 18 + 34 * layout.depth + 18 * (len(layout.rows) + 1)
+                  + (14 * lines_needed(notes, sum(widths)) + 4 if notes else 0) + 40)
+    plan = paper.plan(widths, paper="A4", lead=lead, boundaries=paper.group_starts([tuple(c.header) for c in table.columns]),
+                      height=height)
+    return _Page(plan, lead)
 
 
 def _write_total_row(ws, layout: TableLayout, total, ctx: ExcelContext, fmt: Formats) -> None:

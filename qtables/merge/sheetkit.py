@@ -197,9 +197,7 @@ def write_blocks(ws, blocks: list[tuple[int, int, int, int, str]], cell_format) 
 
 
 def header_groups(headers: list[str | tuple[str, ...]]) -> set[int]:
-    """Columns where a header group starts: where a page across may break without cutting a group in two."""
-    levels = [h if isinstance(h, tuple) else (h,) for h in headers]
-    return {c for c in range(1, len(levels)) if levels[c][0] != levels[c - 1][0] or len(levels[c]) == 1}
+    return paper.group_starts(headers)
 
 
 def row_height(*cells: tuple[Any, float]) -> float:

@@ -308,7 +308,8 @@ def _unbreakable(value: Any, col) -> float:
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         return value_width(value, col)
     runs = re.findall(r"[\x21-\x7e]+", str(value))
-    return float(max((len(x) for x in runs), default=0))
+    # A Latin letter or digit of the 10 pt CJK font is wider than the 7 px unit a column's width counts in.
+    return 1.2 * max((len(x) for x in runs), default=0)
 
 
 def scoring(wb, fmt, table: Table, ledger, registry, period) -> None:

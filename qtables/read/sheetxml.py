@@ -186,7 +186,9 @@ class ResultSheet:
             f'</sheetViews><sheetFormatPr defaultRowHeight="15"/><cols>{cols}</cols><sheetData>{"".join(body)}</sheetData>'
             + (f'<mergeCells count="{len(self.merges)}">{merges}</mergeCells>' if self.merges else "")
             + '<pageMargins left="0.5" right="0.5" top="0.75" bottom="0.75" header="0.3" footer="0.3"/>'
-            '<pageSetup paperSize="9" orientation="landscape" fitToWidth="1" fitToHeight="0"/></worksheet>'
+            '<pageSetup paperSize="9" orientation="landscape" fitToWidth="1" fitToHeight="0" useFirstPageNumber="1" '
+            'firstPageNumber="1"/>'
+            f'<headerFooter><oddFooter>&amp;C{esc(self.name)}　第 &amp;P 页</oddFooter></headerFooter></worksheet>'
         )
 
 

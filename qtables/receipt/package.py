@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import io
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from qtables.read.sheetxml import (CT_SHEET, MAIN, REL, T_SHEET, ResultSheet, Styles, Unsupported, add_rels, attrs,
                                     set_attr, col_letters, col_number, esc, standalone)
@@ -160,9 +160,28 @@ def _add_legacy_drawing(sheet_xml: str, rid: str) -> str:
 
 @dataclass
 class Marks:
-    """What to put on the submission: per sheet, cell -> (severity, note text)."""
+    """What to put on the submission: per sheet, cell -> (severity, note text); and per sheet the rows to print:
+    the rows left blank of a list's capacity hidden (first, last; 1-based), the filled rows' heights (points)."""
 
     cells: dict[str, dict[str, tuple[str, str]]]
+    hidden: dict[str, tuple[int, int]] = field(default_factory=dict)
+    heights: dict[str, dict[int, float]] = field(default_factory=dict)
+
+
+def _edit_rows(sheet_xml: str, hidden: tuple[int, int] | None, heights: dict[int, float]) -> str:
+    """Hide the rows of ``hidden`` (they print no blank grid) and give rows their heights (wrapped text printed
+    whole, not over the next row); notes print at the end of the sheet."""
+    def edit(m: re.Match) -> str:
+        tag = m.group(0)
+        r = int(m.group(1))
+        if hidden and hidden[0] <= r <= hidden[1]:
+            tag = set_attr(tag, "hidden", "1")
+        elif r in heights:
+            tag = set_attr(set_attr(tag, "ht", f"{heights[r]:g}"), "customHeight", "1")
+        return tag
+
+    sheet_xml = re.sub(r'<row\b[^>]*?\br="(\d+)"[^>]*?/?>', edit, sheet_xml)
+    return re.sub(r"<pageSetup\b(?![^>]*cellComments)", '<pageSetup cellComments="atEnd"', sheet_xml, count=1)
 
 
 def patch(data: bytes, marks: Marks, result_sheet: "ResultSheet") -> bytes | None:
@@ -243,6 +262,13 @@ def _patch(data: bytes, marks: Marks, result_sheet: "ResultSheet") -> bytes:
         types = types.replace("</Types>", f'<Override PartName="/{comments_part}" ContentType="{CT_COMMENTS}"/></Types>', 1)
     if 'Extension="vml"' not in types and any(p.endswith(".vml") for p in added):
         types = types.replace("</Types>", f'<Default Extension="vml" ContentType="{CT_VML}"/></Types>', 1)
+
+    for sheet_name in set(marks.hidden) | set(marks.heights):
+        part = by_name.get(sheet_name)
+        if part is None:
+            continue
+        xml = replaced[part].decode("utf-8") if part in replaced else text(part)
+        replaced[part] = _edit_rows(xml, marks.hidden.get(sheet_name), marks.heights.get(sheet_name, {})).encode("utf-8")
 
     # The 审核结果 sheet, in front.
     result_part = "xl/worksheets/sheet_qt_result.xml"

@@ -8,7 +8,8 @@ as text, never as a formula or a link.
 
 from __future__ import annotations
 
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
 
 import io
 import os
@@ -23,12 +24,14 @@ from qtables.check.findings import SEVERITY_TEXT, consequences_text, fix_for, gr
 from qtables.timing import BEIJING
 from qtables.check.report import STATUS_TEXT
 from qtables.template.layout import lines_needed
+from qtables.template.lines import column_width
 
 RESULT_SHEET = "审核结果"
 FILLS = {"E": "FFC7CE", "W": "FFEB9C", "I": "DDEBF7"}  # 强制性 red, 核实性 yellow, 提示 blue
-HEADER = ("序号", "类别", "代码", "位置", "问题", "应为", "实为", "说明", "处理办法")
+HEADER = ("序号", "代码", "级别", "位置", "问题", "应为", "实为", "说明", "处理办法")
 
 
+_CELL_ROW = re.compile(r"^[A-Z]{1,3}(\d+)$")
 _UNSAFE = re.compile(r'[\x00-\x1f\x7f/\\:*?"<>|\u202a-\u202e\u2066-\u2069\u200e\u200f]')
 _RESERVED = {"CON", "PRN", "AUX", "NUL", *(f"COM{i}" for i in range(1, 10)), *(f"LPT{i}" for i in range(1, 10))}
 
@@ -56,8 +59,25 @@ def _text(ws, row: int, col: int, value: Any) -> None:
     cell.data_type = "s"  # never a formula, whatever the text starts with
 
 
+@dataclass(frozen=True)
+class Office:
+    """Who answers on the receipt (the workspace's [receipt] reviewer and contact) and the 更正期限: a returned
+    filing corrected within ``correction_days`` of ``received`` still counts as on time."""
+
+    reviewer: str = ""
+    contact: str = ""
+    correction_days: int = 10
+    received: date | None = None
+
+    @classmethod
+    def of(cls, config: dict, received: date | None = None) -> "Office":
+        receipt = config.get("receipt", {})
+        return cls(str(receipt.get("reviewer", "")).strip(), str(receipt.get("contact", "")).strip(),
+                   int(config.get("deadlines", {}).get("correction_days", 10)), received)
+
+
 def write_receipt(report: Report, out_dir: str | os.PathLike[str], *, original: str | os.PathLike[str] | None = None,
-                  prefix: str = "", version: int | None = None) -> Path:
+                  prefix: str = "", version: int | None = None, office: Office | None = None) -> Path:
     """Write the receipt for ``report`` into ``out_dir`` (its name after ``prefix``); returns its path.
 
     A workbook with something to mark is the submission itself, edited as a package (receiptpkg: every
@@ -72,13 +92,13 @@ def write_receipt(report: Report, out_dir: str | os.PathLike[str], *, original: 
     if annotated:
         data = source.read_bytes()
         if report.format == "xlsx":
-            payload = receiptpkg.patch(data, _marks(report), result_sheet(report, annotated=True, version=version))
+            payload = receiptpkg.patch(data, _marks(report), result_sheet(report, annotated=True, version=version, office=office))
         if payload is None:
             payload = _with_openpyxl(report, data)
         if payload is None:  # a file calamine read but neither editor can: the findings sheet alone
             annotated = False
     if payload is None:
-        payload = receiptpkg.standalone(result_sheet(report, annotated=False, version=version))
+        payload = receiptpkg.standalone(result_sheet(report, annotated=False, version=version, office=office))
     return write_atomic(out / (prefix + receipt_name(report)), payload)
 
 
@@ -96,7 +116,34 @@ def _marks(report: Report) -> receiptpkg.Marks:
             sheet[f.cell] = (f.severity if rank[f.severity] < rank[worst] else worst, f"{old}\n\n{text}")
         else:
             sheet[f.cell] = (f.severity, text)
-    return receiptpkg.Marks(cells)
+    hidden, heights = _rows_to_print(report, cells)
+    return receiptpkg.Marks(cells, hidden, heights)
+
+
+def _rows_to_print(report: Report, cells: dict[str, dict[str, tuple[str, str]]]) -> tuple[dict, dict]:
+    """Per sheet: a list's rows left blank (hidden, so the receipt prints the filled rows and the table's tail, not
+    pages of empty grid), and each filled row's height for its wrapped text (1-based rows, points)."""
+    hidden: dict[str, tuple[int, int]] = {}
+    heights: dict[str, dict[int, float]] = {}
+    if report.data is None:
+        return hidden, heights
+    for td in report.data.tables.values():
+        layout, table = td.layout, td.layout.table
+        widths = [column_width(c) for c in table.columns]
+        texts = [j for j, c in enumerate(table.columns) if c.type in ("text", "choice")]
+        last = len(td.rows) - 1
+        if table.kind == "records":
+            typed = [i for i, row in enumerate(td.rows) if any(row.get(c.id) not in (None, "") for c in table.input_columns)]
+            marked = [int(_CELL_ROW.match(ref).group(1)) - 1 - layout.first_data for ref in cells.get(layout.sheet, {})
+                      if _CELL_ROW.match(ref)]
+            last = max([0] + typed + [m for m in marked if m <= len(td.rows) - 1])
+            if layout.first_data + last + 1 <= layout.last_data:
+                hidden[layout.sheet] = (layout.first_data + last + 2, layout.last_data + 1)
+        for i, row in enumerate(td.rows[:last + 1]):
+            lines = max([1] + [lines_needed(str(row.get(table.columns[j].id) or ""), widths[j]) for j in texts])
+            if lines > 1:
+                heights.setdefault(layout.sheet, {})[layout.first_data + i + 1] = 15 * lines + 3
+    return hidden, heights
 
 
 def _note_text(f) -> str:
@@ -153,7 +200,7 @@ def _openpyxl_fill(severity: str):
     return PatternFill("solid", fgColor=FILLS[severity])
 
 
-def result_sheet(report: Report, *, annotated: bool, version: int | None = None) -> receiptpkg.ResultSheet:
+def result_sheet(report: Report, *, annotated: bool, version: int | None = None, office: Office | None = None) -> receiptpkg.ResultSheet:
     """The 审核结果 sheet: verdict, file, counts, what was marked, then one row per finding (problems first)."""
     who = f"{report.identity.unit_name}（{report.identity.unit_code}） {report.period.label if report.period else report.identity.period}" if report.identity else ""
     problems = grouped(report.findings)
@@ -171,9 +218,10 @@ def result_sheet(report: Report, *, annotated: bool, version: int | None = None)
     rows: list[tuple[int, list[tuple[Any, str]], float | None]] = [
         (1, [(f"{'复核结果' if any(f.code == 'R01' for f in report.findings) else '审核结果'}：{STATUS_TEXT[report.status]}", "title")], 22),
         (2, [(f"文件：{Path(report.file).name}　{who}" + (f"　第{version}版" if version else "")
-              + f"　审核日期：{datetime.now(BEIJING).date().isoformat()}", "plain")], None),
+              + f"　审核日期：{_cn_date(datetime.now(BEIJING).date())}", "plain")], None),
         (3, [(summary, "plain")], None),
         (4, [(how, "plain")], None),
+        (5, [(_office_line(report, office), "plain")], None),
         (6, [(title, "head") for title in HEADER], None),
     ]
     for i, (f, follow) in enumerate(problems, start=1):
@@ -182,19 +230,43 @@ def result_sheet(report: Report, *, annotated: bool, version: int | None = None)
         fix = fix_for(f)
         lines = max(lines_needed(message, 48), lines_needed(str(f.note or ""), 22), lines_needed(str(f.expected or ""), 10),
                     lines_needed(str(f.found or ""), 12), lines_needed(fix, 28))
-        cells = [(i, "top"), (SEVERITY_TEXT[f.severity], f"sev-{f.severity}" if f.severity in FILLS else "top"), (f.code, "top"),
+        cells = [(i, "top"), (f.code, "top"), (SEVERITY_TEXT[f.severity], f"sev-{f.severity}" if f.severity in FILLS else "top"),
                  (f"{f.sheet}!{f.cell}" if f.sheet and f.cell else f.sheet, "wrap"), (message, "wrap"),
                  (_shown(f.expected), "wrap"), (_shown(f.found), "wrap"), (f.note if f.severity == "W" else "", "wrap"),
                  (fix, "wrap")]
         rows.append((6 + i, cells, 15 * lines + 3))
     # One landscape A4 page wide, problems first: the submitter reads page 1 and knows what to fix.
     return receiptpkg.ResultSheet(name=RESULT_SHEET, rows=rows, widths=[5, 7, 7, 14, 50, 12, 14, 22, 30],
-                                  merges=["A2:I2", "A3:I3", "A4:I4"], freeze_row=6, title_rows="$6:$6")
+                                  merges=["A2:I2", "A3:I3", "A4:I4", "A5:I5"], freeze_row=6, title_rows="$6:$6")
+
+
+def _cn_date(day: date) -> str:
+    return f"{day.year}年{day.month}月{day.day}日"
+
+
+def _office_line(report: Report, office: Office | None) -> str:
+    """Who reviewed it and how to reach them; for a filing sent back, the date by which a correction still counts
+    as on time (更正期限)."""
+    office = office or Office()
+    parts = [f"审核人：{office.reviewer}" if office.reviewer else "审核人：汇总单位统计员",
+             f"联系方式：{office.contact}" if office.contact else ""]
+    if report.status == "rejected":
+        if office.received is not None:
+            limit = office.received + timedelta(days=office.correction_days)
+            parts.append(f"更正期限：请于{_cn_date(limit)}前改正后重新报送（自收到之日起{office.correction_days}天内改正的仍算按时）")
+        else:
+            parts.append(f"更正期限：自收到之日起{office.correction_days}天内改正后重新报送，仍算按时")
+    return "　".join(p for p in parts if p)
 
 
 def _shown(value: Any) -> Any:
-    """A value from the submission as text or a number (never a formula: the sheet writers store text as text)."""
-    if value is None or (isinstance(value, (int, float)) and not isinstance(value, bool)):
+    """A value from the submission as text or a number (never a formula: the sheet writers store text as text),
+    a figure as the sheet shows it: whole numbers whole, others to the 2 decimals every 面积/造价/率 column has."""
+    if value is None:
+        return value
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        if isinstance(value, float) and value == value and abs(value) < 1e15:
+            return int(value) if value == int(value) else round(value, 2)
         return value
     return str(value)
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 from qtables.spec.model import Column
 from qtables.template.layout import TableLayout
 
-DEFAULT_WIDTH = {"integer": 7, "decimal": 10, "percent": 8, "text": 14, "date": 11, "choice": 12, "key": 10}
+DEFAULT_WIDTH = {"integer": 7, "decimal": 11, "percent": 8, "text": 14, "date": 11, "choice": 12, "key": 10}
 
 
 def column_width(col: Column) -> float:
@@ -34,7 +34,8 @@ def slots_for(widths: list[float], items: tuple[str, ...], with_period: bool) ->
     labels = list(items) + (["报告期"] if with_period else [])
     needs = []
     for label in labels:
-        needs += [label_need(label), 15 if with_period and label == "报告期" else 8]
+        # A value as wide as it is printed: the period (2025年第3季度), a date (2025-09-30), or a short name.
+        needs += [label_need(label), 15 if with_period and label == "报告期" else 11 if "日期" in label else 8]
     spans = _by_need(widths, needs)
     if spans is not None:
         return [(spans[2 * i][0], spans[2 * i][1], spans[2 * i + 1][0], spans[2 * i + 1][1]) for i in range(n)]

@@ -108,3 +108,9 @@ def apply(ws, page: PagePlan, *, paper: str, lead: int, header_rows: tuple[int, 
     ws.center_horizontally()
     ws.set_start_page(1)
     ws.set_footer(footer)
+
+
+def group_starts(headers: list[str | tuple[str, ...]]) -> set[int]:
+    """Columns where a header group starts: where a page across may break without cutting a group in two."""
+    levels = [h if isinstance(h, tuple) else (h,) for h in headers]
+    return {c for c in range(1, len(levels)) if levels[c][0] != levels[c - 1][0] or len(levels[c]) == 1}

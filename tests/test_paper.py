@@ -1,0 +1,98 @@
+"""Paper a director signs: the demo's master, a receipt with errors and a template, printed through LibreOffice and
+read back from the PDF (pdftotext -bbox): type no smaller than 7 pt, every record whole, no page of empty grid,
+dates as dates, and what a total leaves out said under it."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+
+import openpyxl
+import pytest
+from click.testing import CliRunner
+
+from qtables.cli import main
+from qtables.devtools.pages import review
+
+pytestmark = pytest.mark.libreoffice
+
+MIN_PT = 7.0
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory):
+    out = tmp_path_factory.mktemp("paper") / "演示"
+    result = CliRunner().invoke(main, ["demo", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    return out / "工作区"
+
+
+def _pages(pdf) -> list[str]:
+    text = subprocess.run(["pdftotext", "-layout", str(pdf), "-"], capture_output=True, text=True, check=True).stdout
+    return text.split("\f")[:-1]
+
+
+def _body(page: str) -> list[str]:
+    """A page's lines without its footer (附表5汇总　第 1 页)."""
+    return [line for line in page.splitlines() if line.strip() and not re.fullmatch(r"\s*\S*\s*第\s*\d+\s*页.*", line)]
+
+
+def test_the_master_prints_readable_whole_and_says_what_it_leaves_out(demo, tmp_path):
+    master = demo / "masters" / "2025Q3_全省汇总.xlsx"
+    report = review(master, tmp_path / "master", png=False)
+    assert report.problems == []
+    small = {page: size for page, size in report.type_sizes.items() if size < MIN_PT}
+    assert not small, small  # was ~5 pt when the 附表5汇总 was shrunk to one page wide
+    pages = _pages(report.pdf)
+    text = "\n".join(pages)
+    # The form: 表号, 填表单位, the two-level header's groups, 填表说明 and the lines to sign, on the 附表5汇总 pages.
+    form = "\n".join(p for p in pages if "附表5汇总" in p)
+    for words in ("表号：豫建质统5表", "填表单位（盖章）", "上季度接转工程", "本季度质量备案", "填表说明", "统计员", "批准人", "报送日期"):
+        assert words in form, words
+    assert "全省合计不含：洛阳市（退回）" in text
+    # Every record printed whole: each 记录编号 of 附表1 and 注册号 of 附表3 is one word on the page, not cut.
+    wb = openpyxl.load_workbook(master, read_only=True)
+    for sheet, column in (("附表1", "记录编号"), ("附表3", "工程质量监督注册号")):
+        rows = list(wb[sheet].iter_rows(values_only=True))
+        head = next(i for i, r in enumerate(rows) if column in [str(v or "").replace("\n", "") for v in r])
+        c = [str(v or "").replace("\n", "") for v in rows[head]].index(column)
+        values = [str(r[c]) for r in rows[head + 1:] if r[c]]
+        assert len(values) > 20
+        missing = [v for v in values if v not in text]
+        assert not missing, (sheet, missing[:5])
+    # Times as dates, the Chinese way; no ISO text.
+    assert re.search(r"2025年9月30日 09:00", text) and "T09:00:00" not in text
+    # The 分析报告 is a column of 报送情况; the trend is like for like, and says so.
+    status = "\n".join(p for p in pages if "报送情况" in p)
+    assert "分析报告" in status and "未收" in status
+    assert "可比口径" in text
+
+
+def test_a_receipt_prints_what_was_filled_with_its_notes_and_nothing_blank(demo, tmp_path):
+    receipt = next((demo / "receipts" / "2025Q3" / "410300").glob("*.xlsx"))
+    report = review(receipt, tmp_path / "receipt", png=False)
+    assert report.problems == []
+    small = {page: size for page, size in report.type_sizes.items() if size < MIN_PT}
+    assert not small, small
+    pages = _pages(report.pdf)
+    # No page of empty grid: every page has a line of content (a figure beside words), not only headers and 序号.
+    blank = [n for n, page in enumerate(pages, start=1)
+             if not any(re.search(r"\d", line) and re.search(r"[\u4e00-\u9fff]", line) for line in _body(page)[1:])]
+    assert not blank, blank
+    first = pages[0]
+    for words in ("审核结果：退回", "代码", "级别", "位置", "问题", "应为", "实为", "处理办法", "审核日期", "第1版", "更正期限", "T5-01"):
+        assert words in first, words
+    assert "审核结果　第 1 页" in first.replace("  ", "") or "审核结果" in first.splitlines()[-1]
+
+
+def test_a_template_prints_its_tables_readable_numbered_per_sheet(demo, tmp_path):
+    template = next((demo.parent / "下发模板" / "2025Q3").glob("*410300*.xlsx"))
+    report = review(template, tmp_path / "template", png=False)
+    assert report.problems == []
+    small = {page: size for page, size in report.type_sizes.items() if size < MIN_PT}
+    assert not small, small
+    pages = _pages(report.pdf)
+    t5 = [p for p in pages if re.search(r"附表5\s+第\s*\d+\s*页", p)]
+    assert t5 and re.search(r"附表5\s+第\s*1\s*页", t5[0])  # numbered from 1 on its own, not 第29页 of the workbook
+    selfcheck = next(p for p in pages if "自查结果" in p)
+    assert "尚未填写" in selfcheck and "可以上报" not in selfcheck.split("序号")[0]
