@@ -73,7 +73,7 @@ def _assert_print_setup(wb, layout):
     assert ws.page_setup.paperSize in (9, "9")
     # Printed at a readable scale (10 pt type never below 7 pt), not shrunk to one page wide; numbered per sheet.
     assert not ws.sheet_properties.pageSetUpPr or not ws.sheet_properties.pageSetUpPr.fitToPage
-    assert 70 <= int(ws.page_setup.scale) <= 100
+    assert 70 <= int(ws.page_setup.scale or 100) <= 100
     assert ws.oddFooter.center.text.startswith("&A") and ws.page_setup.useFirstPageNumber
     assert ws.print_title_rows == f"$4:${layout.first_data}"
 

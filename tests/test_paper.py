@@ -64,7 +64,7 @@ def test_the_master_prints_readable_whole_and_says_what_it_leaves_out(demo, tmp_
     assert re.search(r"2025年9月30日 09:00", text) and "T09:00:00" not in text
     # The 分析报告 is a column of 报送情况; the trend is like for like, and says so.
     status = "\n".join(p for p in pages if "报送情况" in p)
-    assert "分析报告" in status and "未收" in status
+    assert "工程质量分" in status and "未收" in status
     assert "可比口径" in text
 
 
