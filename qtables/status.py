@@ -22,7 +22,7 @@ from qtables.template.names import tables_for
 from qtables.period import Period
 from qtables.spec import Spec
 from qtables.ledger.store import Ledger
-from qtables.ledger.workspace import Workspace
+from qtables.ledger.workspace import DEFAULT_CORRECTION_DAYS, Workspace
 from qtables.states import STATUS_TEXT
 from qtables.timing import BASIS_TEXT, BEIJING, as_beijing, beijing_date
 
@@ -118,7 +118,7 @@ def period_status(ws: Workspace, spec: Spec, period: Period, *, scoring: bool = 
                 versions = ledger.db.execute(
                     "SELECT status, received_at, version FROM submissions WHERE unit_code = ? AND period = ? AND tables = ?"
                     " AND status != 'quarantined' ORDER BY id", (unit.code, period.code, row["tables"])).fetchall()
-                timing = Timeliness.of(versions, row["status"], limit, correction_days(ws), today=today)
+                timing = Timeliness.of(versions, row["status"], limit, ws.correction_days, today=today)
                 st.first_received, st.accepted_at = timing.first_received, timing.accepted_at
                 st.on_time, st.timing = (None, "导入") if st.imported else (timing.on_time, timing.text)
                 st.received_at = as_beijing(row["received_at"])
@@ -159,7 +159,7 @@ def period_status(ws: Workspace, spec: Spec, period: Period, *, scoring: bool = 
             "period": period.code,
             "label": period.label,
             "deadline": limit.isoformat(),
-            "correction_days": correction_days(ws),
+            "correction_days": ws.correction_days,
             "expected": len(units),
             "received": sum(1 for u in units if u.status != "missing"),
             "accepted": sum(1 for u in units if u.status in OK_STATUSES),
@@ -174,12 +174,6 @@ def period_status(ws: Workspace, spec: Spec, period: Period, *, scoring: bool = 
         ledger.close()
 
 
-def correction_days(ws: Workspace) -> int:
-    """更正期限: days after a 退回 filing was received within which its corrected version still counts as 按时."""
-    return int(ws.config.get("deadlines", {}).get("correction_days", DEFAULT_CORRECTION_DAYS))
-
-
-DEFAULT_CORRECTION_DAYS = 10  # calendar days; the 办法 names none (docs/spec.md, README)
 OK_VERSION = ("accepted", "accepted_with_warnings")
 
 

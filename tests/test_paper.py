@@ -16,7 +16,8 @@ from qtables.devtools.pages import review
 
 pytestmark = pytest.mark.libreoffice
 
-MIN_PT = 7.0
+# 7 pt, less what pdftotext's word boxes lose to rounding (type printed at exactly 70 % measures 6.98–7.0).
+MIN_PT = 6.95
 
 
 @pytest.fixture(scope="module")
@@ -35,6 +36,10 @@ def _pages(pdf) -> list[str]:
 def _body(page: str) -> list[str]:
     """A page's lines without its footer (附表5汇总　第 1 页)."""
     return [line for line in page.splitlines() if line.strip() and not re.fullmatch(r"\s*\S*\s*第\s*\d+\s*页.*", line)]
+
+
+def _footer(page: str) -> str:
+    return [line for line in page.splitlines() if line.strip()][-1]
 
 
 def test_the_master_prints_readable_whole_and_says_what_it_leaves_out(demo, tmp_path):
@@ -79,10 +84,16 @@ def test_a_receipt_prints_what_was_filled_with_its_notes_and_nothing_blank(demo,
     blank = [n for n, page in enumerate(pages, start=1)
              if not any(re.search(r"\d", line) and re.search(r"[\u4e00-\u9fff]", line) for line in _body(page)[1:])]
     assert not blank, blank
+    # Each marked sheet prints its notes after it (Excel honours this; LibreOffice prints no notes, so the same text
+    # is the 审核结果 list on page 1).
+    import zipfile
+    with zipfile.ZipFile(receipt) as z:
+        marked = [n for n in z.namelist() if n.startswith("xl/worksheets/sheet") and b"<legacyDrawing" in z.read(n)]
+        assert marked and all(b'cellComments="atEnd"' in z.read(n) for n in marked)
     first = pages[0]
     for words in ("审核结果：退回", "代码", "级别", "位置", "问题", "应为", "实为", "处理办法", "审核日期", "第1版", "更正期限", "T5-01"):
         assert words in first, words
-    assert "审核结果　第 1 页" in first.replace("  ", "") or "审核结果" in first.splitlines()[-1]
+    assert re.search(r"审核结果\s+第\s*1\s*页", _footer(first)), _footer(first)  # numbered per sheet
 
 
 def test_a_template_prints_its_tables_readable_numbered_per_sheet(demo, tmp_path):
@@ -96,3 +107,30 @@ def test_a_template_prints_its_tables_readable_numbered_per_sheet(demo, tmp_path
     assert t5 and re.search(r"附表5\s+第\s*1\s*页", t5[0])  # numbered from 1 on its own, not 第29页 of the workbook
     selfcheck = next(p for p in pages if "自查结果" in p)
     assert "尚未填写" in selfcheck and "可以上报" not in selfcheck.split("序号")[0]
+
+
+# -- the page plan itself (no LibreOffice needed, but kept beside the printed checks) ---------------------------
+
+
+def test_the_page_plan_never_shrinks_type_below_7pt_and_splits_at_groups():
+    from qtables.errors import WorkspaceError
+    from qtables.spec import load_spec
+    from qtables.template import paper
+    from qtables.template.lines import column_width
+
+    t5 = load_spec().table("t5")
+    widths = [column_width(c) for c in t5.columns]
+    headers = [tuple(c.header) for c in t5.columns]
+    groups = paper.group_starts(headers)
+    a4 = paper.plan(widths, paper="A4", lead=2, boundaries=groups)
+    assert a4.scale >= paper.MIN_SCALE and a4.pages_wide == 2 and set(a4.breaks) <= groups
+    assert headers[a4.breaks[0]][0] != headers[a4.breaks[0] - 1][0]  # a group is never cut in two
+    a3 = paper.plan(widths, paper="A3", lead=2, boundaries=groups)
+    assert a3.pages_wide == 1 and a3.breaks == () and a3.scale >= paper.MIN_SCALE
+    # A short table that fits one page tall at a readable scale is kept on one page; a long one is not shrunk.
+    assert paper.plan(widths[:8], paper="A4", lead=2, height=700).scale < 100
+    assert paper.plan(widths[:8], paper="A4", lead=2, height=5000).scale == paper.MIN_SCALE
+    assert paper.paper_of({}) == "A4" and paper.paper_of({"print": {"paper": "a3"}}) == "A3"
+    with pytest.raises(WorkspaceError) as bad:
+        paper.paper_of({"print": {"paper": "B5"}})
+    assert bad.value.code == "W003" and "A4 或 A3" in str(bad.value)

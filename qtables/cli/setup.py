@@ -142,7 +142,7 @@ def check_cmd(workspace, files, previous, expected_unit, expected_period, as_jso
         if not no_receipts:
             from qtables.receipt.workbook import Office, write_receipt
 
-            report_receipt = write_receipt(report, out_dir, office=Office.of(ws.config))
+            report_receipt = write_receipt(report, out_dir, office=Office.of(ws))
             report.receipt = str(report_receipt)
     if as_json:
         payload = [dict(r.as_json(), receipt=getattr(r, "receipt", None)) for r in reports]

@@ -334,7 +334,7 @@ def produce_outputs(ws: Workspace, ledger: Ledger, ctx: CheckContext, reports: d
         # submission write the same file, and the last atomic rename wins.  A re-checked verdict gets its own.
         n = ledger.rechecks_of(sub["id"]) if recheck is not None else 0
         final = write_receipt(report, folder, original=original, prefix=f"v{sub['version']}r{n}_" if n else f"v{sub['version']}_",
-                              version=sub["version"], office=Office.of(ws.config, beijing_date(sub["received_at"])))
+                              version=sub["version"], office=Office.of(ws, beijing_date(sub["received_at"])))
         mail = ledger.db.execute("SELECT message_id, subject FROM arrivals WHERE submission_id = ? ORDER BY id LIMIT 1",
                                  (sub["id"],)).fetchone()
         thread = (mail["message_id"], mail["subject"]) if mail else (None, None)

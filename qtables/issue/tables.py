@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import math
 from datetime import date
-from dataclasses import dataclass
 from typing import Any
 
 
@@ -92,10 +91,10 @@ def write_table(ws, layout: TableLayout, rows, total, ctx: ExcelContext, fmt: Fo
     for i, w in enumerate(widths):
         ws.set_column(i, i, w)
     last_col = layout.ncols - 1
-    page = _page_plan(layout, widths)
+    page, lead = _page_plan(layout, widths)
     # Split across pages, the title and the notes start after the label columns every page repeats (merged from
     # column A they would be drawn again, cut, on the next page across).
-    start = page.lead if page.breaks else 0
+    start = lead if page.breaks else 0
     ws.write_string(0, 0, table.name, fmt.plain)
     form_line = form_text(spec_form or {}, request.form, table.id)
     if form_line and last_col >= 2:
@@ -153,23 +152,12 @@ def write_table(ws, layout: TableLayout, rows, total, ctx: ExcelContext, fmt: Fo
 
     # A4 landscape at a readable scale (never below 70 %: the 10 pt type at least 7 pt), split across pages at the
     # header's groups with the row labels repeated; pages numbered per sheet, so a table printed alone starts at 1.
-    paper.apply(ws, page.plan, paper="A4", lead=page.lead, header_rows=(HEADER_TOP, layout.first_data - 1),
-                footer="&C&A　第 &P 页")
+    paper.apply(ws, page, paper="A4", lead=lead, header_rows=(HEADER_TOP, layout.first_data - 1), footer="&C&A　第 &P 页")
     ws.print_area(0, 0, layout.bottom_row, last_col)
     ws.freeze_panes(layout.first_data, 0)
 
 
-@dataclass(frozen=True)
-class _Page:
-    plan: paper.PagePlan
-    lead: int
-
-    @property
-    def breaks(self) -> tuple[int, ...]:
-        return self.plan.breaks
-
-
-def _page_plan(layout: TableLayout, widths: list[float]) -> _Page:
+def _page_plan(layout: TableLayout, widths: list[float]) -> tuple[paper.PagePlan, int]:
     """How the table prints: its key columns repeat on every page across; a short table (附表5/6/7) is kept on
     one page tall where the scale allows, a list of records runs on over as many pages as it needs."""
     table = layout.table
@@ -183,7 +171,7 @@ def _page_plan(layout: TableLayout, widths: list[float]) -> _Page:
                   + (14 * lines_needed(notes, sum(widths)) + 4 if notes else 0) + 40)
     plan = paper.plan(widths, paper="A4", lead=lead, boundaries=paper.group_starts([tuple(c.header) for c in table.columns]),
                       height=height)
-    return _Page(plan, lead)
+    return plan, lead
 
 
 def _write_total_row(ws, layout: TableLayout, total, ctx: ExcelContext, fmt: Formats) -> None:

@@ -22,6 +22,7 @@ from qtables.spec.registry import Registry, load_registry
 from qtables.spec.loader import default_spec_dir
 
 CONFIG_FILE = "qtables.toml"
+DEFAULT_CORRECTION_DAYS = 10  # calendar days
 REGISTRY_FILE = "units.json"
 
 _CONFIG_TEMPLATE = """\
@@ -99,6 +100,12 @@ class Workspace:
     @property
     def protection_password(self) -> str:
         return str(self.config["template"].get("protection_password", ""))
+
+    @property
+    def correction_days(self) -> int:
+        """更正期限: days after a 退回 filing was received within which its corrected version still counts as 按时
+        (``[deadlines] correction_days``; the 办法 names none, docs/spec.md)."""
+        return int(self.config.get("deadlines", {}).get("correction_days", DEFAULT_CORRECTION_DAYS))
 
 
 def resolve_path(path: str | os.PathLike[str] | None) -> Path:

@@ -36,7 +36,7 @@ from qtables.ledger.workspace import Workspace
 from qtables.merge.forms import FormContext
 from qtables.template.paper import paper_of
 from qtables.merge.sheetkit import Formats
-from qtables.merge.table_sheets import categories, keyed_detail, keyed_summary, records, scoring
+from qtables.merge.table_sheets import categories, keyed_detail, keyed_summary, record_widths, records, scoring
 from qtables.merge.report_sheets import charts, findings_sheet, sources_sheet, status_sheet
 
 
@@ -76,13 +76,14 @@ def _write(path: str, ws: Workspace, spec: Spec, period: Period, ledger: Ledger)
     detail_name = f"{keyed.name}明细"
     # Sheets are written one after another, each streamed from the ledger.
     summary_ws, summary = keyed_summary(wb, fmt, keyed, summary_name, ledger, registry, period, scope, form)
-    keyed_detail(wb, fmt, keyed, detail_name, ledger, registry, period, scope)
+    keyed_detail(wb, fmt, keyed, detail_name, ledger, registry, period, scope, summary["totals"])
     if "t6" in table_ids:
         categories(wb, fmt, spec.table("t6"), ledger, registry, period, scope, form)
+    widths = record_widths([spec.table(t) for t in table_ids if spec.table(t).kind == "records"], ledger, registry, period)
     for tid in table_ids:
         table = spec.table(tid)
         if table.kind == "records":
-            records(wb, fmt, table, ledger, registry, period)
+            records(wb, fmt, table, ledger, registry, period, widths[tid])
         elif table.kind == "scoring":
             scoring(wb, fmt, table, ledger, registry, period)
     status = period_status(ws, spec, period)

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import math
-import unicodedata
 from dataclasses import dataclass
 from typing import Any
 
 import xlsxwriter
 
+from qtables.status import display_width
 from qtables.template import paper
 from qtables.template.layout import a1, label_lines, merge_header_blocks
 from qtables.spec import expr
@@ -145,7 +145,7 @@ def title_span(fmt: "Formats", widths: list[float], lead: int, headers: list[str
     """The columns a title is centred over: the first page across.  When the sheet is split across pages, the
     title starts after the label columns, which every page repeats (a title merged from column A would be drawn,
     cut, on every page across)."""
-    page = paper.plan(widths, paper=fmt.paper, lead=lead, boundaries=header_groups(headers))
+    page = paper.plan(widths, paper=fmt.paper, lead=lead, boundaries=paper.group_starts(headers))
     if not page.breaks:
         return 0, len(widths) - 1
     return lead, page.breaks[0] - 1
@@ -153,29 +153,37 @@ def title_span(fmt: "Formats", widths: list[float], lead: int, headers: list[str
 
 def form_header(ws, fmt: "Formats", headers: list[str | tuple[str, ...]], widths: list[float], *, top: int = HEADER_ROW) -> int:
     """The merged header blocks from row ``top``, each row as tall as its wrapped labels; returns the first data row."""
+    blocks, heights = header_layout(headers, widths, top)
+    for level, height in enumerate(heights):  # heights first: a constant-memory row is sized before it is written
+        ws.set_row(top + level, height)
+    write_blocks(ws, blocks, fmt.header)
+    return top + len(heights)
+
+
+def header_layout(headers: list[str | tuple[str, ...]], widths: list[float], top: int = HEADER_ROW
+                  ) -> tuple[list[tuple[int, int, int, int, str]], list[float]]:
+    """The header's merged blocks (labels broken where they fit) and each header row's height in points: a block
+    over several rows shares its lines out among them."""
     levels = [h if isinstance(h, tuple) else (h,) for h in headers]
     depth = max(len(h) for h in levels)
     blocks = [(r0, c0, r1, c1, text if "\n" in text else label_lines(text, sum(widths[c0:c1 + 1])))
               for r0, c0, r1, c1, text in merge_header_blocks(levels, top, depth)]
     need = [1] * depth
-    for r0, c0, r1, c1, text in blocks:  # a block over several rows shares its lines out among them
+    for r0, c0, r1, c1, text in blocks:
         share = math.ceil(text_lines(text, sum(widths[c0:c1 + 1])) / (r1 - r0 + 1))
         for r in range(r0, r1 + 1):
             need[r - top] = max(need[r - top], share)
-    for level, lines in enumerate(need):  # heights first: a constant-memory row is sized before it is written
-        ws.set_row(top + level, 14 * lines + 6)
-    write_blocks(ws, blocks, fmt.header)
-    ws.qt_header_height = sum(14 * lines + 6 for lines in need)  # read by form_height
-    return top + depth
+    return blocks, [14.0 * lines + 6 for lines in need]
 
 
-def form_height(ws, fmt: "Formats", table: Table, rows: int, widths: list[float], coverage: str) -> float:
+def form_height(table: Table, headers: list[str | tuple[str, ...]], rows: int, widths: list[float], coverage: str,
+                span: tuple[int, int]) -> float:
     """Points the form takes printed at 100 %: the lines above, the header, ``rows`` data rows of the default
-    height (15 pt) and the lines below, as forms.form_top/form_bottom write them."""
-    total = sum(widths)
+    height (15 pt) and the lines below over the columns of ``span``, as forms.form_top/form_bottom write them."""
+    total = sum(widths[span[0]:span[1] + 1])
     below = (15 * text_lines(coverage, total) + 4 if coverage else 0) + (14 * text_lines(table.printed_notes, total) + 6
                                                                         if table.printed_notes else 0)
-    return 15 + 30 + 15 + getattr(ws, "qt_header_height", 40) + 15 * rows + below + 15 + 22
+    return 15 + 30 + 15 + sum(header_layout(headers, widths)[1]) + 15 * rows + below + 15 + 22
 
 
 def write_blocks(ws, blocks: list[tuple[int, int, int, int, str]], cell_format) -> None:
@@ -196,10 +204,6 @@ def write_blocks(ws, blocks: list[tuple[int, int, int, int, str]], cell_format) 
             ws.write_string(r, c, text, cell_format)
 
 
-def header_groups(headers: list[str | tuple[str, ...]]) -> set[int]:
-    return paper.group_starts(headers)
-
-
 def row_height(*cells: tuple[Any, float]) -> float:
     """Height of a streamed row (LibreOffice does not fit those) for (text, column width) pairs that wrap."""
     return 14.0 * max([1] + [text_lines(text, width) for text, width in cells]) + 4
@@ -209,11 +213,7 @@ def text_lines(text: Any, width: float) -> int:
     """Printed lines a wrapped text takes in a column ``width`` characters wide: a wide (CJK, full-width) character
     takes two units, any other one, and a line holds a little less than the width (the cell's padding)."""
     per_line = max(1.0, width - 1.0)
-    total = 0
-    for part in str("" if text is None else text).split("\n"):
-        units = sum(2 if unicodedata.east_asian_width(ch) in ("W", "F") else 1 for ch in part)
-        total += max(1, math.ceil(units / per_line))
-    return total
+    return sum(max(1, math.ceil(display_width(part) / per_line)) for part in str("" if text is None else text).split("\n"))
 
 
 def value_width(value: Any, col: Column) -> float:

@@ -11,13 +11,13 @@ from qtables.spec.model import Table
 from qtables.status import STATUS_TEXT, display_width
 from qtables.merge.figures import derive_row, iter_units, total_row, unit_row
 from qtables.merge.forms import FORM_TOP, FormContext, coverage_note, form_bottom, form_top
+from qtables.template import paper
 from qtables.template.lines import column_width
 from qtables.merge.sheetkit import (
     HEADER_ROW,
     title_span,
     form_header,
     form_height,
-    header_groups,
     row_height,
     SheetWriter,
     cached,
@@ -98,22 +98,22 @@ def keyed_summary(wb, fmt, table: Table, name: str, ledger, registry, period, sc
     coverage = coverage_note(scope, excluded, n)
     bottom = form_bottom(ws, fmt, table, t + 1, widths, coverage=coverage, span=span)
     ws.print_area(0, 0, bottom, len(widths) - 1)
-    print_setup(ws, fmt, widths, lead=len(keys), header_rows=(FORM_TOP, first - 1), boundaries=header_groups(headers),
-                height=form_height(ws, fmt, table, n + 1, widths[:span[1] + 1], coverage))
+    print_setup(ws, fmt, widths, lead=len(keys), header_rows=(FORM_TOP, first - 1), boundaries=paper.group_starts(headers),
+                height=form_height(table, headers, n + 1, widths, coverage, span))
     ws.freeze_panes(first, len(keys))
     return ws, {"rows": rows, "labels": labels, "first": first, "last": last, "total": t, "sheet": sheet, "totals": totals,
                 "label_col": len(keys) - 1, "coverage": coverage, "excluded": excluded}
 
 
-def keyed_detail(wb, fmt, table: Table, name: str, ledger, registry, period, scope) -> None:
-    """Every county row grouped under its unit, with a 小计 per unit and the 合计 from the 小计 rows."""
+def keyed_detail(wb, fmt, table: Table, name: str, ledger, registry, period, scope, grand_total: dict[str, Any]) -> None:
+    """Every county row grouped under its unit, with a 小计 per unit and the 合计 from the 小计 rows; the columns
+    as wide as ``grand_total`` (the summary's 合计, the widest figures) needs."""
     ws = wb.add_worksheet(name)
     cols = value_columns(table)
     sheet = SheetWriter(table, 3, cols)
     kind_col = 3 + len(cols)
     headers = ["单位", "序号", "县（市、区）"] + [c.header for c in cols] + ["行类型"]
-    totals = total_row(table, [r for d in iter_units(ledger, registry, period) if (r := unit_row(table, d.tables))])
-    widths = [10.0, 5.0, 12.0] + figure_widths(cols, [totals]) + [7.0]
+    widths = [10.0, 5.0, 12.0] + figure_widths(cols, [grand_total]) + [7.0]
     first_row = write_header(ws, fmt, f"{table.title}（{scope}明细）", f"报告期：{period.label}", headers, widths, lead=3)
     r = first_row
     subtotals: list[dict[str, Any]] = []
@@ -179,7 +179,7 @@ def keyed_detail(wb, fmt, table: Table, name: str, ledger, registry, period, sco
             ws.write_blank(r, c, None, fmt.number(col, "total"))
     ws.write_string(r, kind_col, "合计", fmt.total_text)
     ws.outline_settings(True, False, True, False)
-    print_setup(ws, fmt, widths, lead=3, header_rows=(HEADER_ROW, first_row - 1), boundaries=header_groups(headers))
+    print_setup(ws, fmt, widths, lead=3, header_rows=(HEADER_ROW, first_row - 1), boundaries=paper.group_starts(headers))
     ws.freeze_panes(first_row, 3)
 
 
@@ -218,7 +218,7 @@ def categories(wb, fmt, table: Table, ledger, registry, period, scope, form: For
                     write_num(detail, r, c, row.get(col.id), fmt.number(col))
             r += 1
     last_detail = max(r - 1, first_detail)
-    print_setup(detail, fmt, dwidths, lead=2, header_rows=(HEADER_ROW, first_detail - 1), boundaries=header_groups(headers))
+    print_setup(detail, fmt, dwidths, lead=2, header_rows=(HEADER_ROW, first_detail - 1), boundaries=paper.group_starts(headers))
     ws = wb.add_worksheet(f"{table.name}汇总")
     keys = [c for c in table.columns if c.type == "key"]
     sheet = SheetWriter(table, len(keys), cols)
@@ -249,8 +249,8 @@ def categories(wb, fmt, table: Table, ledger, registry, period, scope, form: For
     coverage = coverage_note(scope, excluded, len(registry.units)).replace("合计", "各分类合计", 1)
     bottom = form_bottom(ws, fmt, table, last + 1, widths, coverage=coverage, span=span)
     ws.print_area(0, 0, bottom, len(widths) - 1)
-    print_setup(ws, fmt, widths, lead=len(keys), header_rows=(FORM_TOP, first - 1), boundaries=header_groups(sheaders),
-                height=form_height(ws, fmt, table, len(table.fixed_rows) * 2, widths[:span[1] + 1], coverage))
+    print_setup(ws, fmt, widths, lead=len(keys), header_rows=(FORM_TOP, first - 1), boundaries=paper.group_starts(sheaders),
+                height=form_height(table, sheaders, len(table.fixed_rows) * 2, widths, coverage, span))
 
 
 def figure_widths(cols, rows: list[dict[str, Any]]) -> list[float]:
@@ -259,20 +259,28 @@ def figure_widths(cols, rows: list[dict[str, Any]]) -> list[float]:
     return [max(column_width(c), max((value_width(r.get(c.id), c) for r in rows), default=0.0) + 1.5) for c in cols]
 
 
-def records(wb, fmt, table: Table, ledger, registry, period) -> None:
+def record_widths(tables: list[Table], ledger, registry, period) -> dict[str, list[float]]:
+    """The column widths of every 附表1–4 sheet, from one pass over the ledger (the rows are streamed after): the
+    填报单位 as wide as the longest unit name, each column as wide as the longest word in it that cannot wrap."""
+    out = {t.id: [10.0, 5.0] + [float(c.width or 12) for c in t.columns if c.is_input] for t in tables}
+    for data in iter_units(ledger, registry, period):
+        for table in tables:
+            widths = out[table.id]
+            widths[0] = max(widths[0], float(display_width(data.unit.name)) + 1)
+            cols = [c for c in table.columns if c.is_input]
+            for row in data.tables.get(table.id, {}).values():
+                for j, col in enumerate(cols):
+                    widths[2 + j] = max(widths[2 + j], _unbreakable(row.get(col.id), col) + 1)
+    return {tid: [min(w, 40.0) for w in widths] for tid, widths in out.items()}
+
+
+def records(wb, fmt, table: Table, ledger, registry, period, widths: list[float]) -> None:
     """附表1–4: every unit's records, one after another, with a 填报单位 column.  Nothing is cut on paper: text
     wraps, each row as tall as its longest text, and a column is as wide as the longest word that cannot wrap
-    (a 记录编号 or 注册号 printed whole, not "BL2025Q3-410")."""
+    (``record_widths``: a 记录编号 or 注册号 printed whole, not "BL2025Q3-410")."""
     ws = wb.add_worksheet(table.name)
     cols = [c for c in table.columns if c.is_input]
     headers = ["填报单位", "序号"] + [c.header for c in cols]
-    widths = [10.0, 5.0] + [float(c.width or 12) for c in cols]
-    for data in iter_units(ledger, registry, period):  # a first pass for the widths (rows are streamed after)
-        widths[0] = max(widths[0], float(display_width(data.unit.name)) + 1)
-        for row in data.tables.get(table.id, {}).values():
-            for j, col in enumerate(cols):
-                widths[2 + j] = max(widths[2 + j], _unbreakable(row.get(col.id), col) + 1)
-    widths = [min(w, 40.0) for w in widths]
     first = write_header(ws, fmt, table.title.replace("\n", ""), f"报告期：{period.label}", headers, widths, lead=2)
     r = first
     for data in iter_units(ledger, registry, period):

@@ -150,7 +150,7 @@ class ResultSheet:
     def xml(self, styles: Styles) -> str:
         bold = styles.add_font('<font><b/><sz val="11"/><name val="Calibri"/><family val="2"/></font>')
         big = styles.add_font('<font><b/><sz val="14"/><name val="Calibri"/><family val="2"/></font>')
-        wrap = '<alignment vertical="top" wrapText="1"/>'
+        wrap = '<alignment horizontal="left" vertical="top" wrapText="1"/>'  # figures under their header, as text
         role_xf = {
             "plain": styles.add_xf('<xf numFmtId="0" fontId="0" fillId="0" borderId="0" xfId="0"/>'),
             "title": styles.add_xf(f'<xf numFmtId="0" fontId="{big}" fillId="0" borderId="0" xfId="0" applyFont="1"/>'),

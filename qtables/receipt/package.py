@@ -170,7 +170,7 @@ class Marks:
 
 def _edit_rows(sheet_xml: str, hidden: tuple[int, int] | None, heights: dict[int, float]) -> str:
     """Hide the rows of ``hidden`` (they print no blank grid) and give rows their heights (wrapped text printed
-    whole, not over the next row); notes print at the end of the sheet."""
+    whole, not over the next row)."""
     def edit(m: re.Match) -> str:
         tag = m.group(0)
         r = int(m.group(1))
@@ -180,7 +180,11 @@ def _edit_rows(sheet_xml: str, hidden: tuple[int, int] | None, heights: dict[int
             tag = set_attr(set_attr(tag, "ht", f"{heights[r]:g}"), "customHeight", "1")
         return tag
 
-    sheet_xml = re.sub(r'<row\b[^>]*?\br="(\d+)"[^>]*?/?>', edit, sheet_xml)
+    return re.sub(r'<row\b[^>]*?\br="(\d+)"[^>]*?/?>', edit, sheet_xml)
+
+
+def _notes_at_end(sheet_xml: str) -> str:
+    """A marked sheet prints its notes (the 批注 that say what is wrong) after the sheet."""
     return re.sub(r"<pageSetup\b(?![^>]*cellComments)", '<pageSetup cellComments="atEnd"', sheet_xml, count=1)
 
 
@@ -250,7 +254,7 @@ def _patch(data: bytes, marks: Marks, result_sheet: "ResultSheet") -> bytes:
         comments_part, vml_part = f"xl/comments_qt{n}.xml", f"xl/drawings/vmlDrawing_qt{n}.vml"
         rid_c, rid_v = _free_id(rels, "rIdQtC"), _free_id(rels, "rIdQtV")
         rel_up = "../" * (folder.count("/") + 1)
-        xml = _add_legacy_drawing(xml, rid_v)
+        xml = _notes_at_end(_add_legacy_drawing(xml, rid_v))
         replaced[part] = xml.encode("utf-8")
         replaced_or_added = replaced if rels is not None else added
         replaced_or_added[rels_part] = add_rels(rels, [(rid_c, T_COMMENTS, rel_up + comments_part),

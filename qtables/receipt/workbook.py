@@ -70,10 +70,11 @@ class Office:
     received: date | None = None
 
     @classmethod
-    def of(cls, config: dict, received: date | None = None) -> "Office":
-        receipt = config.get("receipt", {})
-        return cls(str(receipt.get("reviewer", "")).strip(), str(receipt.get("contact", "")).strip(),
-                   int(config.get("deadlines", {}).get("correction_days", 10)), received)
+    def of(cls, ws, received: date | None = None) -> "Office":
+        """From a workspace: its ``[receipt]`` reviewer and contact, its 更正期限."""
+        receipt = ws.config.get("receipt", {})
+        return cls(str(receipt.get("reviewer", "")).strip(), str(receipt.get("contact", "")).strip(), ws.correction_days,
+                   received)
 
 
 def write_receipt(report: Report, out_dir: str | os.PathLike[str], *, original: str | os.PathLike[str] | None = None,
@@ -284,7 +285,7 @@ def _write_results(ws, sheet: receiptpkg.ResultSheet) -> None:
             elif role == "head":
                 cell.font = Font(bold=True)
             elif role == "wrap":
-                cell.alignment = Alignment(wrap_text=True, vertical="top")
+                cell.alignment = Alignment(horizontal="left", wrap_text=True, vertical="top")
             elif role == "top":
                 cell.alignment = Alignment(vertical="top")
             elif role.startswith("sev-"):
