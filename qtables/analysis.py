@@ -77,7 +77,7 @@ class AnalysisWorkspace:
 
     # -- helpers ---------------------------------------------------------
     def _ledger(self) -> Ledger:
-        return Ledger(self.workspace.path)
+        return self.workspace.open_ledger()
 
     def _period(self, period: str | Period) -> Period:
         return period if isinstance(period, Period) else Period.parse(period)

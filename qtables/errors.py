@@ -61,3 +61,10 @@ class WorkspaceError(QtablesError):
     """The workspace is missing or its config is broken."""
 
     code = "W001"
+
+
+class LedgerError(QtablesError):
+    """The ledger's database cannot be used: server down, wrong password, unknown database, a schema newer
+    than the program, a connection lost in the middle of a command (K01–K09, docs/errors in README)."""
+
+    code = "K01"

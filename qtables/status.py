@@ -88,90 +88,97 @@ class UnitStatus:
         return dict(self.__dict__)
 
 
-def period_status(ws: Workspace, spec: Spec, period: Period, *, scoring: bool = False, today: date | None = None) -> dict[str, Any]:
-    """The period's status; ``today`` (北京时间, default now) decides whether a 退回 filing can still be corrected in time."""
+def period_status(ws: Workspace, spec: Spec, period: Period, *, scoring: bool = False, today: date | None = None,
+                  ledger: Ledger | None = None) -> dict[str, Any]:
+    """The period's status; ``today`` (北京时间, default now) decides whether a 退回 filing can still be corrected in time.
+    ``ledger``: read within the caller's snapshot (the master's 报送情况 from the same versions as its figures);
+    without one, the status is read in a snapshot of its own."""
+    if ledger is None:
+        own = ws.open_ledger()
+        try:
+            with own.reading():
+                return period_status(ws, spec, period, scoring=scoring, today=today, ledger=own)
+        finally:
+            own.close()
     today = today or datetime.now(BEIJING).date()
-    ledger = Ledger(ws.path)
-    try:
-        _sets, due = tables_for(spec, period, scoring=scoring)
-        due_names = [spec.table(t).name for t in due]
-        limit = deadline(ws, period, spec)
-        # The submission that holds the tables due (a year's 考核评分表 come from the 考核组, as their own submission).
-        # A unit may have more than one current submission (its 附表 and, imported beside an old 附表5, its 附表3/4/6):
-        # the one with the most of the tables due stands for it, and what was received is what all of them hold.
-        current: dict[str, Any] = {}
-        received: dict[str, set[str]] = {}
-        for row in ledger.current_submissions(period.code, tables=due):
-            tables = set(row["tables"].split(",")) & set(due)
-            received.setdefault(row["unit_code"], set()).update(tables)
-            best = current.get(row["unit_code"])
-            if best is None or len(tables) >= len(set(best["tables"].split(",")) & set(due)):
-                current[row["unit_code"]] = row
-        units = []
-        for unit in ws.registry.units:
-            st = UnitStatus(unit.code, unit.name, due_names)
-            row = current.get(unit.code)
-            if row is not None:
-                st.status, st.version, st.received_at, st.filename = row["status"], row["version"], row["received_at"], row["filename"]
-                st.tables_received = [spec.table(t).name for t in due if t in received.get(unit.code, ())]
-                st.imported = row["filename"].startswith("导入：")
-                versions = ledger.db.execute(
-                    "SELECT status, received_at, version FROM submissions WHERE unit_code = ? AND period = ? AND tables = ?"
-                    " AND status != 'quarantined' ORDER BY id", (unit.code, period.code, row["tables"])).fetchall()
-                timing = Timeliness.of(versions, row["status"], limit, ws.correction_days, today=today)
-                st.first_received, st.accepted_at = timing.first_received, timing.accepted_at
-                st.on_time, st.timing = (None, "导入") if st.imported else (timing.on_time, timing.text)
-                st.received_at = as_beijing(row["received_at"])
-                st.received_basis = BASIS_TEXT.get(row["received_basis"] or "", "")
-                st.notes = [f"{r['code']} {NOTE_TITLES[r['code']]}" for r in ledger.db.execute(
-                    f"SELECT DISTINCT code FROM findings WHERE submission_id = ? AND code IN ({','.join('?' * len(NOTE_TITLES))})"
-                    " ORDER BY code", (row["id"], *NOTE_TITLES))]
-                counts = ledger.db.execute(
-                    "SELECT SUM(severity IN ('E','F')), SUM(severity = 'W' AND explained = 0) FROM findings WHERE submission_id = ?",
-                    (row["id"],),
-                ).fetchone()
-                st.errors, st.warnings = int(counts[0] or 0), int(counts[1] or 0)
-                again = ledger.last_recheck(row["id"])
-                if again is not None:
-                    st.recheck = (f"因复核：{STATUS_TEXT.get(again['status_before'], again['status_before'])} → "
-                                  f"{STATUS_TEXT.get(again['status_after'], again['status_after'])}"
-                                  f"（{again['decided_at'][:10]}；{again['cause']}）")
-                st.basis = "；".join(i.source for i in ledger.inputs(row["id"]) if i.source)
-            # Other materials of this period, each file once (the same PDF sent twice is one material).
-            files = ledger.db.execute(
-                "SELECT filename, sha256, MIN(id) AS first FROM arrivals WHERE unit_code = ? AND kind = 'attachment' AND period = ?"
-                " GROUP BY sha256 ORDER BY first", (unit.code, period.code)).fetchall()
-            st.attachments = [escape_text(r["filename"]) for r in files]
-            got = materials.received(spec, period, [(r["filename"], ledger.archive_path(r["sha256"])) for r in files])
-            st.materials = {name: "已收" if found else "未收" for name, found in got.items()}
-            st.missing_materials = [name for name, found in got.items() if not found]
-            st.unreadable = [
-                f"{escape_text(r['filename'])} [{r['code']}]" for r in ledger.db.execute(
-                    "SELECT filename, code, MIN(id) AS first FROM arrivals WHERE unit_code = ? AND status = 'unreadable' AND period = ?"
-                    " GROUP BY sha256 ORDER BY first", (unit.code, period.code))
-            ]
-            if row is None and st.unreadable:
-                st.status = "unreadable"
-            units.append(st)
-        # Units to chase: nothing accepted yet, or a required material (the 分析报告) not received.
-        chase = [u for u in units if u.status not in OK_STATUSES or u.missing_materials]
-        return {
-            "period": period.code,
-            "label": period.label,
-            "deadline": limit.isoformat(),
-            "correction_days": ws.correction_days,
-            "expected": len(units),
-            "received": sum(1 for u in units if u.status != "missing"),
-            "accepted": sum(1 for u in units if u.status in OK_STATUSES),
-            "late": sum(1 for u in units if u.timing == "逾期"),
-            "uncorrected": sum(1 for u in units if u.timing == "退回未更正"),
-            "units": [u.as_json() for u in units],
-            "chase": [{"code": u.code, "name": u.name, "status": u.status, "unreadable": u.unreadable,
-                       "missing_materials": u.missing_materials} for u in chase],
-            "materials": [{"name": m["name"], "source": m["source"], "quote": m["quote"]} for m in materials.due(spec, period)],
-        }
-    finally:
-        ledger.close()
+    _sets, due = tables_for(spec, period, scoring=scoring)
+    due_names = [spec.table(t).name for t in due]
+    limit = deadline(ws, period, spec)
+    # The submission that holds the tables due (a year's 考核评分表 come from the 考核组, as their own submission).
+    # A unit may have more than one current submission (its 附表 and, imported beside an old 附表5, its 附表3/4/6):
+    # the one with the most of the tables due stands for it, and what was received is what all of them hold.
+    current: dict[str, Any] = {}
+    received: dict[str, set[str]] = {}
+    for row in ledger.current_submissions(period.code, tables=due):
+        tables = set(row["tables"].split(",")) & set(due)
+        received.setdefault(row["unit_code"], set()).update(tables)
+        best = current.get(row["unit_code"])
+        if best is None or len(tables) >= len(set(best["tables"].split(",")) & set(due)):
+            current[row["unit_code"]] = row
+    units = []
+    for unit in ws.registry.units:
+        st = UnitStatus(unit.code, unit.name, due_names)
+        row = current.get(unit.code)
+        if row is not None:
+            st.status, st.version, st.received_at, st.filename = row["status"], row["version"], row["received_at"], row["filename"]
+            st.tables_received = [spec.table(t).name for t in due if t in received.get(unit.code, ())]
+            st.imported = row["filename"].startswith("导入：")
+            versions = ledger.db.execute(
+                "SELECT status, received_at, version FROM submissions WHERE unit_code = ? AND period = ? AND tables = ?"
+                " AND status != 'quarantined' ORDER BY id", (unit.code, period.code, row["tables"])).fetchall()
+            timing = Timeliness.of(versions, row["status"], limit, ws.correction_days, today=today)
+            st.first_received, st.accepted_at = timing.first_received, timing.accepted_at
+            st.on_time, st.timing = (None, "导入") if st.imported else (timing.on_time, timing.text)
+            st.received_at = as_beijing(row["received_at"])
+            st.received_basis = BASIS_TEXT.get(row["received_basis"] or "", "")
+            st.notes = [f"{r['code']} {NOTE_TITLES[r['code']]}" for r in ledger.db.execute(
+                f"SELECT DISTINCT code FROM findings WHERE submission_id = ? AND code IN ({','.join('?' * len(NOTE_TITLES))})"
+                " ORDER BY code", (row["id"], *NOTE_TITLES))]
+            counts = ledger.db.execute(
+                "SELECT SUM(CASE WHEN severity IN ('E','F') THEN 1 ELSE 0 END),"
+                " SUM(CASE WHEN severity = 'W' AND explained = 0 THEN 1 ELSE 0 END) FROM findings WHERE submission_id = ?",
+                (row["id"],),
+            ).fetchone()
+            st.errors, st.warnings = int(counts[0] or 0), int(counts[1] or 0)
+            again = ledger.last_recheck(row["id"])
+            if again is not None:
+                st.recheck = (f"因复核：{STATUS_TEXT.get(again['status_before'], again['status_before'])} → "
+                              f"{STATUS_TEXT.get(again['status_after'], again['status_after'])}"
+                              f"（{again['decided_at'][:10]}；{again['cause']}）")
+            st.basis = "；".join(i.source for i in ledger.inputs(row["id"]) if i.source)
+        # Other materials of this period, each file once (the same PDF sent twice is one material).
+        files = ledger.db.execute(
+            "SELECT filename, sha256 FROM arrivals WHERE id IN (SELECT MIN(id) FROM arrivals WHERE unit_code = ?"
+            " AND kind = 'attachment' AND period = ? GROUP BY sha256) ORDER BY id", (unit.code, period.code)).fetchall()
+        st.attachments = [escape_text(r["filename"]) for r in files]
+        got = materials.received(spec, period, [(r["filename"], ledger.archive_path(r["sha256"])) for r in files])
+        st.materials = {name: "已收" if found else "未收" for name, found in got.items()}
+        st.missing_materials = [name for name, found in got.items() if not found]
+        st.unreadable = [
+            f"{escape_text(r['filename'])} [{r['code']}]" for r in ledger.db.execute(
+                "SELECT filename, code FROM arrivals WHERE id IN (SELECT MIN(id) FROM arrivals WHERE unit_code = ?"
+                " AND status = 'unreadable' AND period = ? GROUP BY sha256) ORDER BY id", (unit.code, period.code)).fetchall()
+        ]
+        if row is None and st.unreadable:
+            st.status = "unreadable"
+        units.append(st)
+    # Units to chase: nothing accepted yet, or a required material (the 分析报告) not received.
+    chase = [u for u in units if u.status not in OK_STATUSES or u.missing_materials]
+    return {
+        "period": period.code,
+        "label": period.label,
+        "deadline": limit.isoformat(),
+        "correction_days": ws.correction_days,
+        "expected": len(units),
+        "received": sum(1 for u in units if u.status != "missing"),
+        "accepted": sum(1 for u in units if u.status in OK_STATUSES),
+        "late": sum(1 for u in units if u.timing == "逾期"),
+        "uncorrected": sum(1 for u in units if u.timing == "退回未更正"),
+        "units": [u.as_json() for u in units],
+        "chase": [{"code": u.code, "name": u.name, "status": u.status, "unreadable": u.unreadable,
+                   "missing_materials": u.missing_materials} for u in chase],
+        "materials": [{"name": m["name"], "source": m["source"], "quote": m["quote"]} for m in materials.due(spec, period)],
+    }
 
 
 OK_VERSION = ("accepted", "accepted_with_warnings")

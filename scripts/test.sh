@@ -2,6 +2,7 @@
 # Install everything the tests need on a fresh Debian machine, then run them.
 #   - LibreOffice Calc and Gnumeric (the two real spreadsheet engines), CJK fonts and Carlito, poppler (PDF text),
 #     s-nail (a mail program other than Python's email package, for fixtures)
+#   - PostgreSQL's server (the tests start their own cluster in a temporary folder: tests/pgserver.py)
 #   - the package with its test extras, in the active virtual environment or .venv
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -11,6 +12,7 @@ command -v soffice >/dev/null 2>&1 || need+=(libreoffice-calc-nogui)
 command -v ssconvert >/dev/null 2>&1 || need+=(gnumeric)
 command -v pdftotext >/dev/null 2>&1 || need+=(poppler-utils)
 command -v s-nail >/dev/null 2>&1 || need+=(s-nail)
+ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || command -v initdb >/dev/null 2>&1 || need+=(postgresql)
 if ! (command -v fc-list >/dev/null 2>&1 && fc-list :lang=zh | grep -q .); then need+=(fonts-noto-cjk); fi
 # Carlito is metric-compatible with Calibri, the workbooks' default font: LibreOffice then measures column widths
 # as Excel and WPS do, so the page tests see the widths a clerk's printout has.

@@ -67,3 +67,27 @@ _LONGEST_FIRST = ["test_check_libreoffice.py", "test_libreoffice.py", "test_fuzz
 def pytest_collection_modifyitems(session, config, items):
     rank = {name: i for i, name in enumerate(_LONGEST_FIRST)}
     items.sort(key=lambda item: rank.get(item.path.name, len(rank)))
+
+
+@pytest.fixture(scope="session")
+def pg_server(tmp_path_factory):
+    """One real PostgreSQL server per test worker (tests/pgserver.py); never skipped: the README's test command
+    installs the server, and without it the PostgreSQL tests fail."""
+    import pgserver
+
+    if pgserver.bin_dir() is None:
+        pytest.fail("PostgreSQL is required: run the README test command, which installs it")
+    server = pgserver.Server(Path(f"/tmp/qtpg-{os.getpid()}")).start()
+    yield server
+    server.stop()
+    import shutil
+
+    shutil.rmtree(server.root, ignore_errors=True)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def backend(request):
+    """The ledger's backend a test runs on: None for SQLite, else a fresh PostgreSQL database's address."""
+    if request.param == "sqlite":
+        return None
+    return request.getfixturevalue("pg_server").new_database()

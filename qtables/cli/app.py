@@ -45,7 +45,12 @@ def handle_errors(func):
             _fail(exc.code, exc.message, exc.hint)
         except KeyboardInterrupt:
             _fail("Q002", "已中断。已写出的文件都是完整的；重新运行即可继续。")
-        except Exception:  # noqa: BLE001 - the last line of defence for users
+        except Exception as exc:  # noqa: BLE001 - the last line of defence for users
+            from qtables.ledger.pgconnect import is_connection_error, lost
+
+            if is_connection_error(exc):
+                error = lost(exc)
+                _fail(error.code, error.message, error.hint)
             fd, log = tempfile.mkstemp(prefix="qtables-error-", suffix=".log")
             with os.fdopen(fd, "w", encoding="utf-8") as fh:
                 fh.write(traceback.format_exc())

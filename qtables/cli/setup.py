@@ -13,14 +13,17 @@ from qtables.cli.app import handle_errors, main, workspace_option
 @main.command("init")
 @click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
 @click.option("--unit", "root_unit", default="410000", show_default=True, help="本工作区的汇总单位代码（省厅 410000；市级工作区填本市代码）。")
+@click.option("--database", default=None, metavar="地址",
+              help="台账放在 PostgreSQL（几个岗位共用），如 postgresql://qtables@192.168.1.10/qtables；密码放在 PGPASSWORD 或 pgpass 文件中。默认：工作区内的 SQLite 文件。")
 @handle_errors
-def init_cmd(directory: Path, root_unit: str) -> None:
+def init_cmd(directory: Path, root_unit: str, database: str | None) -> None:
     """创建工作区（配置、单位名录、签名密钥、归档目录）。
 
     \b
     示例：
       qtables init 工作区
       qtables init 郑州工作区 --unit 410100
+      qtables init 工作区 --database postgresql://qtables@db.example.gov.cn/qtables
     """
     from qtables.errors import WorkspaceError
     from qtables.ledger.workspace import CONFIG_FILE, init_workspace, open_workspace
@@ -29,7 +32,12 @@ def init_cmd(directory: Path, root_unit: str) -> None:
         existing = open_workspace(directory)
         raise WorkspaceError(f"{directory} 已经是工作区（汇总单位：{existing.registry.root.name}），未作任何改动", code="W004",
                              hint="如需另建工作区，请换一个目录；修改配置请编辑其中的 qtables.toml。")
-    ws = init_workspace(directory, root_unit=root_unit)
+    ws = init_workspace(directory, root_unit=root_unit, database=database)
+    if database:
+        from qtables.ledger.pgconnect import shown
+
+        ws.open_ledger().close()  # the schema made now, so the first command of every desk finds it
+        click.echo(f"台账：PostgreSQL {shown(database)}（原件也存入数据库，各岗位共用）")
     click.echo(f"工作区已就绪：{ws.path}")
     click.echo(f"  汇总单位：{ws.registry.root.name}（{ws.registry.root.code}），报送单位 {len(ws.registry.units)} 个")
     click.echo(f"  配置文件：{ws.path / 'qtables.toml'}（可修改截止日期、发件人名单等）")
@@ -125,7 +133,7 @@ def check_cmd(workspace, files, previous, expected_unit, expected_period, as_jso
         expected_period = Period.parse(expected_period).code
     # The previous period comes from the workspace's ledger (accepted submissions, imported masters);
     # --previous FILE overrides it for that file's unit and period.
-    ledger = Ledger(ws.path) if (ws.path / LEDGER_FILE).exists() else None
+    ledger = ws.open_ledger() if ws.has_ledger() else None
     from qtables.intake.run import projects_lookup
     ctx = CheckContext(spec, ws.registry, ws.signing_key, expected_unit=expected_unit, expected_period=expected_period,
                        lookup=ledger.previous if ledger else None, quarters=ledger.quarters if ledger else None,

@@ -95,8 +95,9 @@ def recheck_units(ledger: Ledger, ctx: CheckContext, units: Iterable[str], repor
             why = cause_text(recorded if row["inputs_known"] else [], inputs)
             if reports is not None:
                 reports[row["sha256"]] = report
-            ledger.record_recheck(row["id"], status=report.status, findings=[_finding_row(f) for f in report.findings],
-                                  cells=_cells(report), inputs=inputs, cause=why)
+            if ledger.record_recheck(row["id"], status=report.status, findings=[_finding_row(f) for f in report.findings],
+                                     cells=_cells(report), inputs=inputs, cause=why, basis=recorded) is None:
+                continue  # another desk re-checked it first
             changed.append(Recheck(row["id"], unit, row["period"], row["version"], row["filename"], row["sha256"],
                                    row["status"], report.status, why))
     return changed

@@ -23,6 +23,7 @@ from qtables.check.context import CheckContext, Report
 from qtables.check.findings import CATALOGUE, Finding, make
 from qtables.read.workbook import _KIND_TEXT, ReadLimits, sniff
 from qtables.check.report import escape_text
+from qtables.intake.batch import Batch
 from qtables.intake.items import WORKBOOK_KINDS, Item, Limits
 from qtables.intake.sources import iter_items
 from qtables.period import Period
@@ -118,14 +119,14 @@ def intake(
     """Take in ``paths`` (or ``items``); ``received_at``: the registered date everything arrived (mailed paper,
     a USB stick handed over), which then stands for the received time of every item."""
     spec = spec or load_spec()
-    ledger = Ledger(ws.path)
+    ledger = ws.open_ledger()
     try:
         ctx = make_context(ws, spec, ledger)
         limits = Limits.from_config(ws.config)
         stream = items if items is not None else iter_items(list(paths), limits)
-        outcomes: list[Outcome] = []
         reports: dict[str, Report] = {}
         group_unit: dict[str, tuple[str, str]] = {}  # message -> (unit, period) of its workbook
+        batch = Batch(ledger, progress)
         pending: list[Item] = []
         last_group = None
         for item in stream:
@@ -134,11 +135,13 @@ def intake(
             # Other attachments of a message are attributed to the unit of its workbook:
             # hold them until the message's items are all seen.
             if last_group is not None and item.group != last_group:
-                outcomes.extend(_flush(ws, ledger, ctx, pending, group_unit, progress, reports))
+                _take(ws, batch, ctx, pending, group_unit, reports)
                 pending = []
             last_group = item.group
             pending.append(item)
-        outcomes.extend(_flush(ws, ledger, ctx, pending, group_unit, progress, reports))
+        _take(ws, batch, ctx, pending, group_unit, reports)
+        batch.flush()
+        outcomes = batch.done
         changed = _changed(outcomes)
         units = {u for u, _p in changed} | peer_units(ledger, spec, changed)
         outcomes.extend(recheck_outcomes(recheck_units(ledger, ctx, units, reports)))
@@ -159,25 +162,23 @@ def recheck_outcomes(rechecks: list[Recheck]) -> list[Outcome]:
                     version=r.version, message=r.text, previous_status=r.before, new_status=r.after) for r in rechecks]
 
 
-def _flush(ws, ledger, ctx, items: list[Item], group_unit: dict[str, tuple[str, str]], progress,
-           reports: dict[str, Report]) -> list[Outcome]:
+def _take(ws, batch: Batch, ctx, items: list[Item], group_unit: dict[str, tuple[str, str]], reports: dict[str, Report]) -> None:
+    """A message's items into the batch: its workbooks first (the other attachments are attributed to their unit)."""
     workbooks = [i for i in items if not i.problem and sniff(i.data) in WORKBOOK_KINDS]
     others = [i for i in items if i not in workbooks]
-    out = []
     for item in workbooks + others:
-        outcome = _one(ws, ledger, ctx, item, group_unit, reports)
-        out.append(outcome)
-        if progress:
-            progress(outcome)
-    return out
+        _one(ws, batch, ctx, item, group_unit, reports)
 
 
-def _one(ws: Workspace, ledger: Ledger, ctx: CheckContext, item: Item, group_unit: dict[str, tuple[str, str]],
-         reports: dict[str, Report]) -> Outcome:
+def _one(ws: Workspace, batch: Batch, ctx: CheckContext, item: Item, group_unit: dict[str, tuple[str, str]],
+         reports: dict[str, Report]) -> None:
+    ledger = batch.ledger
     sha = hashlib.sha256(item.data).hexdigest()
     key = ArrivalKey(item.source_id, sha).text()
     outcome = Outcome(name=item.name, source=item.source, sha256=sha, status="already-recorded", sender=item.sender,
                       received_at=item.received_at)
+    if batch.waiting(key=key):
+        batch.flush()  # the same item twice in one run: the second finds the first recorded
     if ledger.has_arrival(key):
         row = ledger.db.execute("SELECT status, unit_code, period, submission_id FROM arrivals WHERE arrival_key = ?",
                                 (key,)).fetchone()
@@ -186,8 +187,8 @@ def _one(ws: Workspace, ledger: Ledger, ctx: CheckContext, item: Item, group_uni
             # A rerun after an interruption: the message's other attachments still belong to this workbook's unit.
             group_unit.setdefault(item.group, (row["unit_code"], row["period"]))
         outcome.message = f"已于此前收取（{row['status']}）"
-        return outcome
-    ledger.store_original(sha, item.data)
+        batch.add(outcome)
+        return
     arrival = {
         "arrival_key": key, "sha256": sha, "filename": item.name, "size": len(item.data), "source": item.source,
         "message_id": item.message_id, "sender": item.sender, "subject": item.subject,
@@ -195,23 +196,29 @@ def _one(ws: Workspace, ledger: Ledger, ctx: CheckContext, item: Item, group_uni
         "received_basis": item.received_basis,
     }
     kind = sniff(item.data) if not item.problem else "problem"
+
+    def record(submission=None, findings=(), cells=(), inputs=None, projects=frozenset()) -> None:
+        batch.add(outcome, {"arrival": arrival, "submission": submission, "findings": list(findings), "cells": list(cells),
+                            "inputs": inputs, "projects": projects}, sha256=sha, data=item.data)
+
     if item.problem:
         finding = make(item.problem, name=item.name, detail=item.detail)
         arrival.update(kind="rejected-file", status="unreadable", note=finding.message, **_attribution(ws, item, group_unit))
         _decided(arrival, outcome, finding)
-        ledger.record(arrival=arrival, submission=None, findings=[], cells=[])
         outcome.status, outcome.unit = "unreadable", arrival["unit_code"]
-        return outcome
+        return record()
     if kind not in WORKBOOK_KINDS and not item.name.lower().endswith(SPREADSHEET_NAMES):
         finding = make("A01", name=item.name, kind=_KIND_TEXT.get(kind, _KIND_TEXT["unknown"]))
         arrival.update(kind="attachment", status="attachment", note=finding.message, **_attribution(ws, item, group_unit))
-        unit = arrival["unit_code"]
         _decided(arrival, outcome, finding)
-        ledger.record(arrival=arrival, submission=None, findings=[], cells=[])
-        outcome.status, outcome.unit = "attachment", unit
-        return outcome
+        outcome.status, outcome.unit = "attachment", arrival["unit_code"]
+        return record()
 
     report = check_file(item.name, ctx, data=item.data)
+    if report.unit is not None and batch.waiting(unit=report.unit.code, projects=report.projects):
+        # Its check read the ledger without what the batch holds of its unit (or of a unit listing its projects).
+        batch.flush()
+        report = check_file(item.name, ctx, data=item.data)
     reports[sha] = report
     status = report.status
     findings = list(report.findings)
@@ -228,9 +235,8 @@ def _one(ws: Workspace, ledger: Ledger, ctx: CheckContext, item: Item, group_uni
         decisive = next((f for f in findings if f.severity == "F"), findings[0] if findings else make("F05", name=item.name))
         _decided(arrival, outcome, decisive)
         outcome.message = arrival["note"]
-        ledger.record(arrival=arrival, submission=None, findings=[], cells=[])
         outcome.status, outcome.unit = "unreadable", arrival["unit_code"]
-        return outcome
+        return record()
     group_unit[item.group] = (report.unit.code, report.period.code)
     arrival.update(unit_code=report.unit.code, period=report.period.code)
     submission = {
@@ -239,16 +245,8 @@ def _one(ws: Workspace, ledger: Ledger, ctx: CheckContext, item: Item, group_uni
         "received_at": item.received_at, "sender": item.sender, "filename": item.name,
         "received_basis": item.received_basis,
     }
-    submission_id, final = ledger.record(
-        arrival=arrival, submission=submission, findings=[_finding_row(f) for f in findings], cells=_cells(report),
-        inputs=report_inputs(ctx.spec, report), projects=report.projects,
-    )
-    outcome.status, outcome.unit, outcome.period = final, report.unit.code, report.period.code
-    if submission_id is not None:
-        outcome.version = ledger.db.execute("SELECT version FROM submissions WHERE id = ?", (submission_id,)).fetchone()[0]
-    if final == "duplicate":
-        outcome.message = "与此前收到的文件完全相同，不重复计入"
-    return outcome
+    outcome.unit, outcome.period = report.unit.code, report.period.code
+    record(submission, [_finding_row(f) for f in findings], _cells(report), report_inputs(ctx.spec, report), report.projects)
 
 
 def keyed_table(spec: Spec, tables) -> str | None:

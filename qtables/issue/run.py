@@ -111,7 +111,7 @@ def issue_templates(
     except OSError as exc:
         raise UsageError(f"无法创建输出目录 {out}：{exc.strerror or exc}", code="U006") from None
     # One ledger connection for the whole run (pre-fill and the annual quarters), closed at the end.
-    ledger = Ledger(workspace.path) if previous is None and (workspace.path / LEDGER_FILE).exists() else None
+    ledger = workspace.open_ledger() if previous is None and workspace.has_ledger() else None
     try:
         return _issue_all(workspace, spec, period, units, table_ids, set_names, out, scoring, previous or ledger_previous(ledger),
                           ledger, progress, rows_per_detail)

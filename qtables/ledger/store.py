@@ -13,15 +13,15 @@ from __future__ import annotations
 import json
 from json.encoder import encode_basestring
 import os
-import sqlite3
-import time
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterator
 
 from qtables.figures import Previous, ProjectHistory, Quarters, project_key
-from qtables.ledger.archive import Archive
+from qtables.ledger.archive import Archive, DatabaseArchive
+from qtables.ledger.dialect import Database, open_postgres, open_sqlite
+from qtables.ledger.pgconnect import connection_guard
 from qtables.ledger.history import own_projects, previous_figures, project_history, quarter_figures
 from qtables.ledger.inputs import Input
 from qtables.ledger.queries import LedgerQueries, decode
@@ -45,20 +45,24 @@ def _encode(value: Any) -> str | None:
 
 
 class Ledger(LedgerQueries):
-    def __init__(self, root: str | os.PathLike[str]):
+    """The ledger of a workspace: ``url`` None for the SQLite file in ``root``, else a PostgreSQL address."""
+
+    def __init__(self, root: str | os.PathLike[str], url: str | None = None, *, file: str | os.PathLike[str] | None = None):
         self.root = Path(root)
-        self.path = self.root / LEDGER_FILE
+        self.url = url
+        self.path = Path(file) if file else self.root / LEDGER_FILE
         self.archive = self.root / ARCHIVE_DIR
-        self._archive = Archive(self.archive)
-        self.db = sqlite3.connect(self.path, timeout=60, isolation_level=None)
-        self.db.row_factory = sqlite3.Row
-        self.db.execute("PRAGMA journal_mode=WAL")
-        # WAL with synchronous=NORMAL: a killed process never loses or corrupts a committed arrival; a power cut may
-        # lose the last commits, which the next intake takes in again (arrivals are keyed, originals archived first).
-        # FULL would sync on every commit (~7 ms per item on the benchmark machine).
-        self.db.execute("PRAGMA synchronous=NORMAL")
-        self.db.execute("PRAGMA foreign_keys=ON")
+        if url:
+            self.db = open_postgres(url)
+            self._archive = DatabaseArchive(self.archive, self.db)
+        else:
+            self.db = open_sqlite(self.path)
+            self._archive = Archive(self.archive)
         self.migrate()
+
+    @property
+    def dialect(self) -> str:
+        return self.db.dialect
 
     def close(self) -> None:
         self.db.close()
@@ -71,29 +75,40 @@ class Ledger(LedgerQueries):
                 # 工程质量监督注册号, the spec's continuity key when the migration was written).
                 db.executemany("INSERT OR IGNORE INTO project_keys (submission_id, key) VALUES (?, ?)", [
                     (r[0], k) for r in db.execute("SELECT submission_id, value FROM cells WHERE table_id IN ('t3', 't4')"
-                                                  " AND column_id = 'reg_no'") if (k := project_key(decode(r[1])))])
+                                                  " AND column_id = 'reg_no'").fetchall() if (k := project_key(decode(r[1])))])
             return applied
 
     @contextmanager
-    def transaction(self) -> Iterator[sqlite3.Connection]:
-        """BEGIN IMMEDIATE … COMMIT: one writer at a time, all or nothing."""
-        for attempt in range(600):
+    def transaction(self) -> Iterator[Database]:
+        """One writer at a time, all or nothing (dialect.Database.begin_write).  Originals stored since the last
+        transaction go into this one (a PostgreSQL ledger keeps them in the database)."""
+        with connection_guard(self.db):
+            self.db.begin_write()
             try:
-                self.db.execute("BEGIN IMMEDIATE")
-                break
-            except sqlite3.OperationalError as exc:
-                if "locked" not in str(exc) and "busy" not in str(exc):
-                    raise
-                time.sleep(0.1)
-        else:  # pragma: no cover - a minute of contention
-            raise sqlite3.OperationalError("ledger is locked")
+                self._archive.flush(self.db)
+                yield self.db
+            except BaseException:
+                self._rollback()
+                raise
+            else:
+                self.db.commit()
+
+    def _rollback(self) -> None:
         try:
-            yield self.db
-        except BaseException:
-            self.db.execute("ROLLBACK")
-            raise
-        else:
-            self.db.execute("COMMIT")
+            self.db.rollback()
+        except Exception:  # the connection is gone: the server has rolled the transaction back itself
+            pass
+
+    @contextmanager
+    def reading(self) -> Iterator[Database]:
+        """One consistent snapshot for a command that reads much (merge, status): it never sees half of another
+        desk's run, nor a unit's two versions at once."""
+        with connection_guard(self.db):
+            self.db.begin_read()
+            try:
+                yield self.db
+            finally:
+                self._rollback()
 
     # -- other periods ----------------------------------------------------
     def previous(self, unit_code: str, period: Period, table_id: str) -> Previous | None:
@@ -117,6 +132,20 @@ class Ledger(LedgerQueries):
         return self._archive.store(sha256, data)
 
     # -- writes ---------------------------------------------------------
+    def record_many(self, entries: list[tuple[str, bytes, dict[str, Any]]]) -> list[tuple[int | None, str]]:
+        """Record a group of arrivals (group commit): their originals made durable together, then all of them in one
+        transaction (each as ``record`` would).  Entries: (SHA-256, original bytes, ``record``'s keywords)."""
+        self._archive.store_many({sha: data for sha, data, _kw in entries})
+        with self.transaction() as db:
+            return [self._record(db, **kw) for _sha, _data, kw in entries]
+
+    def versions(self, submission_ids: list[int]) -> dict[int, int]:
+        if not submission_ids:
+            return {}
+        marks = ",".join("?" * len(submission_ids))
+        return {r[0]: r[1] for r in self.db.execute(f"SELECT id, version FROM submissions WHERE id IN ({marks})",
+                                                    submission_ids).fetchall()}
+
     def record(self, *, arrival: dict[str, Any], submission: dict[str, Any] | None, findings: list[dict[str, Any]],
                cells: list[tuple[str, str, str, Any]], inputs: list[Input] | None = None,
                projects: set[str] | frozenset[str] = frozenset()) -> tuple[int | None, str]:
@@ -124,27 +153,33 @@ class Ledger(LedgerQueries):
 
         ``inputs``: what the submission's check used from other periods (None: it used none that can change)."""
         with self.transaction() as db:
-            if db.execute("SELECT 1 FROM arrivals WHERE arrival_key = ?", (arrival["arrival_key"],)).fetchone():
-                return None, "already-recorded"
-            submission_id = None
-            status = arrival["status"]
-            if submission is not None:
-                existing = db.execute("SELECT id FROM submissions WHERE sha256 = ?", (submission["sha256"],)).fetchone()
-                if existing:
-                    status, submission_id = "duplicate", existing["id"]
-                else:
-                    submission_id = self._insert_submission(db, submission, findings, cells, inputs, projects)
-            db.execute(
-                "INSERT INTO arrivals (arrival_key, sha256, filename, size, kind, source, message_id, sender, subject,"
-                " received_at, unit_code, period, status, submission_id, note, recorded_at, code, severity, fix, received_basis)"
-                " VALUES (:arrival_key, :sha256, :filename, :size, :kind, :source, :message_id, :sender, :subject,"
-                " :received_at, :unit_code, :period, :status, :submission_id, :note, :recorded_at, :code, :severity, :fix,"
-                " :received_basis)",
-                dict({"code": None, "severity": None, "fix": None, "received_basis": None} | arrival, status=status,
-                     submission_id=submission_id,
-                     recorded_at=now_iso()),
-            )
-            return submission_id, status
+            return self._record(db, arrival=arrival, submission=submission, findings=findings, cells=cells, inputs=inputs,
+                                projects=projects)
+
+    def _record(self, db: Database, *, arrival: dict[str, Any], submission: dict[str, Any] | None, findings: list[dict[str, Any]],
+                cells: list[tuple[str, str, str, Any]], inputs: list[Input] | None = None,
+                projects: set[str] | frozenset[str] = frozenset()) -> tuple[int | None, str]:
+        if db.execute("SELECT 1 FROM arrivals WHERE arrival_key = ?", (arrival["arrival_key"],)).fetchone():
+            return None, "already-recorded"
+        submission_id = None
+        status = arrival["status"]
+        if submission is not None:
+            existing = db.execute("SELECT id FROM submissions WHERE sha256 = ?", (submission["sha256"],)).fetchone()
+            if existing:
+                status, submission_id = "duplicate", existing["id"]
+            else:
+                submission_id = self._insert_submission(db, submission, findings, cells, inputs, projects)
+        db.execute(
+            "INSERT INTO arrivals (arrival_key, sha256, filename, size, kind, source, message_id, sender, subject,"
+            " received_at, unit_code, period, status, submission_id, note, recorded_at, code, severity, fix, received_basis)"
+            " VALUES (:arrival_key, :sha256, :filename, :size, :kind, :source, :message_id, :sender, :subject,"
+            " :received_at, :unit_code, :period, :status, :submission_id, :note, :recorded_at, :code, :severity, :fix,"
+            " :received_basis)",
+            dict({"code": None, "severity": None, "fix": None, "received_basis": None} | arrival, status=status,
+                 submission_id=submission_id,
+                 recorded_at=now_iso()),
+        )
+        return submission_id, status
 
     def _insert_submission(self, db, submission, findings, cells, inputs=None, projects=frozenset()) -> int:
         tables = submission["tables"]
@@ -153,14 +188,13 @@ class Ledger(LedgerQueries):
             (submission["unit_code"], submission["period"], tables),
         ).fetchone()[0])
         counts_as_current = submission["status"] not in ("quarantined",)
-        cur = db.execute(
+        new_id = db.insert(
             "INSERT INTO submissions (sha256, unit_code, period, tables, template_id, version, status, is_current,"
             " received_at, sender, filename, received_basis) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (submission["sha256"], submission["unit_code"], submission["period"], tables, submission.get("template_id"),
              version, submission["status"], 1 if counts_as_current else 0, submission["received_at"], submission.get("sender"),
              submission["filename"], submission.get("received_basis")),
         )
-        new_id = cur.lastrowid
         if counts_as_current:
             # A resubmission supersedes the earlier version of the same tables; history stays.
             db.execute(
@@ -198,7 +232,7 @@ class Ledger(LedgerQueries):
 
     def inputs(self, submission_id: int) -> list[Input]:
         return [Input(r["role"], r["period"], r["source_id"], r["source"], r["digest"]) for r in self.db.execute(
-            "SELECT * FROM check_inputs WHERE submission_id = ? ORDER BY role, period", (submission_id,))]
+            "SELECT * FROM check_inputs WHERE submission_id = ? ORDER BY role, period", (submission_id,)).fetchall()]
 
     def update_inputs(self, submission_id: int, inputs: list[Input]) -> None:
         """The same verdict on other submissions holding the same figures: only its recorded basis moves."""
@@ -206,13 +240,18 @@ class Ledger(LedgerQueries):
             self._write_inputs(db, submission_id, inputs)
 
     def record_recheck(self, submission_id: int, *, status: str, findings: list[dict[str, Any]],
-                       cells: list[tuple[str, str, str, Any]], inputs: list[Input], cause: str) -> int:
+                       cells: list[tuple[str, str, str, Any]], inputs: list[Input], cause: str,
+                       basis: list[Input] | None = None) -> int | None:
         """A new, dated verdict on an earlier submission (its original re-checked against changed inputs): the
-        earlier verdict is kept in ``verdicts``; the receipt and reply are made again (pending outputs)."""
+        earlier verdict is kept in ``verdicts``; the receipt and reply are made again (pending outputs).
+        ``basis``: the inputs the re-check found recorded; when another desk has re-checked the submission since
+        (its recorded inputs are no longer these), nothing is recorded and None returned."""
         with self.transaction() as db:
+            if basis is not None and _basis(self.inputs(submission_id)) != _basis(basis):
+                return None
             old = db.execute("SELECT status FROM submissions WHERE id = ?", (submission_id,)).fetchone()
-            before = [dict(r) for r in db.execute("SELECT * FROM findings WHERE submission_id = ? ORDER BY seq", (submission_id,))]
-            cur = db.execute(
+            before = [dict(r) for r in db.execute("SELECT * FROM findings WHERE submission_id = ? ORDER BY seq", (submission_id,)).fetchall()]
+            verdict_id = db.insert(
                 "INSERT INTO verdicts (submission_id, decided_at, status_before, status_after, cause, findings_before)"
                 " VALUES (?, ?, ?, ?, ?, ?)",
                 (submission_id, now_iso(), old["status"], status, cause, json.dumps(before, ensure_ascii=False)))
@@ -221,9 +260,9 @@ class Ledger(LedgerQueries):
             self._write_verdict(db, submission_id, findings, cells, inputs)
             db.execute("UPDATE submissions SET status = ?, receipt_path = NULL, reply_path = NULL WHERE id = ?",
                        (status, submission_id))
-            return cur.lastrowid
+            return verdict_id
 
-    def last_recheck(self, submission_id: int) -> sqlite3.Row | None:
+    def last_recheck(self, submission_id: int):
         return self.db.execute("SELECT * FROM verdicts WHERE submission_id = ? ORDER BY id DESC LIMIT 1",
                                (submission_id,)).fetchone()
 
@@ -236,6 +275,10 @@ class Ledger(LedgerQueries):
             # A re-checked verdict keeps its own receipt and reply (the earlier ones stay in the history).
             db.execute("UPDATE verdicts SET receipt_path = ?, reply_path = ? WHERE id = (SELECT MAX(id) FROM verdicts"
                        " WHERE submission_id = ?) AND receipt_path IS NULL", (receipt_path, reply_path, submission_id))
+
+
+def _basis(inputs: list[Input]) -> list[tuple]:
+    return sorted((i.role, i.period, i.source_id or 0, i.digest) for i in inputs)
 
 
 @dataclass(frozen=True)

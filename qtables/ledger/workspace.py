@@ -72,6 +72,11 @@ contact = ""
 # 汇总表的打印纸张：A4（默认；宽表分两页打印，每页重复单位名称列，字号不小于7磅）或 A3（一页宽）。
 paper = "A4"
 
+[database]
+# 台账存放处。空着：本工作区内的 ledger.sqlite（一台电脑使用）。几个岗位共用一本台账时填 PostgreSQL 地址（不含密码），如
+# url = "postgresql://qtables@192.168.1.10:5432/qtables"
+# 密码不要写在这里：放在环境变量 PGPASSWORD 或 pgpass 文件中（Windows：%APPDATA%\\postgresql\\pgpass.conf）。
+{database}
 [senders]
 # 各单位允许的发件邮箱，例如：
 # "410100" = ["zzjszl@example.gov.cn"]
@@ -102,10 +107,46 @@ class Workspace:
         return str(self.config["template"].get("protection_password", ""))
 
     @property
+    def database_url(self) -> str | None:
+        """The PostgreSQL ledger's address, ``[database] url``, None for SQLite.  On a desk that keeps the whole
+        address (password included) in ``QTABLES_DATABASE_URL``, that stands for it; a SQLite workspace stays one."""
+        url = database_url(self.config, self.path / CONFIG_FILE)
+        return (os.environ.get("QTABLES_DATABASE_URL") or url) if url else None
+
+    def open_ledger(self):
+        from qtables.ledger.store import Ledger
+
+        return Ledger(self.path, url=self.database_url)
+
+    def has_ledger(self) -> bool:
+        """Whether there is a ledger to read (a PostgreSQL one always is; a SQLite one once intake has run)."""
+        return bool(self.database_url) or (self.path / "ledger.sqlite").exists()
+
+    @property
     def correction_days(self) -> int:
         """更正期限: days after a 退回 filing was received within which its corrected version still counts as 按时
         (``[deadlines] correction_days``; the 办法 names none, docs/spec.md)."""
         return int(self.config.get("deadlines", {}).get("correction_days", DEFAULT_CORRECTION_DAYS))
+
+
+def database_url(config: dict[str, Any], where: Path) -> str | None:
+    url = str(config.get("database", {}).get("url", "") or "").strip()
+    if not url:
+        return None
+    check_database_url(url, where)
+    return url
+
+
+def check_database_url(url: str, where: Path | str) -> None:
+    """A PostgreSQL address without a password (the file is read by every desk and copied around)."""
+    import re
+
+    if not re.match(r"^postgres(ql)?://", url):
+        raise WorkspaceError(f"{where} 的 [database] url 不是 PostgreSQL 地址：{url}", code="W005",
+                             hint="应形如 postgresql://用户名@主机:5432/库名；用本机 SQLite 台账则留空。")
+    if re.search(r"://[^/@]*:[^/@]*@", url) or re.search(r"[?&]password=", url):
+        raise WorkspaceError(f"{where} 的 [database] url 含有密码", code="W005",
+                             hint="请删去地址中的密码，改放在 PGPASSWORD 环境变量或 pgpass 文件中（或整个地址放在 QTABLES_DATABASE_URL 中）。")
 
 
 def resolve_path(path: str | os.PathLike[str] | None) -> Path:
@@ -115,8 +156,10 @@ def resolve_path(path: str | os.PathLike[str] | None) -> Path:
     return Path(env) if env else Path.cwd()
 
 
-def init_workspace(path: str | os.PathLike[str], *, root_unit: str = "410000", signing_key: str | None = None) -> Workspace:
-    """Create a workspace (idempotent on an existing one: nothing is overwritten)."""
+def init_workspace(path: str | os.PathLike[str], *, root_unit: str = "410000", signing_key: str | None = None,
+                   database: str | None = None) -> Workspace:
+    """Create a workspace (idempotent on an existing one: nothing is overwritten).  ``database``: a PostgreSQL
+    address for the ledger, tried before anything is written (a server that cannot be reached leaves nothing)."""
     root = Path(path)
     cfg = root / CONFIG_FILE
     if cfg.exists():
@@ -125,6 +168,11 @@ def init_workspace(path: str | os.PathLike[str], *, root_unit: str = "410000", s
     registry = load_registry()
     if root_unit != registry.root.code:
         registry.for_city(root_unit)
+    if database:
+        check_database_url(database, "--database")
+        from qtables.ledger.dialect import open_postgres
+
+        open_postgres(os.environ.get("QTABLES_DATABASE_URL") or database).close()
     try:
         root.mkdir(parents=True, exist_ok=True)
         for sub in ("archive", "receipts", "outbox", "masters"):
@@ -136,6 +184,7 @@ def init_workspace(path: str | os.PathLike[str], *, root_unit: str = "410000", s
                 registry=REGISTRY_FILE,
                 signing_key=signing_key or secrets.token_hex(32),
                 password=secrets.token_urlsafe(9),
+                database=f'url = "{database}"\n' if database else "",
             ),
             encoding="utf-8",
         )

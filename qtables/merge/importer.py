@@ -274,7 +274,7 @@ def record_import(ws: Workspace, spec: Spec, file: Path, period: Period, units: 
     from qtables.intake.run import make_context, produce_outputs
 
     data = file.read_bytes()
-    ledger = Ledger(ws.path)
+    ledger = ws.open_ledger()
     try:
         file_sha = hashlib.sha256(data).hexdigest()
         ledger.store_original(file_sha, data)

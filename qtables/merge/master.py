@@ -46,12 +46,12 @@ def master_filename(period: Period, registry: Registry) -> str:
 
 
 def merge(ws: Workspace, spec: Spec, period: Period, out: str | Path | None = None) -> Path:
-    ledger = Ledger(ws.path)
+    ledger = ws.open_ledger()
     try:
         target = Path(out) if out else ws.path / "masters" / master_filename(period, ws.registry)
         if target.suffix.lower() != ".xlsx":
             raise UsageError("汇总表文件名应以 .xlsx 结尾", code="U009")
-        with atomic_path(target) as tmp:
+        with atomic_path(target) as tmp, ledger.reading():
             _write(str(tmp), ws, spec, period, ledger)
         return target
     finally:
@@ -86,7 +86,7 @@ def _write(path: str, ws: Workspace, spec: Spec, period: Period, ledger: Ledger)
             records(wb, fmt, table, ledger, registry, period, widths[tid])
         elif table.kind == "scoring":
             scoring(wb, fmt, table, ledger, registry, period)
-    status = period_status(ws, spec, period)
+    status = period_status(ws, spec, period, ledger=ledger)
     status_sheet(wb, fmt, spec, status, table_ids, set_names)
     findings_sheet(wb, fmt, ledger, registry, period)
     sources_sheet(wb, fmt, ledger, registry, period)

@@ -43,7 +43,7 @@ def fill_upward(ws: Workspace, spec: Spec, period: Period, template: str | Path,
     if identity.period != period.code:
         raise UsageError(f"模板的报告期是 {identity.period}，不是 {period.code}", code="U012")
     wb = openpyxl.load_workbook(io.BytesIO(template.read_bytes()))
-    ledger = Ledger(ws.path)
+    ledger = ws.open_ledger()
     try:
         county_data = {u.code: ledger.accepted_values(u.code, period.code) or {} for u in ws.registry.units}
     finally:

@@ -1,0 +1,186 @@
+"""The PostgreSQL ledger beside the SQLite default, on a real server (tests/pgserver.py): the demo's two quarters
+give the same status, master and ledger on both; ``ledger copy`` round trips; each way the server can fail has its
+own code; a connection lost in the middle of an intake leaves nothing half-recorded."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from python_calamine import CalamineWorkbook
+
+from ledgerdump import differences, dump
+from qtables.cli import main
+from qtables.devtools.generate import SAMPLE_KEY, SAMPLE_PASSWORD, SAMPLE_PERIODS
+from qtables.errors import LedgerError
+from qtables.intake.run import intake
+from qtables.ledger.copy import TABLES, table_digest
+from qtables.ledger.store import Ledger
+from qtables.ledger.workspace import init_workspace, open_workspace
+from qtables.merge.master import merge
+from qtables.period import Period
+from qtables.status import period_status
+
+SAMPLES = Path(__file__).resolve().parents[1] / "samples"
+
+
+def make_workspace(path: Path, url: str | None):
+    init_workspace(path, signing_key=SAMPLE_KEY, database=url)
+    cfg = path / "qtables.toml"
+    cfg.write_text(re.sub(r'protection_password = ".*"', f'protection_password = "{SAMPLE_PASSWORD}"',
+                          cfg.read_text(encoding="utf-8")), encoding="utf-8")
+    ws = open_workspace(path)
+    ws.open_ledger().close()  # the schema, as `qtables init --database` makes it
+    return ws
+
+
+def run_demo(ws, spec):
+    for code in SAMPLE_PERIODS:
+        intake(ws, [SAMPLES / code], spec=spec)
+    last = Period.parse(SAMPLE_PERIODS[-1])
+    return period_status(ws, spec, last), merge(ws, spec, last)
+
+
+def cells(master: Path) -> dict[str, list]:
+    book = CalamineWorkbook.from_path(str(master))
+    return {name: book.get_sheet_by_name(name).to_python() for name in book.sheet_names}
+
+
+@pytest.fixture(scope="module")
+def both(tmp_path_factory, pg_server, spec):
+    """The demo's two quarters run once on each backend."""
+    out = {}
+    for name, url in (("sqlite", None), ("postgresql", pg_server.new_database())):
+        ws = make_workspace(tmp_path_factory.mktemp(name) / "工作区", url)
+        status, master = run_demo(ws, spec)
+        out[name] = (ws, status, master)
+    return out
+
+
+def test_demo_quarters_give_the_same_status_master_and_ledger_on_both_backends(both):
+    (lite, lite_status, lite_master), (pg, pg_status, pg_master) = both["sqlite"], both["postgresql"]
+    assert lite_status["accepted"] > 20 and lite_status == pg_status
+    assert cells(lite_master) == cells(pg_master)
+    a, b = Ledger(lite.path), pg.open_ledger()
+    try:
+        assert b.dialect == "postgresql" and not (pg.path / "ledger.sqlite").exists()
+        assert differences(dump(a), dump(b)) == []
+        # The originals live in the database, every one intact; the SQLite workspace keeps files and no rows.
+        stored = b.db.execute("SELECT COUNT(*) FROM originals").fetchone()[0]
+        assert stored == len({r[0] for r in b.db.execute("SELECT sha256 FROM arrivals").fetchall()}) > 50
+        assert a.db.execute("SELECT COUNT(*) FROM originals").fetchone()[0] == 0
+    finally:
+        a.close()
+        b.close()
+
+
+def test_ledger_copy_round_trip_and_a_workspace_moved_up(both, pg_server, tmp_path, spec):
+    lite = both["sqlite"][0]
+    url = pg_server.new_database()
+    runner = CliRunner()
+    up = runner.invoke(main, ["ledger", "copy", "--workspace", str(lite.path), "--to", url])
+    assert up.exit_code == 0, up.output
+    assert "核对一致" in up.output
+    again = runner.invoke(main, ["ledger", "copy", "--workspace", str(lite.path), "--to", url])
+    assert again.exit_code == 2 and "K07" in again.output
+    # The workspace moved up: [database] url set, the status read from PostgreSQL is the one it had.
+    moved = tmp_path / "moved"
+    import shutil
+
+    shutil.copytree(lite.path, moved, ignore=shutil.ignore_patterns("ledger.sqlite*", "archive"))
+    cfg = moved / "qtables.toml"
+    cfg.write_text(cfg.read_text(encoding="utf-8").replace("[database]\n", f'[database]\nurl = "{url}"\n', 1), encoding="utf-8")
+    ws = open_workspace(moved)
+    assert ws.database_url == url
+    assert period_status(ws, spec, Period.parse(SAMPLE_PERIODS[-1])) == both["sqlite"][1]
+    # …and back down to a SQLite file: every table and original as in the workspace it started from.
+    backup = tmp_path / "备份" / "台账备份.sqlite"
+    backup.parent.mkdir()
+    down = runner.invoke(main, ["ledger", "copy", "--workspace", str(moved), "--to", str(backup)])
+    assert down.exit_code == 0, down.output
+    a, b = Ledger(lite.path), Ledger(backup.parent, file=backup)
+    try:
+        assert differences(dump(a), dump(b)) == []
+        for table, order in TABLES:  # ids too: a plain copy, not a re-intake
+            assert table_digest(a, table, order) == table_digest(b, table, order), table
+    finally:
+        a.close()
+        b.close()
+    exists = runner.invoke(main, ["ledger", "copy", "--workspace", str(moved), "--to", str(backup)])
+    assert exists.exit_code == 2 and "U041" in exists.output
+
+
+def test_server_down_wrong_password_unknown_database_newer_schema_each_coded(pg_server, tmp_path, monkeypatch):
+    runner = CliRunner()
+    down = f"postgresql://postgres@/qtables?host={tmp_path}"  # no server listens there
+    result = runner.invoke(main, ["init", str(tmp_path / "ws1"), "--database", down])
+    assert result.exit_code == 2 and "K01" in result.output and not (tmp_path / "ws1").exists()
+    import pgserver
+
+    monkeypatch.setenv("PGPASSWORD", "错的密码")
+    wrong = pg_server.url(user=pgserver.PASSWORD_ROLE)
+    result = runner.invoke(main, ["init", str(tmp_path / "ws2"), "--database", wrong])
+    assert result.exit_code == 2 and "K02" in result.output and not (tmp_path / "ws2").exists()
+    monkeypatch.setenv("PGPASSWORD", pgserver.PASSWORD)
+    result = runner.invoke(main, ["init", str(tmp_path / "ws3"), "--database", wrong])
+    assert result.exit_code == 0, result.output
+    assert pgserver.PASSWORD not in (tmp_path / "ws3" / "qtables.toml").read_text(encoding="utf-8")
+    monkeypatch.delenv("PGPASSWORD")
+    result = runner.invoke(main, ["init", str(tmp_path / "ws4"), "--database", pg_server.url("no_such_db")])
+    assert result.exit_code == 2 and "K03" in result.output
+    result = runner.invoke(main, ["init", str(tmp_path / "ws5"), "--database",
+                                  pg_server.url().replace("postgres@", "postgres:secret@")])
+    assert result.exit_code == 2 and "W005" in result.output and not (tmp_path / "ws5").exists()
+    # A ledger a newer qtables has migrated: refused on both backends, nothing written.
+    for url in (None, pg_server.new_database()):
+        root = tmp_path / f"newer-{bool(url)}"
+        root.mkdir()
+        ledger = Ledger(root, url=url)
+        with ledger.transaction() as db:
+            db.execute("INSERT INTO schema_migrations VALUES (99, 'from the future', '2030-01-01')")
+        ledger.close()
+        with pytest.raises(LedgerError) as err:
+            Ledger(root, url=url)
+        assert err.value.code == "K04"
+
+
+def test_a_connection_lost_in_the_middle_of_intake_leaves_nothing_half_recorded(pg_server, tmp_path, both):
+    url = pg_server.new_database()
+    ws = make_workspace(tmp_path / "ws", url)
+    env = dict(os.environ, PYTHONIOENCODING="utf-8")
+    cmd = [sys.executable, "-m", "qtables.cli", "intake", "--workspace", str(ws.path), str(SAMPLES / SAMPLE_PERIODS[0])]
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+    def cut() -> None:  # the server drops the intake's connection once it has recorded something
+        import psycopg
+
+        with psycopg.connect(url, autocommit=True) as con:
+            for _ in range(400):
+                if con.execute("SELECT COUNT(*) FROM arrivals").fetchone()[0]:
+                    break
+                time.sleep(0.02)
+            con.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'qtables'")
+
+    killer = threading.Thread(target=cut)
+    killer.start()
+    out, err = proc.communicate(timeout=300)
+    killer.join()
+    assert proc.returncode == 2 and "K06" in err, (out, err)
+    assert "Traceback" not in err
+    rerun = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300)
+    assert rerun.returncode in (0, 1), rerun.stderr
+    for code in SAMPLE_PERIODS[1:]:
+        intake(open_workspace(ws.path), [SAMPLES / code])
+    clean, moved = Ledger(both["sqlite"][0].path), open_workspace(ws.path).open_ledger()
+    try:
+        assert differences(dump(clean), dump(moved)) == []
+    finally:
+        clean.close()
+        moved.close()
