@@ -5,11 +5,14 @@ out.  Two ledgers that took in the same items the same way compare equal, whiche
 from __future__ import annotations
 
 import hashlib
+import re
 
 from qtables.ledger.store import Ledger
 
 LEFT_OUT = {"id", "recorded_at", "decided_at", "imported_at"}
 BY_SUBMISSION = {"submission_id", "superseded_by", "source_id"}
+# An outbox mail is named after its submission's id ("outbox/000056_411729_2025Q3_v1.eml").
+ID_PREFIX = re.compile(r"^(outbox/)\d{6}_")
 
 
 def dump(ledger: Ledger) -> dict[str, list[tuple]]:
@@ -21,7 +24,8 @@ def dump(ledger: Ledger) -> dict[str, list[tuple]]:
         names = [d[0] for d in cur.description]
         rows = []
         for row in cur.fetchall():
-            rows.append(tuple((n, sha.get(v, v) if n in BY_SUBMISSION else v) for n, v in zip(names, row) if n not in LEFT_OUT))
+            rows.append(tuple((n, sha.get(v, v) if n in BY_SUBMISSION else ID_PREFIX.sub(r"\1", v) if n == "reply_path" and v else v)
+                              for n, v in zip(names, row) if n not in LEFT_OUT))
         out[table] = sorted(rows, key=repr)
     out["originals"] = sorted(
         (s, hashlib.sha256(ledger._archive.read(s)).hexdigest() == s)
