@@ -71,18 +71,15 @@ def pytest_collection_modifyitems(session, config, items):
 
 @pytest.fixture(scope="session")
 def pg_server(tmp_path_factory):
-    """One real PostgreSQL server per test worker (tests/pgserver.py); never skipped: the README's test command
+    """One real PostgreSQL server per test worker (qtables/devtools/pgcluster.py); never skipped: the README's test command
     installs the server, and without it the PostgreSQL tests fail."""
-    import pgserver
+    from qtables.devtools import pgcluster
 
-    if pgserver.bin_dir() is None:
+    if pgcluster.bin_dir() is None:
         pytest.fail("PostgreSQL is required: run the README test command, which installs it")
-    server = pgserver.Server(Path(f"/tmp/qtpg-{os.getpid()}")).start()
+    server = pgcluster.Server().start()
     yield server
     server.stop()
-    import shutil
-
-    shutil.rmtree(server.root, ignore_errors=True)
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

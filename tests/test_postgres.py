@@ -1,4 +1,4 @@
-"""The PostgreSQL ledger beside the SQLite default, on a real server (tests/pgserver.py): the demo's two quarters
+"""The PostgreSQL ledger beside the SQLite default, on a real server (qtables/devtools/pgcluster.py): the demo's two quarters
 give the same status, master and ledger on both; ``ledger copy`` round trips; each way the server can fail has its
 own code; a connection lost in the middle of an intake leaves nothing half-recorded."""
 
@@ -122,16 +122,16 @@ def test_server_down_wrong_password_unknown_database_newer_schema_each_coded(pg_
     down = f"postgresql://postgres@/qtables?host={tmp_path}"  # no server listens there
     result = runner.invoke(main, ["init", str(tmp_path / "ws1"), "--database", down])
     assert result.exit_code == 2 and "K01" in result.output and not (tmp_path / "ws1").exists()
-    import pgserver
+    from qtables.devtools import pgcluster
 
     monkeypatch.setenv("PGPASSWORD", "错的密码")
-    wrong = pg_server.url(user=pgserver.PASSWORD_ROLE)
+    wrong = pg_server.url(user=pgcluster.PASSWORD_ROLE)
     result = runner.invoke(main, ["init", str(tmp_path / "ws2"), "--database", wrong])
     assert result.exit_code == 2 and "K02" in result.output and not (tmp_path / "ws2").exists()
-    monkeypatch.setenv("PGPASSWORD", pgserver.PASSWORD)
+    monkeypatch.setenv("PGPASSWORD", pgcluster.PASSWORD)
     result = runner.invoke(main, ["init", str(tmp_path / "ws3"), "--database", wrong])
     assert result.exit_code == 0, result.output
-    assert pgserver.PASSWORD not in (tmp_path / "ws3" / "qtables.toml").read_text(encoding="utf-8")
+    assert pgcluster.PASSWORD not in (tmp_path / "ws3" / "qtables.toml").read_text(encoding="utf-8")
     monkeypatch.delenv("PGPASSWORD")
     result = runner.invoke(main, ["init", str(tmp_path / "ws4"), "--database", pg_server.url("no_such_db")])
     assert result.exit_code == 2 and "K03" in result.output
@@ -184,3 +184,23 @@ def test_a_connection_lost_in_the_middle_of_intake_leaves_nothing_half_recorded(
     finally:
         clean.close()
         moved.close()
+
+
+def test_bulk_rows_keep_every_character_on_both_backends(pg_server, tmp_path):
+    """A submission's cells go to PostgreSQL through COPY's text format: tabs, line ends, backslashes, \\N, NUL-free
+    control characters and CJK come back as they went in."""
+    texts = ["a\tb", "line\nnext\r\n", "back\\slash", "\\N", "\\", "附表5\u3000合计", "\x01\x1f", "", '"quoted"', "=cmd|' /C'"]
+    for url in (None, pg_server.new_database()):
+        root = tmp_path / f"bulk-{bool(url)}"
+        root.mkdir()
+        ledger = Ledger(root, url=url)
+        try:
+            with ledger.transaction() as db:
+                sid = db.insert("INSERT INTO submissions (sha256, unit_code, period, tables, version, status, received_at, filename)"
+                                " VALUES ('x', '410100', '2025Q3', 't5', 1, 'accepted', 'now', 'f')")
+                db.insert_rows("cells", ("submission_id", "table_id", "row_key", "column_id", "value"),
+                               [(sid, "t5", str(i), "c", t) for i, t in enumerate(texts)] + [(sid, "t5", "none", "c", None)])
+            got = dict(ledger.db.execute("SELECT row_key, value FROM cells WHERE submission_id = ?", (sid,)).fetchall())
+            assert got == {**{str(i): t for i, t in enumerate(texts)}, "none": None}
+        finally:
+            ledger.close()

@@ -23,7 +23,7 @@ from qtables.check.context import CheckContext, Report
 from qtables.check.findings import CATALOGUE, Finding, make
 from qtables.read.workbook import _KIND_TEXT, ReadLimits, sniff
 from qtables.check.report import escape_text
-from qtables.intake.batch import Batch
+from qtables.intake.batch import GROUP_ITEMS, Batch
 from qtables.intake.items import WORKBOOK_KINDS, Item, Limits
 from qtables.intake.sources import iter_items
 from qtables.period import Period
@@ -318,6 +318,7 @@ def produce_outputs(ws: Workspace, ledger: Ledger, ctx: CheckContext, reports: d
     from qtables.intake.mail import write_reply
     from qtables.receipt.workbook import Office, write_receipt
 
+    done: list[tuple[int, str, str]] = []
     for sub in ledger.pending_outputs():
         original = ledger.archive_path(sub["sha256"])
         report = (reports or {}).get(sub["sha256"]) or check_file(sub["filename"], ctx, data=original.read_bytes())
@@ -338,8 +339,12 @@ def produce_outputs(ws: Workspace, ledger: Ledger, ctx: CheckContext, reports: d
         thread = (mail["message_id"], mail["subject"]) if mail else (None, None)
         reply = write_reply(ws, sub, report, final, thread, missing=_missing_materials(ledger, ctx.spec, sub),
                             recheck=recheck, recheck_number=n) if sub["sender"] else None
-        ledger.set_outputs(sub["id"], receipt_path=str(final.relative_to(ws.path)),
-                           reply_path=str(reply.relative_to(ws.path)) if reply else "")
+        done.append((sub["id"], str(final.relative_to(ws.path)), str(reply.relative_to(ws.path)) if reply else ""))
+        if len(done) >= GROUP_ITEMS:
+            ledger.set_outputs_many(done)
+            done = []
+    # Recorded a group at a time: a run stopped before that writes the same files again (same names) and records them.
+    ledger.set_outputs_many(done)
     produce_notices(ws, ledger, ctx.spec)
 
 

@@ -55,16 +55,24 @@ class DatabaseArchive(Archive):
         self.pending: dict[str, bytes] = {}
 
     def store(self, sha256: str, data: bytes) -> Path:
-        self.pending[sha256] = data
-        return self.path(sha256)
+        self.store_many({sha256: data})
+        return super().path(sha256)
 
     def store_many(self, originals: dict[str, bytes]) -> None:
+        """Held for the next transaction; this desk's cache written now (not synced: the database is the record,
+        and a cache file is written whole or not at all)."""
         self.pending.update(originals)
+        for sha, data in originals.items():
+            target = super().path(sha)
+            if not target.exists():
+                write_atomic(target, data, mode=READ_ONLY, fsync=False)
 
     def flush(self, db) -> None:
         if self.pending:
-            db.executemany("INSERT OR IGNORE INTO originals (sha256, size, data) VALUES (?, ?, ?)",
-                           [(sha, len(data), data) for sha, data in self.pending.items()])
+            have = {r[0] for r in db.execute(
+                f"SELECT sha256 FROM originals WHERE sha256 IN ({','.join('?' * len(self.pending))})", list(self.pending)).fetchall()}
+            db.insert_rows("originals", ("sha256", "size", "data"),
+                           [(sha, len(data), data) for sha, data in self.pending.items() if sha not in have])
             self.pending = {}
 
     def path(self, sha256: str) -> Path:

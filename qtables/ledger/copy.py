@@ -96,7 +96,7 @@ def copy_ledger(source: Ledger, target: Ledger, *, progress: Callable[[str], Non
             else:
                 rows_in = rows
             if rows_in:
-                db.executemany(f"INSERT INTO {table} ({', '.join(names)}) VALUES ({', '.join('?' * len(names))})", rows_in)
+                db.insert_rows(table, names, rows_in)
             if table == "submissions":
                 db.executemany("UPDATE submissions SET superseded_by = ? WHERE id = ?",
                                [(r[held], r[names.index("id")]) for r in rows if r[held] is not None])

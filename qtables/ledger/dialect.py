@@ -92,6 +92,10 @@ class Database:
         """Run an INSERT into a table with an ``id`` column and return the new row's id."""
         return self.con.execute(sql, params).lastrowid
 
+    def insert_rows(self, table: str, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
+        """Many rows into ``table`` at once (a submission's ~600 cells): executemany, or COPY on PostgreSQL."""
+        self.con.executemany(f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})", rows)
+
     # -- transactions ----------------------------------------------------
     def begin_write(self) -> None:
         """BEGIN IMMEDIATE: one writer at a time (waits up to a minute for another desk's transaction)."""
@@ -125,6 +129,19 @@ class Database:
         """After rows were copied in with their ids: new rows get ids after them (SQLite does so by itself)."""
 
 
+_COPY_TEXT = {str, int, type(None), bool}
+_COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
+
+
+def _copy_field(value: Any) -> str:
+    """One value in COPY's text format: NULL as \\N, backslash, tab and line ends escaped."""
+    if value is None:
+        return "\\N"
+    if type(value) is str:
+        return value.translate(_COPY_ESCAPES)
+    return str(int(value))
+
+
 class PostgresDatabase(Database):
     dialect = "postgresql"
 
@@ -139,6 +156,17 @@ class PostgresDatabase(Database):
 
     def insert(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> int:
         return self.execute(sql + " RETURNING id", params).fetchone()[0]
+
+    def insert_rows(self, table: str, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
+        # COPY streams the rows instead of one Bind/Execute each; rows of text and integers are written as COPY's
+        # text format in one piece (psycopg's write_row costs ~6 µs a row, a submission has ~600 cells).
+        rows = list(rows)
+        with self.con.cursor() as cur, cur.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
+            if all(type(v) in _COPY_TEXT for row in rows for v in row):
+                copy.write("".join("\t".join(map(_copy_field, row)) + "\n" for row in rows).encode("utf-8", "surrogateescape"))
+            else:
+                for row in rows:
+                    copy.write_row(row)
 
     def begin_write(self) -> None:
         self.con.execute("BEGIN")

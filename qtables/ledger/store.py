@@ -208,17 +208,15 @@ class Ledger(LedgerQueries):
 
     @staticmethod
     def _write_verdict(db, submission_id: int, findings, cells, inputs) -> None:
-        db.executemany(
-            "INSERT INTO findings (submission_id, seq, code, severity, tbl, sheet, cell, message, expected, found, note, explained)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        db.insert_rows(
+            "findings", ("submission_id", "seq", "code", "severity", "tbl", "sheet", "cell", "message", "expected", "found", "note",
+                         "explained"),
             [(submission_id, i, f["code"], f["severity"], f.get("table"), f.get("sheet"), f.get("cell"), f["message"],
               _encode(f.get("expected")), _encode(f.get("found")), f.get("note"), int(bool(f.get("explained"))))
              for i, f in enumerate(findings)],
         )
-        db.executemany(
-            "INSERT INTO cells (submission_id, table_id, row_key, column_id, value) VALUES (?, ?, ?, ?, ?)",
-            [(submission_id, t, r, c, _encode(v)) for t, r, c, v in cells],
-        )
+        db.insert_rows("cells", ("submission_id", "table_id", "row_key", "column_id", "value"),
+                       [(submission_id, t, r, c, _encode(v)) for t, r, c, v in cells])
         if inputs is not None:
             Ledger._write_inputs(db, submission_id, inputs)
 
@@ -270,11 +268,18 @@ class Ledger(LedgerQueries):
         return self.db.execute("SELECT COUNT(*) FROM verdicts WHERE submission_id = ?", (submission_id,)).fetchone()[0]
 
     def set_outputs(self, submission_id: int, *, receipt_path: str | None, reply_path: str | None) -> None:
+        self.set_outputs_many([(submission_id, receipt_path, reply_path)])
+
+    def set_outputs_many(self, outputs: list[tuple[int, str | None, str | None]]) -> None:
+        """Receipts and replies written: (submission id, receipt path, reply path), recorded in one transaction."""
+        if not outputs:
+            return
         with self.transaction() as db:
-            db.execute("UPDATE submissions SET receipt_path = ?, reply_path = ? WHERE id = ?", (receipt_path, reply_path, submission_id))
+            db.executemany("UPDATE submissions SET receipt_path = ?, reply_path = ? WHERE id = ?",
+                           [(receipt, reply, sid) for sid, receipt, reply in outputs])
             # A re-checked verdict keeps its own receipt and reply (the earlier ones stay in the history).
-            db.execute("UPDATE verdicts SET receipt_path = ?, reply_path = ? WHERE id = (SELECT MAX(id) FROM verdicts"
-                       " WHERE submission_id = ?) AND receipt_path IS NULL", (receipt_path, reply_path, submission_id))
+            db.executemany("UPDATE verdicts SET receipt_path = ?, reply_path = ? WHERE id = (SELECT MAX(id) FROM verdicts"
+                           " WHERE submission_id = ?) AND receipt_path IS NULL", [(receipt, reply, sid) for sid, receipt, reply in outputs])
 
 
 def _basis(inputs: list[Input]) -> list[tuple]:

@@ -1,6 +1,7 @@
-"""A real PostgreSQL server for the tests: Debian's ``postgresql`` package (installed by the README's test
-command), a cluster made by initdb in a temporary folder, listening on a Unix socket there only (no TCP port),
-stopped at the end of the session.  Run as root (CI), the server runs as the ``postgres`` user the package makes.
+"""A throwaway PostgreSQL server for the tests and benchmarks/bench_intake.py: Debian's ``postgresql`` package
+(installed by the README's test command), a cluster made by initdb in a temporary folder, listening on a Unix
+socket there only (no TCP port), stopped at the end.  Run as root (CI), the server runs as the ``postgres`` user
+the package makes.  Not for production: a province's server is its IT's (README: 几个岗位共用一本台账).
 """
 
 from __future__ import annotations
@@ -25,7 +26,13 @@ def bin_dir() -> Path | None:
 
 
 class Server:
-    def __init__(self, root: Path):
+    def __init__(self, root: Path | None = None):
+        """``root``: a folder the ``postgres`` user can reach when run as root (default: a new one under the
+        system's temporary folder; short, as a Unix socket's path must be)."""
+        if root is None:
+            import tempfile
+
+            root = Path(tempfile.mkdtemp(prefix="qtpg-"))
         self.bin = bin_dir()
         if self.bin is None:
             raise RuntimeError("PostgreSQL is not installed: run the README test command, which installs it")
@@ -53,11 +60,13 @@ class Server:
         self.admin(f"CREATE ROLE {PASSWORD_ROLE} LOGIN SUPERUSER PASSWORD '{PASSWORD}'")
         return self
 
-    def stop(self) -> None:
+    def stop(self, *, remove: bool = True) -> None:
         try:
             self._run("pg_ctl", "-D", str(self.data), "-m", "immediate", "-w", "stop")
         except subprocess.CalledProcessError:
             pass
+        if remove:
+            shutil.rmtree(self.root, ignore_errors=True)
 
     def url(self, dbname: str = "postgres", user: str = "postgres") -> str:
         return f"postgresql://{user}@/{dbname}?host={self.socket}"
