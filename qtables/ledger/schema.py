@@ -195,6 +195,8 @@ MIGRATIONS: list[tuple[int, str, str]] = [
             size INTEGER NOT NULL,
             data BLOB NOT NULL
         );
+        -- Workbooks and zips are compressed already: PostgreSQL stores them out of line without compressing again.
+        /*postgresql*/ ALTER TABLE originals ALTER COLUMN data SET STORAGE EXTERNAL;
         """,
     ),
 ]
@@ -208,8 +210,11 @@ _PG_DDL = [
 ]
 
 
-def ddl(statement: str, dialect: str) -> str:
-    """A migration statement for ``dialect`` (see the module docstring)."""
+def ddl(statement: str, dialect: str) -> str | None:
+    """A migration statement for ``dialect`` (see the module docstring); None: not for this dialect (a statement
+    marked ``/*postgresql*/`` is PostgreSQL's alone)."""
+    if "/*postgresql*/" in statement and dialect != "postgresql":
+        return None
     if dialect == "postgresql":
         statement = "\n".join(line.split("--")[0] for line in statement.splitlines())
         for pattern, text in _PG_DDL:
@@ -235,7 +240,8 @@ def migrate(db) -> list[int]:
         if version in done:
             continue
         for statement in [s for s in sql.split(";") if s.strip()]:
-            db.execute(ddl(statement, db.dialect))
+            if (text := ddl(statement, db.dialect)) is not None:
+                db.execute(text)
         db.execute("INSERT INTO schema_migrations VALUES (?, ?, ?)", (version, name, now_iso()))
         applied.append(version)
     return applied
