@@ -31,8 +31,14 @@ def test_bench_check_prints_every_ratio(tmp_path):
 
 
 def test_bench_intake_prints_its_ratio():
-    out = _run("bench_intake.py", "--files", "4", "--distinct", "2", "--errors", "0.5", "--batch", "2", "--rounds", "1")
-    assert _ratio(out, "ratio intake / check") > 0
+    whole = _run("bench_intake.py", "--files", "4", "--distinct", "2", "--errors", "0.5", "--batch", "2", "--rounds", "1")
+    # One ratio per backend: the SQLite workspace and a throwaway local PostgreSQL server.
+    assert _ratio(whole, "ratio intake / check [sqlite]") > 0 and _ratio(whole, "ratio intake / check [postgresql]") > 0
+    for out in whole.split("backend: ")[1:]:
+        check_sides_and_stages(out)
+
+
+def check_sides_and_stages(out: str) -> None:
     # The generated errors are rejected by both sides alike.
     sides = dict(re.findall(r"^\s+(check|intake)\s+(\{.*\})$", out, re.M))
     assert sides["check"] == sides["intake"] and "rejected" in sides["check"], out

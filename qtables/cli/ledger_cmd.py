@@ -11,7 +11,13 @@ from qtables.cli.app import handle_errors, main, workspace_option
 
 @main.group("ledger")
 def ledger_group() -> None:
-    """台账：查看所在位置；在 SQLite 与 PostgreSQL 之间整体复制。"""
+    """台账：在 SQLite 与 PostgreSQL 之间整体复制（升级到多岗位共用，或备份）。
+
+    \b
+    示例：
+      qtables ledger copy --workspace 工作区 --to postgresql://qtables@db/qtables
+      qtables ledger copy --workspace 工作区 --to 台账备份.sqlite
+    """
 
 
 @ledger_group.command("copy")
