@@ -83,6 +83,8 @@ class UnitStatus:
     recheck: str = ""
     # What the verdict's other-period checks used ("2025年第2季度 第2版（…）"), "" when none was needed.
     basis: str = ""
+    reminders: int = 0  # 催报 mails sent or written for this period (qtables remind)
+    last_reminder: str = ""  # the day of the last one
 
     def as_json(self) -> dict[str, Any]:
         return dict(self.__dict__)
@@ -116,8 +118,13 @@ def period_status(ws: Workspace, spec: Spec, period: Period, *, scoring: bool = 
         if best is None or len(tables) >= len(set(best["tables"].split(",")) & set(due)):
             current[row["unit_code"]] = row
     units = []
+    chased: dict[str, list[str]] = {}
+    for r in ledger.reminders(period.code):
+        if r["state"] in ("sent", "written"):
+            chased.setdefault(r["unit_code"], []).append(r["day"])
     for unit in ws.registry.units:
         st = UnitStatus(unit.code, unit.name, due_names)
+        st.reminders, st.last_reminder = len(chased.get(unit.code, [])), max(chased.get(unit.code, [""]))
         row = current.get(unit.code)
         if row is not None:
             st.status, st.version, st.received_at, st.filename = row["status"], row["version"], row["received_at"], row["filename"]
@@ -176,7 +183,8 @@ def period_status(ws: Workspace, spec: Spec, period: Period, *, scoring: bool = 
         "uncorrected": sum(1 for u in units if u.timing == "退回未更正"),
         "units": [u.as_json() for u in units],
         "chase": [{"code": u.code, "name": u.name, "status": u.status, "unreadable": u.unreadable,
-                   "missing_materials": u.missing_materials} for u in chase],
+                   "missing_materials": u.missing_materials, "reminders": u.reminders, "last_reminder": u.last_reminder}
+                  for u in chase],
         "materials": [{"name": m["name"], "source": m["source"], "quote": m["quote"]} for m in materials.due(spec, period)],
     }
 
@@ -268,6 +276,8 @@ def render(summary: dict[str, Any]) -> str:
             lines.append(" " * 8 + u["recheck"])
         if u.get("received_basis") and u["received_basis"] != usual and not u.get("imported"):
             lines.append(" " * 8 + f"收到时间依据：{u['received_basis']}")
+        if u.get("reminders"):
+            lines.append(" " * 8 + f"已催报 {u['reminders']} 次，最近一次 {u['last_reminder']}")
     if summary["chase"]:
         lines += ["", f"催报名单（{len(summary['chase'])} 个）：" + "、".join(
             f"{c['name']}（{STATUS_TEXT.get(c['status'], c['status'])}" + (f"：{'、'.join(c['unreadable'])}" if c.get("unreadable") else "")

@@ -93,3 +93,19 @@ def given_date(text: str) -> str:
         from qtables.errors import UsageError
 
         raise UsageError(f"收到日期“{text}”无法识别", code="U035", hint="请写成 2025-09-28（北京时间）。") from None
+
+
+def today_beijing() -> date:
+    """Today in Beijing; ``QTABLES_TODAY`` (YYYY-MM-DD) stands for it — for tests, and for replaying a day's
+    reminders.  A malformed value is refused (U043), not ignored."""
+    import os
+
+    given = os.environ.get("QTABLES_TODAY", "").strip()
+    if given:
+        try:
+            return date.fromisoformat(given)
+        except ValueError:
+            from qtables.errors import UsageError
+
+            raise UsageError(f"环境变量 QTABLES_TODAY 不是日期：{given}", code="U043", hint="应形如 2025-10-03，或删去该变量。") from None
+    return datetime.now(BEIJING).date()

@@ -9,7 +9,7 @@ import re
 
 from qtables.ledger.store import Ledger
 
-LEFT_OUT = {"id", "recorded_at", "decided_at", "imported_at"}
+LEFT_OUT = {"id", "recorded_at", "decided_at", "imported_at", "created_at", "sent_at", "message_id"}
 BY_SUBMISSION = {"submission_id", "superseded_by", "source_id"}
 # An outbox mail is named after its submission's id ("outbox/000056_411729_2025Q3_v1.eml").
 ID_PREFIX = re.compile(r"^(outbox/)\d{6}_")
@@ -19,7 +19,7 @@ def dump(ledger: Ledger) -> dict[str, list[tuple]]:
     db = ledger.db
     sha = {r[0]: r[1] for r in db.execute("SELECT id, sha256 FROM submissions").fetchall()}
     out = {}
-    for table in ("arrivals", "submissions", "findings", "cells", "check_inputs", "verdicts", "project_keys", "imports"):
+    for table in ("arrivals", "submissions", "findings", "cells", "check_inputs", "verdicts", "project_keys", "imports", "reminders"):
         cur = db.execute(f"SELECT * FROM {table}")
         names = [d[0] for d in cur.description]
         rows = []

@@ -22,10 +22,11 @@ ALLOWED = {
     "receipt": {"spec", "read", "template", "check"},
     "intake": {"spec", "read", "template", "ledger", "check", "receipt", "issue"},  # issue: a template attached to an answer
     "status": {"spec", "read", "template", "ledger", "check"},
+    "remind": {"spec", "read", "template", "ledger", "check", "receipt", "issue", "intake", "status"},
     "merge": {"spec", "read", "template", "ledger", "check", "intake", "status"},  # intake: import-master re-checks later filings
     "analysis": {"spec", "read", "template", "ledger", "check", "status", "merge"},
     "devtools": {"spec", "read", "template", "ledger", "check", "receipt", "issue"},
-    "cli": {"spec", "read", "template", "ledger", "check", "receipt", "issue", "intake", "status", "merge", "analysis", "devtools"},
+    "cli": {"spec", "read", "template", "ledger", "check", "receipt", "issue", "intake", "status", "remind", "merge", "analysis", "devtools"},
     "api": {"spec", "read", "template", "ledger", "check", "receipt", "issue", "intake", "status", "merge", "analysis"},
 }
 

@@ -83,6 +83,13 @@ _TYPES = [
     FindingType("P05", "I", "未核对附表6连续性", "{detail} 中没有附表6，各分类在建＝上期在建＋新注册－竣工（T6-P1…P3）未核对",
                 "无需处理；上期附表6通过审核后会自动复核。"),
     FindingType("P04", "I", "未核对项目连续性", "{detail}，附表3/附表4的项目连续性未核对", "无需处理；上期明细报表通过审核后即可核对。"),
+    # -- 催报 (qtables remind): what a unit still owes for a period
+    FindingType("H01", "I", "未报送", "{detail}", "请用本期模板填写附表，“自查”表全部为 ✓ 后报送。"),
+    FindingType("H02", "I", "退回未改正", "{detail}", "请按审核回执改正后，用同一模板重新报送。"),
+    FindingType("H03", "I", "核实性问题待说明", "{detail}", "请在模板“自查”表对应行的“说明”栏写明原因后重新报送。"),
+    FindingType("H04", "I", "分析报告未收到", "{detail}", "请将本期《工程质量分析报告》（Word 文档）作为附件报送。"),
+    FindingType("H05", "I", "无邮箱，请电话催报", "{detail}", "汇总单位请电话催报，并在 qtables.toml 的 [senders] 登记该单位的报送邮箱。"),
+    FindingType("H06", "I", "催报邮件未发出", "{detail}", "检查 [smtp] 设置与邮件服务器；下次运行 remind 会重发。"),
     FindingType("R01", "I", "因所依据的数据变化而复核", "本报表已重新审核：{detail}", "审核结果以本回执为准；有强制性问题的请改正后重新报送。"),
     FindingType("A00", "I", "未核对年报与季报", "缺少{detail}的附表5，年报与四个季度的一致性未能全部核对（{checked}）",
                 "所缺季度的附表5通过审核后，年报会自动复核。"),

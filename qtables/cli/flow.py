@@ -105,26 +105,47 @@ class _nullbar:
 
 @main.command("status")
 @workspace_option
-@click.option("--period", required=True, metavar="报告期", help="报告期，如 2025Q3 或 2025。")
+@click.option("--period", default=None, metavar="报告期", help="报告期，如 2025Q3 或 2025。")
+@click.option("--calendar", "year", default=None, metavar="年份", type=int, is_flag=False, flag_value=-1,
+              help="列出报送日历：该年（默认今年）各季度和年度的截止日期、依据条款和催报日。")
 @click.option("--json", "as_json", is_flag=True, help="以 JSON 输出。")
 @handle_errors
-def status_cmd(workspace, period, as_json) -> None:
-    """各单位报送情况：是否按时、审核状态、催报名单。
+def status_cmd(workspace, period, year, as_json) -> None:
+    """各单位报送情况：是否按时、审核状态、催报名单；或全年的报送日历。
 
     \b
     示例：
       qtables status --workspace 工作区 --period 2025Q3
       qtables status --workspace 工作区 --period 2025 --json
+      qtables status --workspace 工作区 --calendar 2026
     """
     import json as jsonlib
 
+    from qtables.errors import UsageError
+    from qtables.ledger.workspace import open_workspace
     from qtables.period import Period
     from qtables.spec import load_spec
     from qtables.status import period_status, render
-    from qtables.ledger.workspace import open_workspace
 
     ws = open_workspace(workspace)
-    summary = period_status(ws, load_spec(), Period.parse(period))
+    if year is not None:
+        from qtables.remind import calendar
+        from qtables.timing import today_beijing
+
+        rows = calendar(ws, load_spec(), today_beijing().year if year == -1 else year)
+        if as_json:
+            click.echo(jsonlib.dumps(rows, ensure_ascii=False, indent=1))
+            return
+        click.echo(f"{rows[0]['period'][:4]}年报送日历")
+        for r in rows:
+            click.echo(f"  {r['label']:<12}截止 {r['deadline']}　{r['article']}")
+            click.echo(f"  {'':<12}{r['reminders']}")
+        return
+    if not period:
+        raise UsageError("请用 --period 指定报告期，或用 --calendar 查看报送日历", code="U042", hint="例如：qtables status --period 2025Q3")
+    from qtables.timing import today_beijing
+
+    summary = period_status(ws, load_spec(), Period.parse(period), today=today_beijing())
     click.echo(jsonlib.dumps(summary, ensure_ascii=False, indent=1) if as_json else render(summary))
 
 

@@ -27,6 +27,7 @@ TABLES: list[tuple[str, str]] = [
     ("verdicts", "id"),
     ("project_keys", "submission_id, key"),
     ("imports", "id"),
+    ("reminders", "id"),
 ]
 
 

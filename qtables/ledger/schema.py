@@ -199,6 +199,31 @@ MIGRATIONS: list[tuple[int, str, str]] = [
         /*postgresql*/ ALTER TABLE originals ALTER COLUMN data SET STORAGE EXTERNAL;
         """,
     ),
+    (
+        8,
+        "reminders",
+        """
+        -- Every 催报 mail (qtables remind): claimed in the ledger before it is sent, so two runs (or two desks) never
+        -- send the same one; a unit gets at most one a day for a period (UNIQUE), a failed send is retried.
+        CREATE TABLE reminders (
+            id INTEGER PRIMARY KEY,
+            unit_code TEXT NOT NULL,
+            period TEXT NOT NULL,
+            day TEXT NOT NULL,               -- 北京 date the reminder is for (YYYY-MM-DD)
+            reasons TEXT NOT NULL,           -- JSON: [[code, Chinese text], …] (H01 未报 …)
+            recipients TEXT NOT NULL,        -- comma-separated addresses
+            message_id TEXT NOT NULL,
+            path TEXT NOT NULL,              -- the mail as written under outbox/reminders/
+            state TEXT NOT NULL,             -- sending | sent | written | failed
+            code TEXT,                       -- why it failed (H06)
+            note TEXT,
+            created_at TEXT NOT NULL,
+            sent_at TEXT,
+            UNIQUE (unit_code, period, day)
+        );
+        CREATE INDEX reminders_period ON reminders(period, unit_code);
+        """,
+    ),
 ]
 
 
@@ -216,7 +241,6 @@ def ddl(statement: str, dialect: str) -> str | None:
     if "/*postgresql*/" in statement and dialect != "postgresql":
         return None
     if dialect == "postgresql":
-        statement = "\n".join(line.split("--")[0] for line in statement.splitlines())
         for pattern, text in _PG_DDL:
             statement = pattern.sub(text, statement)
     return statement
@@ -239,7 +263,9 @@ def migrate(db) -> list[int]:
     for version, name, sql in MIGRATIONS:
         if version in done:
             continue
-        for statement in [s for s in sql.split(";") if s.strip()]:
+        # Comments go before the split: a ";" in one must not end a statement.
+        code = "\n".join(line.split("--")[0] for line in sql.splitlines())
+        for statement in [s for s in code.split(";") if s.strip()]:
             if (text := ddl(statement, db.dialect)) is not None:
                 db.execute(text)
         db.execute("INSERT INTO schema_migrations VALUES (?, ?, ?)", (version, name, now_iso()))

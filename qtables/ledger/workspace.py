@@ -77,6 +77,12 @@ paper = "A4"
 # url = "postgresql://qtables@192.168.1.10:5432/qtables"
 # 密码不要写在这里：放在环境变量 PGPASSWORD 或 pgpass 文件中（Windows：%APPDATA%\\postgresql\\pgpass.conf）。
 {database}
+[reminders]
+# 催报（qtables remind）：截止日期前几天发第一次提醒；逾期后每隔几天催报一次，直至报齐；逾期多少天后不再自动催报。
+before = [5, 1]
+every = 3
+stop_after_days = 60
+
 [senders]
 # 各单位允许的发件邮箱，例如：
 # "410100" = ["zzjszl@example.gov.cn"]
