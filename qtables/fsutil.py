@@ -53,10 +53,22 @@ def _moved_over(tmp: Path, target: Path, mode: int | None) -> Iterator[None]:
     try:
         yield
         os.chmod(tmp, mode if mode is not None else 0o666 & ~_umask())
-        os.replace(tmp, target)
+        replace(tmp, target)
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)
+
+
+def replace(tmp: Path, target: Path) -> None:
+    """``os.replace``; on Windows a target open in Excel or WPS is locked and cannot be replaced: that is said in
+    Chinese under its own code (U045), and the old file stays as it was."""
+    try:
+        os.replace(tmp, target)
+    except PermissionError:
+        from qtables.errors import QtablesError
+
+        raise QtablesError(f"无法写入 {target}：该文件正被其他程序打开（多半是 Excel 或 WPS）", code="U045",
+                           hint=f"请先在 Excel/WPS 中关闭“{Path(target).name}”，再重新运行；原文件未作改动。") from None
 
 
 def write_many_atomic(files: dict[Path, bytes], *, mode: int | None = None) -> None:
@@ -79,7 +91,7 @@ def write_many_atomic(files: dict[Path, bytes], *, mode: int | None = None) -> N
         for fh, tmp, target in open_files:
             fh.close()
             os.chmod(tmp, mode if mode is not None else 0o666 & ~_umask())
-            os.replace(tmp, target)
+            replace(tmp, target)
     finally:
         for fh, tmp, _target in open_files:
             fh.close()

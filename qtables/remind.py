@@ -14,6 +14,7 @@ those days opens a window; a unit gets one reminder per window and at most one a
 
 from __future__ import annotations
 
+import re
 import smtplib
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -163,7 +164,8 @@ def send(ws: Workspace, mail: Mail, to: list[str]) -> None:
         user, password = os.environ.get("QTABLES_SMTP_USER") or cfg.get("user"), os.environ.get("QTABLES_SMTP_PASSWORD")
         if user and password:
             smtp.login(user, password)
-        smtp.sendmail(str(cfg.get("from", "qtables@localhost")), to, mail.to_bytes())
+        # SMTP lines end in CRLF (RFC 5321 §2.3.8); smtplib leaves a byte string as it is.
+        smtp.sendmail(str(cfg.get("from", "qtables@localhost")), to, re.sub(rb"\r?\n", b"\r\n", mail.to_bytes()))
 
 
 def remind(ws: Workspace, spec: Spec, *, periods: list[Period] | None = None, today: date | None = None, deliver: bool = False,

@@ -274,7 +274,7 @@ def _import_projects(ws, file, period, table_name, unit_code, allow_partial, dry
               help="样例收件箱目录（默认：当前目录或程序目录下的 samples/）。")
 @handle_errors
 def demo_cmd(out_dir: Path, samples_dir: Path | None) -> None:
-    """演示全流程：建工作区 → 收取两个季度的样例邮件 → 报送情况 → 汇总表。
+    """演示全流程：建工作区 → 收取两个季度的样例邮件 → 报送情况 → 汇总表 → 催报名单（试运行）。
 
     \b
     样例收件箱（samples/）中有28个单位 2025年第2、3季度的报送邮件，含几处常见错误和一次更正重报。
@@ -333,3 +333,10 @@ def demo_cmd(out_dir: Path, samples_dir: Path | None) -> None:
     click.echo(f"   审核回执：{ws.path / 'receipts'}")
     click.echo(f"   回复邮件：{ws.path / 'outbox'}")
     click.echo(f"   查看完整报送情况：qtables status --workspace {ws.path} --period {last.code}")
+    from qtables.remind import remind
+
+    chased = remind(ws, spec, periods=[last], dry_run=True)
+    click.echo(f"6. 催报（试运行，不发送）：{len(chased)} 个单位尚未报齐" + ("：" if chased else "。"))
+    for r in chased:
+        click.echo(f"   {r.unit_name}：" + "；".join(f"[{code}] {text}" for code, text in r.reasons))
+    click.echo(f"   正式催报：qtables remind --workspace {ws.path} --period {last.code} --send")

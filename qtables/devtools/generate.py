@@ -69,6 +69,35 @@ def _file_before_completion(values) -> None:
         values["t5"][0]["accident_deaths"] = 1
 
 
+def analysis_report(unit_name: str, period_label: str) -> bytes:
+    """A small, valid Word document (deterministic bytes): the unit's 《工程质量分析报告》 for the period."""
+    import io
+    import zipfile
+    from xml.sax.saxutils import escape
+
+    paragraphs = [f"{unit_name}{period_label}工程质量分析报告",
+                  f"一、本地工程质量总体状况：{period_label}，本地在建工程质量总体受控，未发生较大及以上工程质量事故。",
+                  "二、主要问题与原因分析：部分项目质量行为不规范，个别项目实体质量存在通病。",
+                  "三、下一步工作措施：加强日常监督抽查，督促责任主体落实质量责任。"]
+    body = "".join(f"<w:p><w:r><w:t>{escape(p)}</w:t></w:r></w:p>" for p in paragraphs)
+    parts = {
+        "[Content_Types].xml": '<?xml version="1.0" encoding="UTF-8" standalone="yes"?><Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">'
+                               '<Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/>'
+                               '<Default Extension="xml" ContentType="application/xml"/><Override PartName="/word/document.xml" '
+                               'ContentType="application/vnd.openxmlformats-officedocument.wordprocessingml.document.main+xml"/></Types>',
+        "_rels/.rels": '<?xml version="1.0" encoding="UTF-8" standalone="yes"?><Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
+                       '<Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/officeDocument" '
+                       'Target="word/document.xml"/></Relationships>',
+        "word/document.xml": '<?xml version="1.0" encoding="UTF-8" standalone="yes"?><w:document '
+                             f'xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main"><w:body>{body}</w:body></w:document>',
+    }
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as zf:
+        for name, text in parts.items():
+            zf.writestr(zipfile.ZipInfo(name, date_time=(2025, 9, 28, 9, 0, 0)), text.encode("utf-8"))
+    return out.getvalue()
+
+
 def build_samples(out_dir: Path) -> list[Path]:
     """The sample inbox: .eml files from all 28 units for 2025Q2 and 2025Q3 (deterministic)."""
     import io
@@ -133,6 +162,12 @@ def build_samples(out_dir: Path) -> list[Path]:
                     else:
                         msg.add_attachment(book, maintype="application",
                                            subtype="vnd.openxmlformats-officedocument.spreadsheetml.sheet", filename=name)
+                    if not v_index and u_index % 7 != 3:
+                        # Most units send their 《工程质量分析报告》 (第五条、第十条) as a Word document with the 附表;
+                        # 4 of 28 do not, so the demo's 催报名单 is a realistic handful.
+                        msg.add_attachment(analysis_report(unit.name, period.label), maintype="application",
+                                           subtype="vnd.openxmlformats-officedocument.wordprocessingml.document",
+                                           filename=f"{unit.name}{period.label}工程质量分析报告.docx")
                     if unit.kind == "city" and u_index % 3 == 0:
                         scan = b"%PDF-1.4\n% " + f"{unit.name}{period.label}附表盖章扫描件".encode() + b"\n%%EOF\n"
                         msg.add_attachment(scan, maintype="application", subtype="pdf", filename=f"{unit.name}附表（盖章）.pdf")
