@@ -119,6 +119,10 @@ def test_each_kind_of_unit_gets_exactly_its_mail_once_a_window(spec, period_of_e
     status = {u["code"]: u for u in period_status(ws, spec, Q3, today=date(2025, 10, 4))["units"]}
     assert status[NOT_FILED]["reminders"] == 1 and status[NOT_FILED]["last_reminder"] == "2025-10-04"
     assert status[COMPLETE]["reminders"] == 0
+    from qtables.analysis import open_workspace as analysed
+
+    frame = analysed(ws.path).status("2025Q3")  # the pandas API carries them too
+    assert frame.loc[NOT_FILED, "reminders"] == 1 and frame.loc[NOT_FILED, "last_reminder"] == "2025-10-04"
 
     # The same day again, and the next day (same window): nothing.
     for day in (date(2025, 10, 4), date(2025, 10, 5)):
