@@ -25,7 +25,7 @@ def status_sheet(wb, fmt, spec: Spec, status: dict[str, Any], table_ids: list[st
     materials = [m["name"] for m in status.get("materials", [])]
     headers = (["单位代码", "单位", "状态", "版本", "首次报送时间", "通过时间", "按时"] + due
                + [m.strip("《》") for m in materials] + ["其他材料", "复核", "催报"])
-    widths = [8, 10, 11, 5, 20, 20, 10] + [6] * len(due) + [9] * len(materials) + [24, 24, 12]
+    widths = [8, 10, 11, 5, 20, 20, 10] + [6] * len(due) + [9] * len(materials) + [24, 24, 13]
     first = write_header(ws, fmt, f"{status['label']} 报送情况", f"截止日期 {status['deadline']}（北京时间，按本方收到时间；退回后更正期限 "
                          f"{status.get('correction_days', '')} 天）；应报 {status['expected']}，已收 {status['received']}，"
                          f"通过 {status['accepted']}，逾期 {status['late']}", headers, widths, lead=2)
@@ -35,7 +35,9 @@ def status_sheet(wb, fmt, spec: Spec, status: dict[str, Any], table_ids: list[st
         r = first + i
         attachments = "、".join(u["attachments"] + u.get("unreadable", []))
         timing = u.get("timing") or "—"
-        ws.set_row(r, row_height((attachments, widths[other]), (u.get("recheck", ""), widths[other + 1]), (u["name"], widths[1]),
+        chased = f"{u['reminders']} 次，最近 {u['last_reminder']}" if u.get("reminders") else ""
+        ws.set_row(r, row_height((attachments, widths[other]), (u.get("recheck", ""), widths[other + 1]), (chased, widths[other + 2]),
+                                 (u["name"], widths[1]),
                                  (timing, widths[6]), (STATUS_TEXT.get(u["status"], u["status"]), widths[2])))
         state = u["status"]
         cell = fmt.status.get(state, fmt.text)
@@ -55,8 +57,7 @@ def status_sheet(wb, fmt, spec: Spec, status: dict[str, Any], table_ids: list[st
             write_text(ws, r, m0 + j, got, fmt.status["accepted"] if got == "已收" else fmt.status["missing"])
         write_text(ws, r, other, attachments, fmt.wrap)
         write_text(ws, r, other + 1, u.get("recheck", ""), fmt.wrap)
-        if u.get("reminders"):
-            write_text(ws, r, other + 2, f"{u['reminders']} 次，最近 {u['last_reminder']}", fmt.wrap)
+        write_text(ws, r, other + 2, chased, fmt.wrap)
     print_setup(ws, fmt, widths, lead=2, header_rows=(HEADER_ROW, first - 1))
 
 
