@@ -69,12 +69,14 @@ class Styles:
     text: str
     fills: list[str] = field(default_factory=list)
     fonts: list[str] = field(default_factory=list)
+    borders: list[str] = field(default_factory=list)
     xfs: list[str] = field(default_factory=list)
     _copies: dict[tuple[int, str], int] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self._fill_count = self._count("fills")
         self._font_count = self._count("fonts")
+        self._border_count = self._count("borders")
         self._xf_count = self._count("cellXfs")
         block = re.search(r"<cellXfs\b[^>]*>(.*?)</cellXfs>", self.text, re.S)
         if block is None:
@@ -89,7 +91,7 @@ class Styles:
         m = re.search(rf"<{element}\b[^>]*?>(.*?)</{element}>", self.text, re.S)
         if m is None:
             raise Unsupported(element)
-        inner = {"fills": "fill", "fonts": "font", "cellXfs": "xf"}[element]
+        inner = {"fills": "fill", "fonts": "font", "borders": "border", "cellXfs": "xf"}[element]
         return len(re.findall(rf"<{inner}\b", m.group(1)))
 
     def add_fill(self, xml: str) -> int:
@@ -99,6 +101,10 @@ class Styles:
     def add_font(self, xml: str) -> int:
         self.fonts.append(xml)
         return self._font_count + len(self.fonts) - 1
+
+    def add_border(self, xml: str) -> int:
+        self.borders.append(xml)
+        return self._border_count + len(self.borders) - 1
 
     def add_xf(self, xml: str) -> int:
         self.xfs.append(xml)
@@ -118,7 +124,7 @@ class Styles:
     def result(self) -> str:
         text = self.text
         for element, items, total in (("fills", self.fills, self._fill_count), ("fonts", self.fonts, self._font_count),
-                                      ("cellXfs", self.xfs, self._xf_count)):
+                                      ("borders", self.borders, self._border_count), ("cellXfs", self.xfs, self._xf_count)):
             if not items:
                 continue
             m = re.search(rf"(<{element}\b[^>]*?>)(.*?)(</{element}>)", text, re.S)
@@ -151,25 +157,33 @@ class ResultSheet:
         bold = styles.add_font('<font><b/><sz val="11"/><name val="Calibri"/><family val="2"/></font>')
         big = styles.add_font('<font><b/><sz val="14"/><name val="Calibri"/><family val="2"/></font>')
         wrap = '<alignment horizontal="left" vertical="top" wrapText="1"/>'  # figures under their header, as text
+        # The findings table ruled like a printed form: every cell of its header and rows in a thin border.
+        thin = "".join(f'<{side} style="thin"><color auto="1"/></{side}>' for side in ("left", "right", "top", "bottom"))
+        ruled = styles.add_border(f"<border>{thin}<diagonal/></border>")
         role_xf = {
             "plain": styles.add_xf('<xf numFmtId="0" fontId="0" fillId="0" borderId="0" xfId="0"/>'),
             "title": styles.add_xf(f'<xf numFmtId="0" fontId="{big}" fillId="0" borderId="0" xfId="0" applyFont="1"/>'),
-            "head": styles.add_xf(f'<xf numFmtId="0" fontId="{bold}" fillId="0" borderId="0" xfId="0" applyFont="1"/>'),
-            "wrap": styles.add_xf(f'<xf numFmtId="0" fontId="0" fillId="0" borderId="0" xfId="0" applyAlignment="1">{wrap}</xf>'),
-            "top": styles.add_xf('<xf numFmtId="0" fontId="0" fillId="0" borderId="0" xfId="0" applyAlignment="1">'
+            "head": styles.add_xf(f'<xf numFmtId="0" fontId="{bold}" fillId="0" borderId="{ruled}" xfId="0" applyFont="1" applyBorder="1"'
+                                  ' applyAlignment="1"><alignment horizontal="center" vertical="center" wrapText="1"/></xf>'),
+            "wrap": styles.add_xf(f'<xf numFmtId="0" fontId="0" fillId="0" borderId="{ruled}" xfId="0" applyBorder="1" applyAlignment="1">'
+                                  f'{wrap}</xf>'),
+            "top": styles.add_xf(f'<xf numFmtId="0" fontId="0" fillId="0" borderId="{ruled}" xfId="0" applyBorder="1" applyAlignment="1">'
                                  '<alignment vertical="top"/></xf>'),
         }
         for sev, fill in styles.fill_of.items():
-            role_xf[f"sev-{sev}"] = styles.add_xf(f'<xf numFmtId="0" fontId="0" fillId="{fill}" borderId="0" xfId="0" applyFill="1" '
-                                                  'applyAlignment="1"><alignment vertical="top"/></xf>')
+            role_xf[f"sev-{sev}"] = styles.add_xf(f'<xf numFmtId="0" fontId="0" fillId="{fill}" borderId="{ruled}" xfId="0" applyFill="1" '
+                                                  'applyBorder="1" applyAlignment="1"><alignment vertical="top"/></xf>')
+        ruled_roles = {"head", "wrap", "top", *(f"sev-{sev}" for sev in styles.fill_of)}
         body = []
         for r, cells, height in self.rows:
             ht = f' ht="{height:g}" customHeight="1"' if height else ""
             out = []
             for c, (value, role) in enumerate(cells, start=1):
-                if value is None or value == "":
-                    continue
                 ref, s = f"{col_letters(c)}{r}", role_xf[role]
+                if value is None or value == "":
+                    if role in ruled_roles:  # an empty cell of the table keeps its rules
+                        out.append(f'<c r="{ref}" s="{s}"/>')
+                    continue
                 if isinstance(value, (int, float)) and not isinstance(value, bool):
                     out.append(f'<c r="{ref}" s="{s}"><v>{value!r}</v></c>')
                 else:  # everything else as inline text: never a formula, whatever it starts with

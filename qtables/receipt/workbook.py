@@ -274,12 +274,16 @@ def _shown(value: Any) -> Any:
 
 def _write_results(ws, sheet: receiptpkg.ResultSheet) -> None:
     """The 审核结果 sheet through openpyxl (the fallback editor), from the same description."""
-    from openpyxl.styles import Alignment, Font
+    from openpyxl.styles import Alignment, Border, Font, Side
 
+    thin = Side(style="thin")
+    ruled = Border(left=thin, right=thin, top=thin, bottom=thin)
     for r, cells, height in sheet.rows:
         for c, (value, role) in enumerate(cells, start=1):
             _text(ws, r, c, value)
             cell = ws.cell(row=r, column=c)
+            if role not in ("plain", "title"):
+                cell.border = ruled
             if role == "title":
                 cell.font = Font(bold=True, size=14)
             elif role == "head":
