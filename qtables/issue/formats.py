@@ -28,7 +28,7 @@ class Formats:
         self.line_label = wb.add_format(dict(base, align="right"))
         self.line_label_tight = wb.add_format(dict(base, align="right", shrink=True))  # a label wider than its cells
         self.form_line = wb.add_format(dict(base, align="right"))
-        self.line_value = wb.add_format(dict(base, bottom=1))
+        self.line_value = wb.add_format(dict(base, bottom=1, shrink=True))  # the unit or the period: shrunk, never cut
         self.line_input = wb.add_format(dict(base, bottom=1, locked=False, bg_color="#FFF9E6"))
         self.line_date = wb.add_format(dict(base, bottom=1, locked=False, bg_color="#FFF9E6", num_format="yyyy-mm-dd", shrink=True))
         self.ok_big = wb.add_format(dict(base, bold=True, font_size=12))

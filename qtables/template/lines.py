@@ -36,7 +36,7 @@ def slots_for(widths: list[float], items: tuple[str, ...], with_period: bool) ->
     for label in labels:
         # A value as wide as it is printed: the period (2025年第3季度), a date (2025-09-30), or a short name.
         needs += [label_need(label), 15 if with_period and label == "报告期" else 11 if "日期" in label else 8]
-    spans = _by_need(widths, needs)
+    spans = _by_need(widths, needs) or _closest(widths, needs)
     if spans is not None:
         return [(spans[2 * i][0], spans[2 * i][1], spans[2 * i + 1][0], spans[2 * i + 1][1]) for i in range(n)]
     seg = max(2, len(widths) // n)
@@ -81,6 +81,36 @@ def _by_need(widths: list[float], needs: list[float]) -> list[tuple[int, int]] |
         out.append((first + moved, last + moved + extra))
         moved += extra
     return out
+
+
+def _closest(widths: list[float], needs: list[float]) -> list[tuple[int, int]] | None:
+    """When the columns cannot give every label and value its need: the consecutive spans (every column used) whose
+    most cramped label is as wide as it can be, then whose most cramped value is.  A label given 75 % of its width
+    or more is shrunk by write_line to no less than 7.5 pt (of 10): legible, and the page test's 7 pt holds.  None with fewer columns than spans."""
+    from functools import lru_cache
+
+    k = len(needs)
+    if len(widths) < k:
+        return None
+    prefix = [0.0]
+    for w in widths:
+        prefix.append(prefix[-1] + w)
+
+    @lru_cache(maxsize=None)
+    def best(i: int, col: int) -> tuple[tuple[float, float], tuple[tuple[int, int], ...]]:
+        if i == k:
+            return ((1.0, 1.0), ()) if col == len(widths) else ((-1.0, -1.0), ())
+        found: tuple[tuple[float, float], tuple[tuple[int, int], ...]] = ((-1.0, -1.0), ())
+        for last in range(col, len(widths) - (k - i - 1)):
+            ratio = min(1.0, (prefix[last + 1] - prefix[col]) / needs[i])
+            (labels, values), rest = best(i + 1, last + 1)
+            score = (min(labels, ratio), values) if i % 2 == 0 else (labels, min(values, ratio))
+            if score > found[0]:
+                found = (score, ((col, last),) + rest)
+        return found
+
+    (labels, _values), spans = best(0, 0)
+    return list(spans) if labels >= 0.75 else None
 
 
 def form_text(spec_form: dict, override: dict, table_id: str) -> str:
