@@ -219,3 +219,36 @@ def test_a_non_ascii_password_logs_in_and_an_unusable_mail_is_answered_over_smtp
         assert "[F02]" in notice.get_body(("plain",)).get_content()
     finally:
         controller.stop()
+
+
+def test_run_daily_takes_in_answers_and_chases_once_however_often_it_runs(spec, workspace, tmp_path, smtp, imap_port,
+                                                                          monkeypatch):
+    """The office job (issue 28) against real servers: IMAP intake, replies, reminders; run again the same day it
+    takes in nothing twice and sends nothing twice."""
+    from click.testing import CliRunner
+
+    from qtables.cli import main
+
+    controller, handler = smtp
+    ws = init_workspace(tmp_path / "ws", signing_key=TEST_KEY)
+    _configure(ws.path, imap_port, controller.port)
+    monkeypatch.setenv("QTABLES_IMAP_USER", USER)
+    monkeypatch.setenv("QTABLES_IMAP_PASSWORD", PASSWORD)
+    monkeypatch.setenv("QTABLES_TODAY", "2025-10-04")  # the first window after the 2025Q3 deadline
+    good = build_filled(tmp_path / "g.xlsx", spec, workspace, "410181", "2025Q3", seed=3)[0].read_bytes()
+    with smtplib.SMTP("127.0.0.1", controller.port) as s:
+        raw = python_eml("tj@gy.gov.cn", [("巩义市2025年第三季度附表.xlsx", good)])
+        s.send_message(message_from_bytes(raw, policy=policy.default), to_addrs=[PROVINCE])
+    handler.received.clear()
+    runner = CliRunner()
+    first = runner.invoke(main, ["run-daily", "--workspace", str(ws.path)])
+    assert first.exit_code == 0, first.output
+    assert "收取：1 项" in first.output and "回复：已发出 1 封" in first.output
+    replies = [to for to, _data in handler.received if to == ["tj@gy.gov.cn"]]
+    # 巩义 has no 分析报告 yet: its reply, then its reminder, to the address it filed from; units that never filed
+    # have no address and are listed for a phone call.
+    assert len(replies) == 2 and "无邮箱，请电话催报" in first.output
+    sent = len(handler.received)
+    again = runner.invoke(main, ["run-daily", "--workspace", str(ws.path)])
+    assert again.exit_code == 0, again.output
+    assert "收取：0 项" in again.output and "回复：已发出 0 封" in again.output and len(handler.received) == sent

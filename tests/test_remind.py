@@ -28,7 +28,7 @@ from qtables.status import period_status
 
 SAMPLES = Path(__file__).resolve().parents[1] / "samples"
 Q3 = Period.parse("2025Q3")
-NOT_FILED, NO_ADDRESS, REJECTED, WARNED, COMPLETE, REGISTERED = "410200", "410400", "410300", "411300", "410700", "410100"
+NOT_FILED, NO_ADDRESS, REJECTED, WARNED, COMPLETE, REGISTERED = "410200", "410400", "410300", "411300", "410700", "419001"
 
 
 def _free_port() -> int:

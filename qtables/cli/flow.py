@@ -127,6 +127,8 @@ def status_cmd(workspace, period, year, as_json) -> None:
     from qtables.spec import load_spec
     from qtables.status import period_status, render
 
+    if year is None and not period:
+        raise UsageError("缺少选项 --period（报告期）；或用 --calendar 查看报送日历", code="U020", hint="例如：qtables status --period 2025Q3")
     ws = open_workspace(workspace)
     if year is not None:
         from qtables.remind import calendar
@@ -141,8 +143,6 @@ def status_cmd(workspace, period, year, as_json) -> None:
             click.echo(f"  {r['label']:<12}截止 {r['deadline']}　{r['article']}")
             click.echo(f"  {'':<12}{r['reminders']}")
         return
-    if not period:
-        raise UsageError("请用 --period 指定报告期，或用 --calendar 查看报送日历", code="U042", hint="例如：qtables status --period 2025Q3")
     from qtables.timing import today_beijing
 
     summary = period_status(ws, load_spec(), Period.parse(period), today=today_beijing())
