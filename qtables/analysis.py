@@ -217,6 +217,24 @@ class AnalysisWorkspace:
         df.attrs.update({k: v for k, v in summary.items() if k not in ("units", "chase")})
         return df
 
+    def quality_index(self, period: str | Period) -> pd.DataFrame:
+        """质量指数 (第七条) per unit: index, rank, change vs the previous period and each component's 0–100 score —
+        the figures of the master and the report (``merge.quality``, ``report.document.quality_scores``)."""
+        from qtables.report.document import quality_scores
+        from qtables.report.facts import gather
+
+        p = self._period(period)
+        ledger = self._ledger()
+        try:
+            with ledger.reading():
+                facts = gather(self.workspace, self.spec, p, ledger)
+        finally:
+            ledger.close()
+        rows = [{"unit_code": s.code, "unit_name": s.name, "index": s.index, "rank": s.rank, "change": s.change,
+                 **{f"score_{k}": v for k, v in s.parts.items()}, "missing": "、".join(s.missing)}
+                for s in quality_scores(self.workspace, self.spec, facts)]
+        return pd.DataFrame(rows).set_index(["unit_code", "unit_name"])
+
     def sources(self, period: str | Period) -> pd.DataFrame:
         p = self._period(period)
         ledger = self._ledger()

@@ -24,9 +24,10 @@ ALLOWED = {
     "status": {"spec", "read", "template", "ledger", "check"},
     "remind": {"spec", "read", "template", "ledger", "check", "receipt", "issue", "intake", "status"},
     "merge": {"spec", "read", "template", "ledger", "check", "intake", "status"},  # intake: import-master re-checks later filings
-    "analysis": {"spec", "read", "template", "ledger", "check", "status", "merge"},
-    "devtools": {"spec", "read", "template", "ledger", "check", "receipt", "issue"},
-    "cli": {"spec", "read", "template", "ledger", "check", "receipt", "issue", "intake", "status", "remind", "merge", "analysis", "devtools"},
+    "report": {"spec", "read", "template", "ledger", "check", "status", "merge"},
+    "analysis": {"spec", "read", "template", "ledger", "check", "status", "merge", "report"},
+    "devtools": {"spec", "read", "template", "ledger", "check", "receipt", "issue", "report"},
+    "cli": {"spec", "read", "template", "ledger", "check", "receipt", "issue", "intake", "status", "remind", "merge", "report", "analysis", "devtools"},
     "api": {"spec", "read", "template", "ledger", "check", "receipt", "issue", "intake", "status", "merge", "analysis"},
 }
 

@@ -1,4 +1,4 @@
-"""Commands for analysts: export (the ledger's figures as csv, xlsx or parquet)."""
+"""Commands for analysts: export (the ledger's figures as csv, xlsx or parquet) and report (the drafted 分析报告)."""
 
 from __future__ import annotations
 
@@ -35,3 +35,34 @@ def export_cmd(workspace, period, fmt, tables, out_dir) -> None:
     click.echo(f"已导出 {len(paths)} 个文件到 {out_dir}")
     for path in paths:
         click.echo(f"  {path.name}")
+
+
+@main.command("report")
+@workspace_option
+@click.option("--period", required=True, metavar="报告期", help="报告期，如 2025Q3 或 2025。")
+@click.option("--out", "out_file", default=None, type=click.Path(dir_okay=False, path_type=Path),
+              help="输出的 .docx 文件（默认：工作区 reports/ 下）。")
+@click.option("--template", default=None, type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="另一份 Word 模板（在随程序发布的模板上修改措辞、字体、顺序即可，标记见 README）。")
+@click.option("--public", is_flag=True, help="公开版（第十五条）：不列企业和个人名称。")
+@handle_errors
+def report_cmd(workspace, period, out_file, template, public) -> None:
+    """起草《工程质量运行态势分析报告》（Word）：数据能回答的部分按台账写好，其余留出【待填写】。
+
+    \b
+    示例：
+      qtables report --workspace 工作区 --period 2025Q3
+      qtables report --workspace 工作区 --period 2025 --out 2025年度分析报告.docx
+      qtables report --workspace 工作区 --period 2025Q3 --public
+    """
+    from qtables.ledger.workspace import open_workspace
+    from qtables.period import Period
+    from qtables.report.document import draft_report
+    from qtables.spec import load_spec
+
+    drafted = draft_report(open_workspace(workspace), load_spec(), Period.parse(period), out=out_file, template=template,
+                           public=public)
+    click.echo(f"分析报告初稿：{drafted.path}")
+    click.echo(f"  其中 {drafted.todo} 处【待填写】须由汇总单位补写，定稿前删除全部【】标记。")
+    for note in drafted.notes:
+        click.echo(f"  {note}")

@@ -285,6 +285,11 @@ def main(argv: list[str]) -> int:
         target.write_text(findings_page(), encoding="utf-8")
         print(f"wrote {target}")
         return 0
+    if argv[:1] == ["report-template"]:
+        from qtables.report.template import TEMPLATE, build_default
+
+        print(f"wrote {build_default(Path(argv[1]) if len(argv) > 1 else TEMPLATE)}")
+        return 0
     if argv[:1] == ["spec"]:
         from qtables.devtools.specpage import spec_page
         from qtables.spec import load_spec

@@ -203,6 +203,7 @@ def _validate_and_build(root: Path) -> Spec:
         continuity=index.get("continuity"),
         deadlines=index.get("deadlines", {}),
         materials=list(index.get("materials", [])),
+        quality_index=index.get("quality_index"),
         deviations=list(index.get("deviations", [])),
         form=index.get("form", {}),
     )

@@ -190,6 +190,7 @@ class Spec:
     continuity: dict[str, Any] | None = None  # project continuity across periods (spec.json "continuity")
     deadlines: dict[str, Any] = field(default_factory=dict)  # the 办法's dates (spec.json "deadlines")
     materials: list[dict[str, Any]] = field(default_factory=list)  # required beside the tables (the 分析报告)
+    quality_index: dict[str, Any] | None = None  # 质量指数 (第七条), qtables' own definition (spec.json "quality_index")
     deviations: list[dict[str, str]] = field(default_factory=list)  # where the spec departs from the 办法, and why
     form: dict[str, Any] = field(default_factory=dict)  # 表号, 制定机关 … printed above each table (spec.json "form")
 

@@ -1,0 +1,79 @@
+"""质量指数 (第七条 “定期发布质量指数，量化质量水平”): each unit's score from the spec's ``quality_index`` — qtables'
+own definition, documented in docs/spec.md — with the weights of ``[quality_index]`` in qtables.toml when given.
+
+Each component is scored 0–100: a rate as it is (capped at 100), a count per 100 在建 as 100 − penalty × value (not
+below 0), 按时 as 100 or 0.  The index is the weighted mean of the components the unit has data for; a missing one
+is left out, the others' weights renormalised, and the gap said (``missing``).  Figures are the master's
+(``merge.figures``), so the index, the master's sheet and the report cannot disagree.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from qtables.spec import Spec
+
+
+@dataclass
+class Score:
+    code: str
+    name: str
+    index: float | None
+    parts: dict[str, float | None] = field(default_factory=dict)  # component id -> 0–100 score (None: no data)
+    missing: list[str] = field(default_factory=list)  # component labels without data
+    rank: int | None = None
+    change: float | None = None  # vs the previous period's index, points
+
+
+def components(spec: Spec, config: dict[str, Any]) -> list[dict[str, Any]]:
+    """The spec's components with the workspace's weights (``[quality_index] filing = 0.4`` …)."""
+    weights = config.get("quality_index", {}) or {}
+    return [dict(c, weight=float(weights.get(c["id"], c["weight"]))) for c in (spec.quality_index or {}).get("components", [])]
+
+
+def _measure(measure: str, row: dict[str, Any], bad_records: int, timing: str | None) -> float | None:
+    ongoing = row.get("ucon_count")
+    if measure == "filing_rate":
+        return _num(row.get("filing_rate_count"))
+    if measure == "satisfaction_rate":
+        return _num(row.get("satisfaction_rate"))
+    if measure in ("accidents_per_100", "bad_records_per_100"):
+        if not isinstance(ongoing, (int, float)) or ongoing <= 0:
+            return None
+        count = _num(row.get("accident_count")) if measure == "accidents_per_100" else bad_records
+        return None if count is None else count / ongoing * 100
+    if measure == "on_time":
+        if not timing or timing in ("—", "导入"):
+            return None
+        return 100.0 if timing.startswith("按时") else 0.0
+    raise ValueError(measure)  # pragma: no cover - the schema allows only the measures above
+
+
+def _num(value: Any) -> float | None:
+    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
+
+
+def score_of(comp: dict[str, Any], value: float | None) -> float | None:
+    if value is None:
+        return None
+    if comp["measure"] in ("accidents_per_100", "bad_records_per_100"):
+        return max(0.0, 100.0 - float(comp.get("penalty", 1)) * value)
+    return max(0.0, min(100.0, value))
+
+
+def scores(spec: Spec, config: dict[str, Any], rows: dict[str, dict[str, Any]], names: dict[str, str],
+           bad_records: dict[str, int], timing: dict[str, str]) -> list[Score]:
+    """Every unit with figures, ranked (1 = best); ties share a rank."""
+    comps = components(spec, config)
+    out = []
+    for code, row in rows.items():
+        parts = {c["id"]: score_of(c, _measure(c["measure"], row, bad_records.get(code, 0), timing.get(code))) for c in comps}
+        have = [c for c in comps if parts[c["id"]] is not None and c["weight"] > 0]
+        weight = sum(c["weight"] for c in have)
+        index = round(sum(c["weight"] * parts[c["id"]] for c in have) / weight, 1) if weight else None
+        out.append(Score(code, names[code], index, parts, [c["label"] for c in comps if parts[c["id"]] is None]))
+    ranked = sorted((s for s in out if s.index is not None), key=lambda s: -s.index)
+    for s in ranked:
+        s.rank = 1 + sum(1 for o in ranked if o.index > s.index)
+    return sorted(out, key=lambda s: (s.rank is None, s.rank or 0, s.code))
