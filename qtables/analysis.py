@@ -219,20 +219,20 @@ class AnalysisWorkspace:
 
     def quality_index(self, period: str | Period) -> pd.DataFrame:
         """质量指数 (第七条) per unit: index, rank, change vs the previous period and each component's 0–100 score —
-        the figures of the master and the report (``merge.quality``, ``report.document.quality_scores``)."""
-        from qtables.report.document import quality_scores
-        from qtables.report.facts import gather
+        the figures of the master and the report (``merge.quality.period_scores``)."""
+        from qtables.merge.quality import period_scores
+        from qtables.status import timing
 
         p = self._period(period)
         ledger = self._ledger()
         try:
             with ledger.reading():
-                facts = gather(self.workspace, self.spec, p, ledger)
+                ranked = period_scores(self.spec, self.workspace.config, ledger, self.workspace.registry, p,
+                                       lambda q: timing(self.workspace, self.spec, q, ledger))
         finally:
             ledger.close()
         rows = [{"unit_code": s.code, "unit_name": s.name, "index": s.index, "rank": s.rank, "change": s.change,
-                 **{f"score_{k}": v for k, v in s.parts.items()}, "missing": "、".join(s.missing)}
-                for s in quality_scores(self.workspace, self.spec, facts)]
+                 **{f"score_{k}": v for k, v in s.parts.items()}, "missing": "、".join(s.missing)} for s in ranked]
         return pd.DataFrame(rows).set_index(["unit_code", "unit_name"])
 
     def sources(self, period: str | Period) -> pd.DataFrame:

@@ -189,6 +189,11 @@ def period_status(ws: Workspace, spec: Spec, period: Period, *, scoring: bool = 
     }
 
 
+def timing(ws: Workspace, spec: Spec, period: Period, ledger: Ledger) -> dict[str, str]:
+    """Unit code -> 按时 text for ``period`` (the 质量指数's 按时报送), read in the caller's snapshot."""
+    return {u["code"]: u.get("timing") or "" for u in period_status(ws, spec, period, ledger=ledger)["units"]}
+
+
 OK_VERSION = ("accepted", "accepted_with_warnings")
 
 

@@ -28,6 +28,12 @@ def spec_page(spec: Spec) -> str:
     for m in spec.materials:
         sets = "、".join(SET_TEXT.get(s, s) for s in m.get("sets", []))
         lines.append(f"* 随{sets}报送《{m['name']}》（{m['source']}：{m['quote']}）。")
+    if spec.quality_index:
+        q = spec.quality_index
+        lines += ["", f"## {q['name']}（第七条；qtables 的定义，非《办法》原文）", "", q["note"], "",
+                  "| 项 | 权重 | 方向 | 为什么这样算 |", "|---|---|---|---|"]
+        lines += [f"| {c['label']} | {c['weight']:g} | {'越高越好' if c['direction'] == 'higher' else '越低越好'} | {c['why']} |"
+                  for c in q["components"]]
     lines += ["", "## 与《办法》原文不同或增加之处", "", "| 位置 | 处理 | 理由 |", "|---|---|---|"]
     lines += [f"| {d['where']} | {d['what']} | {d['why']} |" for d in spec.deviations]
     for name, table_ids in spec.sets.items():

@@ -30,14 +30,14 @@ from qtables.template.names import tables_for
 from qtables.period import Period
 from qtables.spec.registry import Registry
 from qtables.spec.model import Spec
-from qtables.status import period_status
+from qtables.status import period_status, timing
 from qtables.ledger.store import Ledger
 from qtables.ledger.workspace import Workspace
 from qtables.merge.forms import FormContext
 from qtables.template.paper import paper_of
 from qtables.merge.sheetkit import Formats
 from qtables.merge.table_sheets import categories, keyed_detail, keyed_summary, record_widths, records, scoring
-from qtables.merge.report_sheets import charts, findings_sheet, sources_sheet, status_sheet
+from qtables.merge.report_sheets import charts, findings_sheet, quality_sheet, sources_sheet, status_sheet
 
 
 def master_filename(period: Period, registry: Registry) -> str:
@@ -88,6 +88,7 @@ def _write(path: str, ws: Workspace, spec: Spec, period: Period, ledger: Ledger)
             scoring(wb, fmt, table, ledger, registry, period)
     status = period_status(ws, spec, period, ledger=ledger)
     status_sheet(wb, fmt, spec, status, table_ids, set_names)
+    quality_sheet(wb, fmt, spec, ws.config, ledger, registry, period, status, lambda p: timing(ws, spec, p, ledger))
     findings_sheet(wb, fmt, ledger, registry, period)
     sources_sheet(wb, fmt, ledger, registry, period)
     charts(wb, fmt, keyed, summary_name, summary, ledger, registry, period)

@@ -77,3 +77,29 @@ def scores(spec: Spec, config: dict[str, Any], rows: dict[str, dict[str, Any]], 
     for s in ranked:
         s.rank = 1 + sum(1 for o in ranked if o.index > s.index)
     return sorted(out, key=lambda s: (s.rank is None, s.rank or 0, s.code))
+
+
+def period_scores(spec: Spec, config: dict[str, Any], ledger, registry, period, timing_of) -> list[Score]:
+    """The 质量指数 of every unit with accepted figures for ``period`` (the master's figures: ``iter_units`` and
+    ``unit_row``), with the change vs the previous period's index; ``timing_of(period)``: unit code -> 按时 text."""
+    from qtables.merge.figures import iter_units, unit_row
+    from qtables.period import Period
+
+    def of(p):
+        table = spec.table("t7" if p.kind == "year" else "t5")
+        rows, names, bad = {}, {}, {}
+        for data in iter_units(ledger, registry, p):
+            row = unit_row(table, data.tables) if table.id in data.tables else None
+            if row is not None:
+                rows[data.unit.code], names[data.unit.code] = row, data.unit.name
+                bad[data.unit.code] = len([k for k in data.tables.get("t1", {}) if k != "_total"])
+        return scores(spec, config, rows, names, bad, timing_of(p) if rows else {})
+
+    now = of(period)
+    before_period = (Period.parse(str(period.year - 1)) if period.kind == "year" else
+                     Period.parse(f"{period.year}Q{period.quarter - 1}" if period.quarter > 1 else f"{period.year - 1}Q4"))
+    before = {s.code: s.index for s in of(before_period)}
+    for s in now:
+        if s.index is not None and before.get(s.code) is not None:
+            s.change = round(s.index - before[s.code], 1)
+    return now

@@ -237,3 +237,29 @@ def _trend(ledger: Ledger, registry: Registry, table: Table, period: Period) -> 
                for u in names if u not in common]
     out = [(code, sum(per[code][u][0] for u in common), sum(per[code][u][1] for u in common)) for code in periods]
     return out, len(common), dropped
+
+
+def quality_sheet(wb, fmt, spec: Spec, config: dict[str, Any], ledger, registry, period, status: dict[str, Any], timing_of) -> None:
+    """质量指数 (第七条): each unit's index, rank, change vs the previous period and its components (merge.quality)."""
+    from qtables.merge.quality import components, period_scores
+
+    index = spec.quality_index
+    if not index:
+        return
+    comps = components(spec, config)
+    rows = period_scores(spec, config, ledger, registry, period, timing_of)
+    ws = wb.add_worksheet("质量指数")
+    headers = ["名次", "单位代码", "单位", "质量指数", "比上期"] + [f"{c['label']}（权重{c['weight']:g}）" for c in comps] + ["缺少的数据"]
+    widths = [6, 9, 10, 9, 8] + [12] * len(comps) + [22]
+    first = write_header(ws, fmt, f"{status['label']} 质量指数", index["note"], headers, widths, lead=3)
+    for i, s in enumerate(rows):
+        r = first + i
+        write_num(ws, r, 0, s.rank, fmt.int)
+        write_text(ws, r, 1, s.code, fmt.text)
+        write_text(ws, r, 2, s.name, fmt.wrap)
+        write_num(ws, r, 3, s.index, fmt.dec1)
+        write_num(ws, r, 4, s.change, fmt.dec1)
+        for j, c in enumerate(comps):
+            write_num(ws, r, 5 + j, None if s.parts.get(c["id"]) is None else round(s.parts[c["id"]], 1), fmt.dec1)
+        write_text(ws, r, 5 + len(comps), "、".join(s.missing), fmt.wrap)
+    print_setup(ws, fmt, widths, lead=3, header_rows=(HEADER_ROW, first - 1))

@@ -59,6 +59,7 @@ class Formats:
         self.wrap = wb.add_format(dict(base, text_wrap=True, valign="top"))
         self.int = wb.add_format(dict(base, num_format="0"))
         self.dec = wb.add_format(dict(base, num_format="0.00"))
+        self.dec1 = wb.add_format(dict(base, num_format="0.0"))
         self.total_text = wb.add_format(dict(base, bold=True, bg_color="#E2EFDA"))
         self.total_int = wb.add_format(dict(base, bold=True, num_format="0", bg_color="#E2EFDA"))
         self.total_dec = wb.add_format(dict(base, bold=True, num_format="0.00", bg_color="#E2EFDA"))

@@ -10,7 +10,7 @@ from pathlib import Path
 from qtables.errors import QtablesError
 from qtables.fsutil import atomic_path
 from qtables.ledger.workspace import Workspace
-from qtables.merge.quality import components, scores
+from qtables.merge.quality import components
 from qtables.period import Period
 from qtables.report import charts as chartkit
 from qtables.report import writing
@@ -28,22 +28,6 @@ class Drafted:
     todo: int = 0  # placeholders left for people
 
 
-def quality_scores(ws: Workspace, spec: Spec, facts: Facts):
-    def of(figures, status_units):
-        if figures is None:
-            return []
-        bad = {c: len(rows) for c, rows in figures.records["t1"].items()}
-        timing = {u["code"]: u.get("timing") or "" for u in status_units}
-        return scores(spec, ws.config, figures.rows, {c: u.name for c, u in figures.units.items()}, bad, timing)
-
-    now = of(facts.now, facts.status["units"])
-    before = {s.code: s.index for s in of(facts.previous, [])}
-    for s in now:
-        if s.index is not None and before.get(s.code) is not None:
-            s.change = round(s.index - before[s.code], 1)
-    return now
-
-
 def content(ws: Workspace, spec: Spec, facts: Facts, public: bool) -> tuple[dict[str, list], list[str]]:
     drawn, why = chartkit.charts(facts)
     notes = [f"R02 图表未生成：{why}"] if why else []
@@ -55,7 +39,7 @@ def content(ws: Workspace, spec: Spec, facts: Facts, public: bool) -> tuple[dict
         "part2": writing.part2(facts, drawn),
         "part6": writing.part6(facts, public),
         "part9": writing.part9(facts),
-        "quality": writing.quality(facts, quality_scores(ws, spec, facts), components(spec, ws.config), q.get("note", "")),
+        "quality": writing.quality(facts, facts.quality, components(spec, ws.config), q.get("note", "")),
     }
     for i, text in writing.TODO.items():
         blocks.setdefault(f"part{i}", [("todo", text)])

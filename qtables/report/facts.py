@@ -15,7 +15,8 @@ from qtables.merge.figures import iter_units, total_row, unit_row
 from qtables.period import Period
 from qtables.spec import Spec
 from qtables.spec.registry import Registry, Unit
-from qtables.status import STATUS_TEXT, period_status
+from qtables.merge.quality import period_scores
+from qtables.status import STATUS_TEXT, period_status, timing
 
 
 @dataclass
@@ -44,6 +45,7 @@ class Facts:
     last_year: PeriodFigures | None
     excluded: list[tuple[str, str]] = field(default_factory=list)  # (unit name, why)
     status: dict[str, Any] = field(default_factory=dict)
+    quality: list[Any] = field(default_factory=list)  # merge.quality.Score per unit, ranked
 
     @property
     def total(self) -> dict[str, Any]:
@@ -104,7 +106,9 @@ def gather(ws, spec: Spec, period: Period, ledger: Ledger) -> Facts:
         why = "未报送" if u["status"] == "missing" else f"{STATUS_TEXT.get(u['status'], u['status'])}，未计入"
         excluded.append((u["name"], why))
     scope = "全省" if registry.root.kind == "province" else registry.root.name
-    return Facts(period, scope, now, before if before.rows else None, year_ago if year_ago.rows else None, excluded, status)
+    quality = period_scores(spec, ws.config, ledger, registry, period, lambda p: timing(ws, spec, p, ledger))
+    return Facts(period, scope, now, before if before.rows else None, year_ago if year_ago.rows else None, excluded, status,
+                 quality)
 
 
 def responsible_counts(records: dict[str, list[dict[str, Any]]], column: str = "unit") -> Counter:
