@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Install everything the tests need on a fresh Debian machine, then run them.
-#   - LibreOffice Calc and Gnumeric (the two real spreadsheet engines), CJK fonts and Carlito, poppler (PDF text),
+#   - LibreOffice Calc (and Writer, for the drafted report) and Gnumeric (the two real spreadsheet engines), CJK fonts and Carlito, poppler (PDF text),
 #     s-nail (a mail program other than Python's email package, for fixtures)
 #   - PostgreSQL's server (the tests start their own cluster in a temporary folder: tests/pgserver.py)
 #   - the package with its test extras, in the active virtual environment or .venv
@@ -10,6 +10,8 @@ cd "$(dirname "$0")/.."
 need=()
 command -v soffice >/dev/null 2>&1 || need+=(libreoffice-calc-nogui)
 command -v ssconvert >/dev/null 2>&1 || need+=(gnumeric)
+# Writer too: the drafted 分析报告 (.docx) is printed to PDF in the report tests.
+dpkg -s libreoffice-writer-nogui >/dev/null 2>&1 || dpkg -s libreoffice-writer >/dev/null 2>&1 || need+=(libreoffice-writer-nogui)
 command -v pdftotext >/dev/null 2>&1 || need+=(poppler-utils)
 command -v s-nail >/dev/null 2>&1 || need+=(s-nail)
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || command -v initdb >/dev/null 2>&1 || need+=(postgresql)

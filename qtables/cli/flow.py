@@ -274,7 +274,7 @@ def _import_projects(ws, file, period, table_name, unit_code, allow_partial, dry
               help="样例收件箱目录（默认：当前目录或程序目录下的 samples/）。")
 @handle_errors
 def demo_cmd(out_dir: Path, samples_dir: Path | None) -> None:
-    """演示全流程：建工作区 → 收取两个季度的样例邮件 → 报送情况 → 汇总表 → 催报名单（试运行）。
+    """演示全流程：建工作区 → 收取两个季度的样例邮件 → 报送情况 → 汇总表 → 催报名单（试运行）→ 分析报告初稿。
 
     \b
     样例收件箱（samples/）中有28个单位 2025年第2、3季度的报送邮件，含几处常见错误和一次更正重报。
@@ -340,3 +340,9 @@ def demo_cmd(out_dir: Path, samples_dir: Path | None) -> None:
     for r in chased:
         click.echo(f"   {r.unit_name}：" + "；".join(f"[{code}] {text}" for code, text in r.reasons))
     click.echo(f"   正式催报：qtables remind --workspace {ws.path} --period {last.code} --send")
+    from qtables.report.document import draft_report
+
+    drafted = draft_report(ws, spec, last)
+    click.echo(f"7. 分析报告初稿：{drafted.path}（{drafted.todo} 处【待填写】留给汇总单位）")
+    for note in drafted.notes:
+        click.echo(f"   {note}")
