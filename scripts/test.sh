@@ -2,7 +2,8 @@
 # Install everything the tests need on a fresh Debian machine, then run them.
 #   - LibreOffice Calc (and Writer, for the drafted report) and Gnumeric (the two real spreadsheet engines), CJK fonts and Carlito, poppler (PDF text),
 #     s-nail (a mail program other than Python's email package, for fixtures)
-#   - PostgreSQL's server (the tests start their own cluster in a temporary folder: tests/pgserver.py)
+#   - PostgreSQL's server (the tests start their own cluster in a temporary folder: qtables/devtools/pgcluster.py)
+#   - Chromium (the office page is driven in a real browser: tests/test_web.py)
 #   - the package with its test extras, in the active virtual environment or .venv
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -15,6 +16,8 @@ dpkg -s libreoffice-writer-nogui >/dev/null 2>&1 || dpkg -s libreoffice-writer >
 command -v pdftotext >/dev/null 2>&1 || need+=(poppler-utils)
 command -v s-nail >/dev/null 2>&1 || need+=(s-nail)
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || command -v initdb >/dev/null 2>&1 || need+=(postgresql)
+# Headless Chromium for the office page's browser tests (driven by Playwright with executable_path; no browser download).
+[ -x /usr/bin/chromium ] || need+=(chromium)
 if ! (command -v fc-list >/dev/null 2>&1 && fc-list :lang=zh | grep -q .); then need+=(fonts-noto-cjk); fi
 # Carlito is metric-compatible with Calibri, the workbooks' default font: LibreOffice then measures column widths
 # as Excel and WPS do, so the page tests see the widths a clerk's printout has.

@@ -27,7 +27,9 @@ ALLOWED = {
     "report": {"spec", "read", "template", "ledger", "check", "status", "merge"},
     "analysis": {"spec", "read", "template", "ledger", "check", "status", "merge", "report"},
     "devtools": {"spec", "read", "template", "ledger", "check", "receipt", "issue", "report"},
-    "cli": {"spec", "read", "template", "ledger", "check", "receipt", "issue", "intake", "status", "remind", "merge", "report", "analysis", "devtools"},
+    "web": {"spec", "read", "template", "ledger", "check", "receipt", "issue", "intake", "status", "remind", "merge", "report",
+            "analysis"},
+    "cli": {"spec", "read", "template", "ledger", "check", "receipt", "issue", "intake", "status", "remind", "merge", "report", "analysis", "devtools", "web"},
     "api": {"spec", "read", "template", "ledger", "check", "receipt", "issue", "intake", "status", "merge", "analysis"},
 }
 

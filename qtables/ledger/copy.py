@@ -28,6 +28,8 @@ TABLES: list[tuple[str, str]] = [
     ("project_keys", "submission_id, key"),
     ("imports", "id"),
     ("reminders", "id"),
+    ("users", "name"),
+    ("audit", "id"),
 ]
 
 

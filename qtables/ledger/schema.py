@@ -224,6 +224,26 @@ MIGRATIONS: list[tuple[int, str, str]] = [
         CREATE INDEX reminders_period ON reminders(period, unit_code);
         """,
     ),
+    (
+        9,
+        "web users and audit trail",
+        """
+        -- qtables serve: who may sign in (a bcrypt hash, never the password) and what every signed-in person did.
+        CREATE TABLE users (
+            name TEXT PRIMARY KEY,
+            role TEXT NOT NULL,              -- viewer | clerk
+            password_hash TEXT NOT NULL,
+            created_at TEXT NOT NULL
+        );
+        CREATE TABLE audit (
+            id INTEGER PRIMARY KEY,
+            at TEXT NOT NULL,
+            user_name TEXT NOT NULL,
+            action TEXT NOT NULL,            -- login | intake | merge | report | export | issue | remind …
+            detail TEXT NOT NULL
+        );
+        """,
+    ),
 ]
 
 

@@ -25,6 +25,7 @@ from qtables.ledger.pgconnect import connection_guard
 from qtables.ledger.history import own_projects, previous_figures, project_history, quarter_figures
 from qtables.ledger.inputs import Input
 from qtables.ledger.queries import LedgerQueries, decode
+from qtables.ledger.people import PeopleLedger
 from qtables.ledger.reminders import ReminderLedger
 from qtables.period import Period
 from qtables.ledger.schema import migrate, now_iso
@@ -45,7 +46,7 @@ def _encode(value: Any) -> str | None:
     return json.dumps(value, ensure_ascii=False, default=str)
 
 
-class Ledger(LedgerQueries, ReminderLedger):
+class Ledger(LedgerQueries, ReminderLedger, PeopleLedger):
     """The ledger of a workspace: ``url`` None for the SQLite file in ``root``, else a PostgreSQL address."""
 
     def __init__(self, root: str | os.PathLike[str], url: str | None = None, *, file: str | os.PathLike[str] | None = None):

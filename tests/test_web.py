@@ -1,0 +1,186 @@
+"""The office page (issue 30) on a real server on 127.0.0.1, driven by Debian's headless Chromium through Playwright:
+sign in, the status board, 洛阳市's T5-01, a corrected workbook dropped in and 通过, the receipt downloaded, the master
+built; a viewer refused the upload.  Screenshots of every page are saved (QTABLES_SCREENSHOTS, else the test's
+folder).  Security: clerk routes refused without a session, a forged CSRF token refused, an upload over the limit
+refused with its code, a hostile file name stored safely, the security headers on every response."""
+
+from __future__ import annotations
+
+import io
+import os
+import re
+import socket
+import threading
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from qtables.devtools import samplegen
+from qtables.devtools.generate import SAMPLE_KEY, SAMPLE_PASSWORD, SAMPLE_PERIODS
+from qtables.intake.run import intake
+from qtables.issue.workbook import IssueRequest, build_workbook
+from qtables.ledger.workspace import init_workspace, open_workspace
+from qtables.period import Period
+from qtables.template.layout import TableLayout
+from qtables.template.names import tables_for
+from qtables.web.auth import hash_password
+
+SAMPLES = Path(__file__).resolve().parents[1] / "samples"
+CLERK, VIEWER, PASSWORD = "张三", "李四", "办公室-密码-2025"
+CHROMIUM = "/usr/bin/chromium"
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def corrected_luoyang(spec, ws) -> bytes:
+    """洛阳市's 2025Q3 as the samples make it, without the mistake that had it 退回."""
+    unit = ws.registry.unit("410300")
+    previous = None
+    for code in SAMPLE_PERIODS:
+        period = Period.parse(code)
+        set_names, table_ids = tables_for(spec, period)
+        layouts = [TableLayout.for_unit(spec.table(t), unit) for t in table_ids]
+        previous = filling = samplegen.generate(layouts, unit, period, seed=2025, previous=previous)
+    buf = io.BytesIO()
+    build_workbook(buf, spec=spec, request=IssueRequest(unit, period, table_ids, set_names, values=filling.values,
+                                                        line_values=filling.line_values), key=ws.signing_key, password=SAMPLE_PASSWORD)
+    return buf.getvalue()
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory, spec):
+    import uvicorn
+
+    from qtables.web.app import create_app
+
+    root = tmp_path_factory.mktemp("web") / "ws"
+    init_workspace(root, signing_key=SAMPLE_KEY)
+    cfg = root / "qtables.toml"
+    text = re.sub(r'protection_password = ".*"', f'protection_password = "{SAMPLE_PASSWORD}"', cfg.read_text(encoding="utf-8"))
+    cfg.write_text(text.replace("attachment_bytes = 26214400", "attachment_bytes = 2000000"), encoding="utf-8")
+    ws = open_workspace(root)
+    for code in SAMPLE_PERIODS:
+        intake(ws, [SAMPLES / code], spec=spec)
+    ledger = ws.open_ledger()
+    ledger.add_user(CLERK, "clerk", hash_password(PASSWORD))
+    ledger.add_user(VIEWER, "viewer", hash_password(PASSWORD))
+    ledger.close()
+    port = _free_port()
+    server = uvicorn.Server(uvicorn.Config(create_app(root, host="127.0.0.1"), host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.time() + 30
+    while not server.started and time.time() < deadline:
+        time.sleep(0.05)
+    assert server.started, "the server did not start"
+    yield f"http://127.0.0.1:{port}", ws
+    server.should_exit = True
+    thread.join(10)
+
+
+def _login(client: httpx.Client, base: str, name: str) -> None:
+    page = client.get(f"{base}/login")
+    token = re.search(r'name="csrf" value="([^"]+)"', page.text).group(1)
+    done = client.post(f"{base}/login", data={"csrf": token, "name": name, "password": PASSWORD, "next": "/status"})
+    assert done.status_code == 303, done.text
+
+
+def _csrf(client: httpx.Client, url: str) -> str:
+    return re.search(r'name="csrf" value="([^"]+)"', client.get(url).text).group(1)
+
+
+def test_a_clerk_and_a_viewer_in_a_real_browser(site, spec, tmp_path):
+    from playwright.sync_api import sync_playwright
+
+    base, ws = site
+    shots = Path(os.environ.get("QTABLES_SCREENSHOTS") or tmp_path)
+    shots.mkdir(parents=True, exist_ok=True)
+    fixed = tmp_path / "洛阳市2025年第3季度附表（改正）.xlsx"
+    fixed.write_bytes(corrected_luoyang(spec, ws))
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True,
+                                     args=["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                                           "--disable-component-update", "--disable-sync", "--no-first-run"])
+        page = browser.new_context(viewport={"width": 1366, "height": 768}, accept_downloads=True).new_page()
+        page.goto(f"{base}/status?period=2025Q3")
+        assert "/login" in page.url
+        page.fill("input[name=name]", CLERK)
+        page.fill("input[name=password]", PASSWORD)
+        page.click("text=登录")
+        page.wait_for_selector("text=报送情况")
+        assert "2025年第3季度 报送情况" in page.inner_text("h1")
+        assert "洛阳市" in page.inner_text("table") and "退回" in page.inner_text("table")
+        page.screenshot(path=str(shots / "1-报送情况.png"), full_page=True)
+        page.click("text=洛阳市")
+        assert "T5-01" in page.inner_text("main")
+        page.screenshot(path=str(shots / "2-洛阳市.png"), full_page=True)
+        page.goto(f"{base}/intake")
+        page.set_input_files("input[type=file]", str(fixed))
+        page.click("button:has-text('收取')")
+        page.wait_for_selector("text=收取结果")
+        assert "通过" in page.inner_text("table")
+        page.screenshot(path=str(shots / "3-收取结果.png"), full_page=True)
+        page.goto(f"{base}/unit/410300")
+        assert page.inner_text("h2").startswith("2025Q3 第2版")
+        with page.expect_download() as got:
+            page.click("text=审核回执 >> nth=0")
+        receipt = got.value
+        saved = tmp_path / receipt.suggested_filename
+        receipt.save_as(str(saved))
+        assert saved.read_bytes()[:2] == b"PK" and "审核回执" in saved.name
+        page.goto(f"{base}/tools")
+        page.select_option("select[name=period]", "2025Q3")
+        with page.expect_download() as got:
+            page.click("button:has-text('生成并下载汇总表')")
+        assert got.value.suggested_filename.endswith("汇总.xlsx")
+        page.screenshot(path=str(shots / "4-汇总与导出.png"), full_page=True)
+
+        viewer = browser.new_context(viewport={"width": 1366, "height": 768}).new_page()
+        viewer.goto(f"{base}/login")
+        viewer.fill("input[name=name]", VIEWER)
+        viewer.fill("input[name=password]", PASSWORD)
+        viewer.click("text=登录")
+        viewer.wait_for_selector("text=报送情况")
+        answer = viewer.goto(f"{base}/intake")
+        assert answer.status == 403 and "W101" in viewer.inner_text("main")
+        viewer.screenshot(path=str(shots / "5-查看者不能收取.png"), full_page=True)
+        browser.close()
+    ledger = ws.open_ledger()
+    try:
+        actions = {(r["user_name"], r["action"]) for r in ledger.audit_trail()}
+    finally:
+        ledger.close()
+    assert {(CLERK, "login"), (CLERK, "intake"), (CLERK, "master"), (VIEWER, "login")} <= actions
+
+
+def test_the_page_refuses_what_it_must(site, tmp_path):
+    base, ws = site
+    with httpx.Client(follow_redirects=False) as anonymous:
+        for method, path in (("GET", "/intake"), ("POST", "/intake"), ("POST", "/build"), ("GET", "/status"),
+                             ("GET", "/download/receipt/1")):
+            answer = anonymous.request(method, f"{base}{path}")
+            assert answer.status_code == 303 and answer.headers["location"].startswith("/login"), (method, path)
+        headers = anonymous.get(f"{base}/login").headers
+        assert "default-src 'self'" in headers["content-security-policy"] and headers["x-content-type-options"] == "nosniff"
+        assert headers["x-frame-options"] == "DENY" and "samesite=strict" in headers["set-cookie"].lower()
+    with httpx.Client(follow_redirects=False) as clerk:
+        _login(clerk, base, CLERK)
+        forged = clerk.post(f"{base}/build", data={"csrf": "forged", "period": "2025Q3", "what": "master"})
+        assert forged.status_code == 403 and "W102" in forged.text
+        token = _csrf(clerk, f"{base}/intake")
+        big = clerk.post(f"{base}/intake", data={"csrf": token}, files={"files": ("大.xlsx", b"0" * 2_100_000)})
+        assert big.status_code == 413 and "L01" in big.text
+        hostile = clerk.post(f"{base}/intake", data={"csrf": token},
+                             files={"files": ("../../evil\x01name.xlsx", b"not a workbook")})
+        assert hostile.status_code == 200
+        stored = [p for p in (ws.path / "uploads").rglob("*") if p.is_file()]
+        assert stored and all(ws.path / "uploads" in p.parents and "\x01" not in p.name and ".." not in p.name for p in stored)
+        assert not (ws.path.parent / "evil\x01name.xlsx").exists()
+        bad_download = clerk.get(f"{base}/download/original/..%2F..%2Fqtables.toml")
+        assert bad_download.status_code == 404
