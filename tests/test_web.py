@@ -184,3 +184,27 @@ def test_the_page_refuses_what_it_must(site, tmp_path):
         assert not (ws.path.parent / "evil\x01name.xlsx").exists()
         bad_download = clerk.get(f"{base}/download/original/..%2F..%2Fqtables.toml")
         assert bad_download.status_code == 404
+
+
+def test_the_office_network_needs_users_and_passwords_are_only_hashes(tmp_path):
+    from click.testing import CliRunner
+
+    from qtables.cli import main
+
+    runner = CliRunner()
+    ws = init_workspace(tmp_path / "ws", signing_key="5e" * 32)
+    refused = runner.invoke(main, ["serve", "--workspace", str(ws.path), "--host", "0.0.0.0"])
+    assert refused.exit_code == 2 and "U050" in refused.output
+    added = runner.invoke(main, ["user", "add", "王五", "--role", "clerk", "--workspace", str(ws.path), "--password-stdin"],
+                          input="一个足够长的办公密码\n")
+    assert added.exit_code == 0, added.output
+    short = runner.invoke(main, ["user", "add", "赵六", "--role", "viewer", "--workspace", str(ws.path), "--password-stdin"], input="短\n")
+    assert short.exit_code == 2 and "U052" in short.output
+    ledger = ws.open_ledger()
+    try:
+        row = ledger.user("王五")
+        assert row["role"] == "clerk" and row["password_hash"].startswith("$2") and "一个足够长的办公密码" not in row["password_hash"]
+    finally:
+        ledger.close()
+    listed = runner.invoke(main, ["user", "list", "--workspace", str(ws.path)])
+    assert "王五\tclerk" in listed.output

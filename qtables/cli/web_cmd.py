@@ -58,7 +58,13 @@ def serve_cmd(workspace, host, port) -> None:
 
 @main.group("user")
 def user_group() -> None:
-    """办公网页的用户：查看者（viewer）只能浏览；统计员（clerk）还能收取、汇总、起草报告、下发模板、催报。"""
+    """办公网页的用户：查看者（viewer）只能浏览；统计员（clerk）还能收取、汇总、起草报告、下发模板、催报。
+
+    \b
+    示例：
+      qtables user add 张三 --role clerk --workspace 工作区
+      qtables user list --workspace 工作区
+    """
 
 
 @user_group.command("add")
