@@ -127,7 +127,7 @@ def test_a_clerk_and_a_viewer_in_a_real_browser(site, spec, tmp_path):
         assert "通过" in page.inner_text("table")
         page.screenshot(path=str(shots / "3-收取结果.png"), full_page=True)
         page.goto(f"{base}/unit/410300")
-        assert page.inner_text("h2").startswith("2025Q3 第2版")
+        assert page.inner_text("section h2 >> nth=0").startswith("2025Q3 第2版")
         with page.expect_download() as got:
             page.click("text=审核回执 >> nth=0")
         receipt = got.value
@@ -184,6 +184,9 @@ def test_the_page_refuses_what_it_must(site, tmp_path):
         assert not (ws.path.parent / "evil\x01name.xlsx").exists()
         bad_download = clerk.get(f"{base}/download/original/..%2F..%2Fqtables.toml")
         assert bad_download.status_code == 404
+        page = clerk.get(f"{base}/unit/410100").text  # the unit's figures vs the period before, as the master has them
+        assert "主要数字" in page and "2025年第3季度" in page and "2025年第2季度" in page
+        assert re.search(r"（[+−]\d|（持平）", page)
 
 
 def test_the_office_network_needs_users_and_passwords_are_only_hashes(tmp_path):

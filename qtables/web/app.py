@@ -173,10 +173,11 @@ def create_app(ws_path: Path, *, host: str = "127.0.0.1") -> Starlette:
             reminders = ledger.db.execute("SELECT * FROM reminders WHERE unit_code = ? ORDER BY day DESC", (code,)).fetchall()
             others = ledger.db.execute("SELECT filename, sha256, status, received_at, code FROM arrivals WHERE unit_code = ? AND"
                                        " submission_id IS NULL ORDER BY id DESC", (code,)).fetchall()
+            figures = _figures(site.spec, ledger, code, sorted({s["period"] for s in subs}))
         finally:
             ledger.close()
         return site.page(request, "unit.html", title=f"{who.name}（{code}）", unit=who, versions=versions, reminders=reminders,
-                         others=others)
+                         others=others, figures=figures)
 
     @guard("clerk")
     async def intake_page(request: Request, user: str, form):
@@ -292,6 +293,35 @@ class SecurityHeaders:
             await send(message)
 
         await self.app(scope, receive, sending)
+
+
+FIGURES = (("ucon_count", "在建项数"), ("new_count", "新注册"), ("done_count", "竣工"), ("filed_count", "备案"),
+           ("filing_rate_count", "备案率（项数，%）"), ("satisfaction_rate", "满意率（%）"), ("accident_count", "事故"))
+
+
+def _figures(spec, ledger, code: str, periods: list[str]) -> list[dict[str, Any]]:
+    """The unit's accepted 合计 of 附表5 (quarters) or 附表7 (years), period by period, with the change vs the period
+    before it in the list — the master's figures (``merge.figures.unit_row``)."""
+    from qtables.merge.figures import unit_row
+
+    out = []
+    for code_ in sorted(periods, key=lambda c: Period.parse(c).order):
+        period = Period.parse(code_)
+        values = ledger.accepted_values(code, code_) or {}
+        table = spec.table("t7" if period.kind == "year" else "t5")
+        row = unit_row(table, values) if table.id in values else None
+        if row is not None:
+            before = next((o for o in reversed(out) if o["kind"] == period.kind), None)
+            out.append({"period": period.label, "kind": period.kind, "values": [(label, row.get(cid), None if before is None else
+                        _delta(row.get(cid), before["raw"].get(cid))) for cid, label in FIGURES], "raw": row})
+    return list(reversed(out))
+
+
+def _delta(now: Any, then: Any) -> str | None:
+    if not isinstance(now, (int, float)) or not isinstance(then, (int, float)):
+        return None
+    d = now - then
+    return "持平" if abs(d) < 1e-9 else f"{'+' if d > 0 else '−'}{abs(d):g}" if float(d).is_integer() else f"{'+' if d > 0 else '−'}{abs(d):.2f}"
 
 
 def _period(text: Any) -> Period | None:
