@@ -134,3 +134,17 @@ def test_the_page_plan_never_shrinks_type_below_7pt_and_splits_at_groups():
     with pytest.raises(WorkspaceError) as bad:
         paper.paper_of({"print": {"paper": "B5"}})
     assert bad.value.code == "W003" and "A4 或 A3" in str(bad.value)
+
+
+def test_a_scoring_group_starts_a_new_page_rather_than_being_cut_where_it_fits():
+    from qtables.template.paper import keep_together
+
+    # A4 landscape at 100 %: about 481 points of rows a page.  Page 1 has 150 points of title and header.
+    big = [60.0] * 10          # 600 points: longer than a page, runs on where it falls
+    small = [50.0] * 4         # 200 points: fits a page
+    cuts = keep_together([small, small, big, small], top=150, header=60, tail=40, scale=100, paper="A4")
+    # The second small group would be cut at the foot of page 1 (150 + 200 + 200 > 481): it starts page 2.
+    assert cuts[0] == 4
+    # The big group never gets a break of its own (it cannot fit any page); the last small group follows it whole.
+    assert 8 not in cuts and cuts[-1] == 18
+    assert keep_together([small], top=150, header=60, tail=40, scale=100, paper="A4") == []

@@ -96,9 +96,13 @@ def write_table(ws, layout: TableLayout, rows, total, ctx: ExcelContext, fmt: Fo
     # column A they would be drawn again, cut, on the next page across).
     start = lead if page.breaks else 0
     ws.write_string(0, 0, table.name, fmt.plain)
+    # The form line starts past the columns the table's name (附表5, 附件2附表) runs over, so it cannot cut the name.
+    name_cols = 1
+    while name_cols < last_col and sum(widths[:name_cols]) < label_need(table.name):
+        name_cols += 1
     form_line = form_text(spec_form or {}, request.form, table.id)
-    if form_line and last_col >= 2:
-        ws.merge_range(0, max(start + 1, last_col - max(6, last_col // 2)), 0, last_col, form_line, fmt.form_line)
+    if form_line and last_col >= name_cols + 1:
+        ws.merge_range(0, max(start + 1, name_cols, last_col - max(6, last_col // 2)), 0, last_col, form_line, fmt.form_line)
     title_last = page.breaks[0] - 1 if page.breaks else last_col
     ws.merge_range(TITLE_ROW, start, TITLE_ROW, title_last, table.title, fmt.title)
     ws.set_row(TITLE_ROW, 24 * (table.title.count("\n") + 1) + 6)
@@ -116,7 +120,7 @@ def write_table(ws, layout: TableLayout, rows, total, ctx: ExcelContext, fmt: Fo
         ws.set_row(HEADER_TOP + level, 14 * (lines if layout.depth == 1 else max(2, lines)) + 4)
 
     if table.kind == "scoring":
-        _write_scoring_rows(ws, layout, rows, total, ctx, fmt)
+        heights = _write_scoring_rows(ws, layout, rows, total, ctx, fmt)
     else:
         label_width = next((w for w, col in zip(widths, table.columns) if col.role == "label"), None)
         for i, values in enumerate(rows):
@@ -153,6 +157,15 @@ def write_table(ws, layout: TableLayout, rows, total, ctx: ExcelContext, fmt: Fo
     # A4 landscape at a readable scale (never below 70 %: the 10 pt type at least 7 pt), split across pages at the
     # header's groups with the row labels repeated; pages numbered per sheet, so a table printed alone starts at 1.
     paper.apply(ws, page, paper="A4", lead=lead, header_rows=(HEADER_TOP, layout.first_data - 1), footer="&C&A　第 &P 页")
+    if table.kind == "scoring":
+        # A scoring group (建设主管部门, 施工企业 …) starts a new page rather than being cut, where it fits on one.
+        header = 32.0 * layout.depth  # each header level: two lines of 14 pt and padding (as set above)
+        top = 15 + 24 * (table.title.count("\n") + 1) + 6 + 15 + header
+        groups = [[heights[layout.row_of(item.key)] for item in group.items] for group in table.groups]
+        tail = 15 + (14 * lines_needed(notes, sum(widths)) + 4 if notes else 0) + 15
+        cuts = paper.keep_together(groups, top=top, header=header, tail=tail, scale=page.scale, paper="A4")
+        if cuts:
+            ws.set_h_pagebreaks([layout.first_data + c for c in cuts])
     ws.print_area(0, 0, layout.bottom_row, last_col)
     ws.freeze_panes(layout.first_data, 0)
 
@@ -194,8 +207,10 @@ def _write_total_row(ws, layout: TableLayout, total, ctx: ExcelContext, fmt: For
             ws.write_blank(r, c, None, cell_format)
 
 
-def _write_scoring_rows(ws, layout: TableLayout, rows, total, ctx: ExcelContext, fmt: Formats) -> None:
+def _write_scoring_rows(ws, layout: TableLayout, rows, total, ctx: ExcelContext, fmt: Formats) -> dict[int, float]:
+    """The scoring rows; returns each row's height (points), for the page breaks that keep a group together."""
     table = layout.table
+    heights: dict[int, float] = {}
     cols = layout.col_index
     score_col, sub_col = cols["score"], cols["subtotal"]
     standard_width = table.column("standard").width or 60
@@ -226,6 +241,7 @@ def _write_scoring_rows(ws, layout: TableLayout, rows, total, ctx: ExcelContext,
                 ws.write_number(r, cols["points"], 0, fmt.number("decimal", 1, locked=True))
                 ws.write_number(r, score_col, 0, fmt.number("decimal", 1, locked=True))
                 ws.set_row(r, 14 * lines_needed(standard, standard_width) + 4)
+                heights[r] = 14 * lines_needed(standard, standard_width) + 4
                 continue
             ws.write_string(r, cols["standard"], standard, fmt.label_left)
             ws.write_number(r, cols["points"], item.points, fmt.number("decimal", 1, locked=True))
@@ -239,6 +255,7 @@ def _write_scoring_rows(ws, layout: TableLayout, rows, total, ctx: ExcelContext,
                 },
             )
             ws.set_row(r, 14 * lines_needed(standard, standard_width) + 4)
+            heights[r] = 14 * lines_needed(standard, standard_width) + 4
     r = layout.total_row
     ws.merge_range(r, 0, r, cols["standard"], table.total_label or "合计", fmt.header)
     total_fmt = fmt.number("decimal", 1, locked=True, total=True)
@@ -246,6 +263,7 @@ def _write_scoring_rows(ws, layout: TableLayout, rows, total, ctx: ExcelContext,
         c = cols[cid]
         rng = f"{a1(layout.first_data, c)}:{a1(layout.last_data, c)}"
         write_formula(ws, r, c, f"=SUM({rng})", total_fmt, cached_value(total.get(cid)))
+    return heights
 
 
 def _validations(ws, layout: TableLayout, request: IssueRequest) -> None:

@@ -114,3 +114,27 @@ def group_starts(headers: list[str | tuple[str, ...]]) -> set[int]:
     """Columns where a header group starts: where a page across may break without cutting a group in two."""
     levels = [h if isinstance(h, tuple) else (h,) for h in headers]
     return {c for c in range(1, len(levels)) if levels[c][0] != levels[c - 1][0] or len(levels[c]) == 1}
+
+
+def keep_together(groups: list[list[float]], *, top: float, header: float, tail: float, scale: int, paper: str) -> list[int]:
+    """Row breaks that start a group of rows on a new page when it would be cut and fits on a page of its own.
+
+    ``groups``: each group's row heights (points) in order, numbered from 0 by row; ``top``: what page 1 prints above
+    the first row (title, lines, header); ``header``: the header rows every later page repeats; ``tail``: what follows
+    the last group (the 合计 row and notes), kept with it when it fits.  Returns the indexes (counted across all
+    groups' rows) before which a page break goes.  The pages are simulated at ``scale`` as the printer lays them
+    out: rows that do not fit run on to the next page one by one."""
+    _index, _w, page_h = PAPERS[paper]
+    capacity = (page_h - 2 * MARGIN_TB * 72 - FOOTER_LINE) * 100 / scale
+    breaks, used, row = [], top, 0
+    for i, heights in enumerate(groups):
+        size = sum(heights) + (tail if i == len(groups) - 1 else 0)
+        if used + size > capacity and header + size <= capacity and row > 0:
+            breaks.append(row)
+            used = header
+        for h in heights:
+            if used + h > capacity:
+                used = header
+            used += h
+            row += 1
+    return breaks
