@@ -222,9 +222,9 @@ def _deliver(ws: Workspace, spec: Spec, ledger: Ledger, item: Reminder, period: 
         return
     template = None
     if status in ("missing", "unreadable"):
-        from qtables.intake.run import _template_for
+        from qtables.intake.run import template_for
 
-        template = _template_for(ws, spec, item.unit_code, period.code)
+        template = template_for(ws, spec, item.unit_code, period.code)
         item.attachment = template.name if template else ""
     mail = compose(ws, item, period, deadline(ws, period, spec), template, message_id, today)
     write_atomic(path, mail.to_bytes())

@@ -126,6 +126,17 @@ def test_a_clerk_and_a_viewer_in_a_real_browser(site, spec, tmp_path):
         page.wait_for_selector("text=收取结果")
         assert "通过" in page.inner_text("table")
         page.screenshot(path=str(shots / "3-收取结果.png"), full_page=True)
+        # The same file dragged onto the drop box (drop.js): taken in as the duplicate it is.
+        import base64
+
+        page.goto(f"{base}/intake")
+        transfer = page.evaluate_handle(
+            """([name, b64]) => { const bytes = Uint8Array.from(atob(b64), c => c.charCodeAt(0));
+                 const dt = new DataTransfer(); dt.items.add(new File([bytes], name)); return dt; }""",
+            [fixed.name, base64.b64encode(fixed.read_bytes()).decode()])
+        page.dispatch_event("form.drop", "drop", {"dataTransfer": transfer})
+        page.wait_for_selector("text=收取结果")
+        assert "重复" in page.inner_text("table") or "duplicate" in page.inner_text("table")
         page.goto(f"{base}/unit/410300")
         assert page.inner_text("section h2 >> nth=0").startswith("2025Q3 第2版")
         with page.expect_download() as got:

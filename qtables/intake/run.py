@@ -381,7 +381,7 @@ def produce_notices(ws: Workspace, ledger: Ledger, spec: Spec) -> None:
             unit = ws.registry.unit(unit_code)
             template = None
             if any(r["code"] == "F06" for r in items):
-                template = _template_for(ws, spec, unit_code, items[0]["period"])
+                template = template_for(ws, spec, unit_code, items[0]["period"])
             msg = build_notice(ws, unit.name, first["sender"], items, (first["message_id"], first["subject"]), template)
             name = hashlib.sha256(key.encode("utf-8", "surrogateescape")).hexdigest()[:16]
             path = str(write_notice(ws, f"{unit_code}_{name}", msg).relative_to(ws.path))
@@ -389,7 +389,7 @@ def produce_notices(ws: Workspace, ledger: Ledger, spec: Spec) -> None:
             db.executemany("UPDATE arrivals SET notice_path = ? WHERE id = ?", [(path, r["id"]) for r in items])
 
 
-def _template_for(ws: Workspace, spec: Spec, unit_code: str, period_code: str | None) -> Path | None:
+def template_for(ws: Workspace, spec: Spec, unit_code: str, period_code: str | None) -> Path | None:
     """The unit's own template for the period, issued on the fly (attached to the answer to an old-format 附表)."""
     from qtables.issue.run import issue_templates
 
