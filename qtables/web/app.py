@@ -104,7 +104,8 @@ def create_app(ws_path: Path, *, host: str = "127.0.0.1") -> Starlette:
                     here = request.url.path + (f"?{request.url.query}" if request.url.query else "")
                     return RedirectResponse(f"/login?next={_quote(here)}", status_code=303)
                 if not can(role, action):
-                    return site.refuse(request, "W101", f"{name}（查看者）没有“{action}”的权限，请找统计员操作。", 403)
+                    return site.refuse(request, "W101", f"{name}是查看者，只能浏览和下载；收取、汇总、起草报告、下发模板和催报"
+                                                        "请找统计员。", 403)
                 form = None
                 if request.method == "POST":
                     limit = Limits.from_config(site.ws.config).attachment_bytes
