@@ -25,7 +25,6 @@ from typing import Any
 from qtables.check.findings import CATALOGUE
 from qtables.fsutil import write_atomic
 from qtables.intake.compose import Mail
-from qtables.ledger.reminders import DONE
 from qtables.ledger.store import Ledger
 from qtables.ledger.workspace import Workspace
 from qtables.period import Period
@@ -185,7 +184,8 @@ def remind(ws: Workspace, spec: Spec, *, periods: list[Period] | None = None, to
             summary = period_status(ws, spec, period, today=today, ledger=ledger)
             sent_before = {}
             for r in ledger.reminders(period.code):
-                if r["state"] in (*DONE, "sending"):
+                # A reminder only written to the outbox is still to be mailed by a run with --send.
+                if r["state"] in ("sent", "sending") or (r["state"] == "written" and not deliver):
                     sent_before.setdefault(r["unit_code"], []).append(date.fromisoformat(r["day"]))
             for unit in summary["units"]:
                 if units and unit["code"] not in units:
@@ -217,7 +217,7 @@ def _deliver(ws: Workspace, spec: Spec, ledger: Ledger, item: Reminder, period: 
     path = ws.path / "outbox" / "reminders" / f"{period.code}_{item.unit_code}_{today.isoformat()}.eml"
     rel = str(path.relative_to(ws.path))
     if not ledger.claim_reminder(unit_code=item.unit_code, period=period.code, day=today.isoformat(), reasons=item.reasons,
-                                 recipients=item.recipients, message_id=message_id, path=rel, now=now):
+                                 recipients=item.recipients, message_id=message_id, path=rel, now=now, mailing=deliver):
         item.state, item.note = "already", "另一次运行已在催报"
         return
     template = None

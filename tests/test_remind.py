@@ -209,3 +209,15 @@ def test_a_master_open_in_excel_is_named_and_left_intact(period_of_every_kind, m
     assert again.exit_code == 2 and "U045" in again.output and master.name in again.output and "关闭" in again.output
     assert master.read_bytes() == before and not list((ws.path / "masters").glob(".tmp-*"))
 
+
+
+def test_a_reminder_written_without_send_is_mailed_by_a_later_send_the_same_day(spec, period_of_every_kind, smtp):
+    ws, (_controller, keep) = period_of_every_kind, smtp
+    written = remind(ws, spec, periods=[Q3], today=date(2025, 10, 4), units=[NOT_FILED])
+    assert [r.state for r in written] == ["written"] and keep.mails == []
+    assert (ws.path / written[0].path).is_file()
+    again = remind(ws, spec, periods=[Q3], today=date(2025, 10, 4), units=[NOT_FILED])
+    assert [r.state for r in again] == ["already"]  # written once is enough for a run that does not mail
+    sent = remind(ws, spec, periods=[Q3], today=date(2025, 10, 4), deliver=True, units=[NOT_FILED])
+    assert [r.state for r in sent] == ["sent"] and len(keep.mails) == 1
+    assert [r.state for r in remind(ws, spec, periods=[Q3], today=date(2025, 10, 4), deliver=True, units=[NOT_FILED])] == ["already"]

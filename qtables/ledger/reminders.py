@@ -21,8 +21,9 @@ DONE = ("sent", "written")  # a reminder that counts: mailed, or written to the 
 
 class ReminderLedger:
     def claim_reminder(self, *, unit_code: str, period: str, day: str, reasons: list[tuple[str, str]], recipients: list[str],
-                       message_id: str, path: str, now: datetime) -> bool:
-        """Take the unit's reminder for ``day``; False when another run has it (or has sent it)."""
+                       message_id: str, path: str, now: datetime, mailing: bool = True) -> bool:
+        """Take the unit's reminder for ``day``; False when another run has it (or has sent it).  A run that mails
+        (``mailing``) also takes one that was only written to the outbox that day."""
         with self.transaction() as db:
             row = db.execute("SELECT id, state, created_at FROM reminders WHERE unit_code = ? AND period = ? AND day = ?",
                              (unit_code, period, day)).fetchone()
@@ -32,7 +33,7 @@ class ReminderLedger:
                            " VALUES (?, ?, ?, ?, ?, ?, ?, 'sending', ?)", (unit_code, period, day, *values[:4], values[4]))
                 return True
             stale = row["state"] == "sending" and _age(row["created_at"], now) > STALE
-            if row["state"] == "failed" or stale:
+            if row["state"] == "failed" or stale or (mailing and row["state"] == "written"):
                 db.execute("UPDATE reminders SET reasons = ?, recipients = ?, message_id = ?, path = ?, created_at = ?, state = 'sending',"
                            " code = NULL, note = ? WHERE id = ?",
                            (*values, "上次发送中断，不能确定是否已发出" if stale else None, row["id"]))
