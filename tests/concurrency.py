@@ -58,12 +58,35 @@ def merge_loop(ws_path: str, stop, errors) -> None:
     n = 0
     while not stop.is_set():
         try:
-            merge(ws, spec, Period.parse(LAST), Path(ws_path) / "masters" / f"loop{n % 2}.xlsx")
+            path = merge(ws, spec, Period.parse(LAST), Path(ws_path) / "masters" / f"loop{n % 2}.xlsx")
+            mixed = mixed_units(path)
         except Exception as exc:  # noqa: BLE001 - reported to the test
             errors.put(f"{type(exc).__name__}: {exc}")
             return
+        if mixed:
+            errors.put(f"master {n} mixes versions: {mixed}")
+            return
         n += 1
     errors.put(f"ok {n}")
+
+
+def mixed_units(master: Path) -> list[str]:
+    """Units whose 附表5汇总 figures and 报送情况 verdict come from different versions: figures without an accepted
+    verdict, or an accepted verdict without figures (what a master read outside one snapshot could show)."""
+    from python_calamine import CalamineWorkbook
+
+    book = CalamineWorkbook.from_path(str(master))
+    figures = {}
+    for row in book.get_sheet_by_name("附表5汇总").to_python():
+        if isinstance(row[0], float) and isinstance(row[1], str):
+            figures[row[1]] = any(isinstance(v, float) for v in row[2:])
+    accepted = {}
+    for row in book.get_sheet_by_name("报送情况").to_python():
+        if isinstance(row[0], str) and row[0].isdigit() and len(row) > 2:
+            accepted[row[1]] = str(row[2]).startswith("通过")
+    if len(figures) < 20 or len(accepted) < 20:
+        return [f"unreadable master: {len(figures)} rows of figures, {len(accepted)} of verdicts"]
+    return sorted(name for name, has in figures.items() if name in accepted and has != accepted[name])
 
 
 def start(target, *args):
