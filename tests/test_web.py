@@ -222,3 +222,44 @@ def test_the_office_network_needs_users_and_passwords_are_only_hashes(tmp_path):
         ledger.close()
     listed = runner.invoke(main, ["user", "list", "--workspace", str(ws.path)])
     assert "王五\tclerk" in listed.output
+
+
+def test_the_page_works_on_a_postgresql_ledger(tmp_path, spec, pg_server):
+    """Several desks share a PostgreSQL ledger: the page reads and writes it as the commands do."""
+    import uvicorn
+
+    from qtables.web.app import create_app
+
+    root = tmp_path / "ws"
+    init_workspace(root, signing_key=SAMPLE_KEY, database=pg_server.new_database())
+    cfg = root / "qtables.toml"
+    cfg.write_text(re.sub(r'protection_password = ".*"', f'protection_password = "{SAMPLE_PASSWORD}"',
+                          cfg.read_text(encoding="utf-8")), encoding="utf-8")
+    ws = open_workspace(root)
+    ledger = ws.open_ledger()
+    ledger.add_user(CLERK, "clerk", hash_password(PASSWORD))
+    ledger.close()
+    port = _free_port()
+    server = uvicorn.Server(uvicorn.Config(create_app(root, host="127.0.0.1"), host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    while not server.started:
+        time.sleep(0.05)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        with httpx.Client(follow_redirects=False) as clerk:
+            _login(clerk, base, CLERK)
+            token = _csrf(clerk, f"{base}/intake")
+            mail = sorted((SAMPLES / SAMPLE_PERIODS[0]).glob("410100_*.eml"))[0]
+            done = clerk.post(f"{base}/intake", data={"csrf": token}, files={"files": (mail.name, mail.read_bytes())})
+            assert done.status_code == 200 and "通过" in done.text
+            status = clerk.get(f"{base}/status?period={SAMPLE_PERIODS[0]}").text
+            assert "郑州市" in status and "通过" in status
+    finally:
+        server.should_exit = True
+        thread.join(10)
+    ledger = ws.open_ledger()
+    try:
+        assert ledger.dialect == "postgresql" and (CLERK, "intake") in {(r["user_name"], r["action"]) for r in ledger.audit_trail()}
+    finally:
+        ledger.close()
