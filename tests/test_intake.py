@@ -32,6 +32,14 @@ def ws(tmp_path):
     return init_workspace(tmp_path / "ws", signing_key=TEST_KEY)
 
 
+@pytest.fixture
+def either(tmp_path, backend):
+    """A workspace on each backend (conftest ``backend``): the same behaviour on SQLite and on PostgreSQL."""
+    made = init_workspace(tmp_path / "ws", signing_key=TEST_KEY, database=backend)
+    made.open_ledger().close()
+    return made
+
+
 @pytest.fixture(scope="module")
 def books(spec, workspace, tmp_path_factory):
     root = tmp_path_factory.mktemp("books")
@@ -68,7 +76,8 @@ def test_mbox_and_maildir(books, tmp_path):
     assert [i.name for i in iter_items([tmp_path / "inbox.mbox", tmp_path / "Maildir"])] == ["郑州.xlsx", "巩义.xlsx", "开封.xlsx"]
 
 
-def test_intake_records_statuses_versions_duplicates_and_other_materials(ws, books, tmp_path, spec):
+def test_intake_records_statuses_versions_duplicates_and_other_materials(either, books, tmp_path, spec):
+    ws = either
     inbox = tmp_path / "inbox"
     inbox.mkdir()
     (inbox / "1.eml").write_bytes(python_eml("zz@x.cn", [("郑州.xlsx", books["410100"]), ("盖章件.pdf", b"%PDF-1.4 stamped")]))
@@ -79,7 +88,7 @@ def test_intake_records_statuses_versions_duplicates_and_other_materials(ws, boo
     assert [(o.name, o.status, o.version) for o in outcomes] == [
         ("郑州.xlsx", "accepted", 1), ("盖章件.pdf", "attachment", None), ("巩义.xlsx", "rejected", 1),
         ("巩义（改）.xlsx", "accepted", 2), ("郑州（重发）.xlsx", "duplicate", 1)]  # a duplicate names the version it repeats
-    ledger = Ledger(ws.path)
+    ledger = ws.open_ledger()
     history = ledger.db.execute("SELECT version, status, is_current FROM submissions WHERE unit_code='410181' ORDER BY version").fetchall()
     assert [tuple(r) for r in history] == [(1, "rejected", 0), (2, "accepted", 1)]
     # every original archived once, read-only, by hash
@@ -123,18 +132,19 @@ def test_a_sender_not_allowed_for_the_unit_is_quarantined(tmp_path, books, spec)
     assert {u["code"]: u["status"] for u in summary["units"]}["410100"] != "accepted"
 
 
-def test_rerunning_intake_adds_nothing(ws, books, tmp_path, spec):
+def test_rerunning_intake_adds_nothing(either, books, tmp_path, spec):
+    ws = either
     inbox = tmp_path / "inbox"
     inbox.mkdir()
     for i, code in enumerate(("410100", "410181", "410200")):
         (inbox / f"{i}.eml").write_bytes(python_eml(f"{code}@x.cn", [(f"{code}.xlsx", books[code])]))
     intake(ws, [inbox], spec=spec)
-    ledger = Ledger(ws.path)
+    ledger = ws.open_ledger()
     first = ledger.snapshot()
     ledger.close()
     again = intake(ws, [inbox], spec=spec)
     assert {o.status for o in again} == {"already-recorded"}
-    ledger = Ledger(ws.path)
+    ledger = ws.open_ledger()
     assert ledger.snapshot() == first
     assert ledger.db.execute("SELECT version, name FROM schema_migrations").fetchall()[0][1] == "initial"
     ledger.close()
@@ -150,7 +160,7 @@ def test_a_ledger_from_before_migration_4_keeps_every_cell(ws, books, tmp_path, 
     inbox.mkdir()
     (inbox / "a.eml").write_bytes(python_eml("410100@x.cn", [("410100.xlsx", books["410100"])]))
     intake(ws, [inbox], spec=spec)
-    ledger = Ledger(ws.path)
+    ledger = ws.open_ledger()
     snapshot, cells = ledger.snapshot(), ledger.db.execute("SELECT * FROM cells ORDER BY 1, 2, 3, 4").fetchall()
     ledger.close()
     assert len(cells) > 100
@@ -164,7 +174,7 @@ def test_a_ledger_from_before_migration_4_keeps_every_cell(ws, books, tmp_path, 
     db.execute("DELETE FROM schema_migrations WHERE version = 4")
     assert "WITHOUT ROWID" not in db.execute("SELECT sql FROM sqlite_master WHERE name = 'cells'").fetchone()[0]
     db.close()
-    ledger = Ledger(ws.path)
+    ledger = ws.open_ledger()
     assert "WITHOUT ROWID" in ledger.db.execute("SELECT sql FROM sqlite_master WHERE name = 'cells'").fetchone()[0]
     assert ledger.db.execute("SELECT * FROM cells ORDER BY 1, 2, 3, 4").fetchall() == cells
     assert ledger.snapshot() == snapshot
@@ -182,7 +192,7 @@ def test_a_sender_address_in_chinese_still_gets_its_reply_written(ws, books, tmp
     (inbox / "a.eml").write_bytes(data)
     [outcome] = intake(ws, [inbox], spec=spec)
     assert outcome.sender == "巩义市统计@政务.cn"
-    ledger = Ledger(ws.path)
+    ledger = ws.open_ledger()
     assert ledger.db.execute("SELECT subject FROM arrivals").fetchone()[0] == "巩义市附表（第三季度）"
     ledger.close()
     [reply] = sorted((ws.path / "outbox").glob("*410181*.eml"))
@@ -237,7 +247,7 @@ def test_sigkill_at_random_points_then_rerun_equals_an_uninterrupted_run(tmp_pat
             proc.wait(timeout=60)
         final = _run_cli(ws.path, inbox)
         assert final.wait(timeout=300) == 0, final.stderr.read().decode()
-        ledger = Ledger(ws.path)
+        ledger = ws.open_ledger()
         assert ledger.snapshot() == expected, f"trial {trial} after {kills} kills"
         assert not ledger.pending_outputs()
         ledger.close()
@@ -250,7 +260,7 @@ def test_two_intakes_at_once_do_not_corrupt_the_ledger(tmp_path, books):
     ws = init_workspace(tmp_path / "both", signing_key=TEST_KEY)
     a, b = _run_cli(ws.path, inbox), _run_cli(ws.path, inbox)
     assert a.wait(timeout=300) == 0 and b.wait(timeout=300) == 0, (a.stderr.read(), b.stderr.read())
-    ledger = Ledger(ws.path)
+    ledger = ws.open_ledger()
     assert ledger.snapshot() == Ledger(clean.path).snapshot()
     assert ledger.db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
 
@@ -270,7 +280,8 @@ def test_intake_and_status_commands(ws, books, tmp_path):
     assert result.exit_code == 2 and "U008" in result.output
 
 
-def test_an_outlook_msg_is_read_from_its_ole_container(books, tmp_path, ws, spec):
+def test_an_outlook_msg_is_read_from_its_ole_container(books, tmp_path, either, spec):
+    ws = either
     from olewriter import outlook_msg
 
     msg = outlook_msg(tmp_path / "郑州市报表.msg", sender="TongJi@ZZ.gov.cn", subject="郑州市2025年第三季度附表",

@@ -21,7 +21,6 @@ from mailfixtures import python_eml
 from test_periods import QUARTERS, UNIT, chain, write
 from qtables.cli import main
 from qtables.intake.run import intake
-from qtables.ledger.store import Ledger
 from qtables.ledger.workspace import init_workspace
 from qtables.status import period_status
 
@@ -37,7 +36,7 @@ def mail(path, subject, date="Tue, 30 Sep 2025 10:00:00 +0800"):
 
 
 def submissions(ws, period):
-    ledger = Ledger(ws.path)
+    ledger = ws.open_ledger()
     try:
         return [dict(r) for r in ledger.db.execute(
             "SELECT id, version, status, is_current FROM submissions WHERE unit_code = ? AND period = ? ORDER BY id", (UNIT, period))]
@@ -46,7 +45,7 @@ def submissions(ws, period):
 
 
 def codes(ws, period):
-    ledger = Ledger(ws.path)
+    ledger = ws.open_ledger()
     try:
         [sub] = [r for r in ledger.current_submissions(period) if r["unit_code"] == UNIT]
         return {f["code"] for f in ledger.findings_of(sub["id"])}
@@ -64,10 +63,14 @@ def bump_ucon(values):
     values["t5"][0]["ucon_count"] += 1
 
 
-@pytest.fixture(scope="module")
-def history(spec, tmp_path_factory):
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def history(spec, tmp_path_factory, request):
+    """A unit's whole chain (four quarters and the year) taken in — on each backend: the re-checks' SQL (check_inputs,
+    verdicts, project keys) behaves alike on SQLite and PostgreSQL."""
     root = tmp_path_factory.mktemp("recheck")
-    ws = init_workspace(root / "ws", signing_key=TEST_KEY)
+    url = request.getfixturevalue("pg_server").new_database() if request.param == "postgresql" else None
+    ws = init_workspace(root / "ws", signing_key=TEST_KEY, database=url)
+    ws.open_ledger().close()
     fillings = chain(spec, ws.registry, UNIT)
     for code in QUARTERS + ["2025"]:
         intake(ws, [mail(write(root / f"{UNIT}_{code}.xlsx", spec, ws, UNIT, code, fillings[code]), f"{code} 附表")], spec=spec)
@@ -82,7 +85,7 @@ def test_the_clean_chain_is_accepted_and_records_what_each_check_used(history):
     for code in QUARTERS + ["2025"]:
         [sub] = submissions(ws, code)
         assert sub["status"] == "accepted", code
-    ledger = Ledger(ws.path)
+    ledger = ws.open_ledger()
     try:
         q3 = current(ledger, "2025Q3")
         inputs = ledger.inputs(q3["id"])
@@ -113,7 +116,7 @@ def test_a_corrected_previous_quarter_rechecks_the_later_filings_down_the_chain(
     assert "P00" in codes(ws, "2025Q4")
     assert "A00" in codes(ws, "2025")
     # History kept: the earlier verdict is a dated row with its findings.
-    ledger = Ledger(ws.path)
+    ledger = ws.open_ledger()
     try:
         q3 = current(ledger, "2025Q3")
         [verdict] = ledger.db.execute("SELECT * FROM verdicts WHERE submission_id = ?", (q3["id"],)).fetchall()
@@ -159,7 +162,7 @@ def test_a_resubmission_that_changes_nothing_a_later_check_used_rechecks_nothing
     corrected = write(root / f"{UNIT}_2025Q2_更正.xlsx", spec, ws, UNIT, "2025Q2", fillings["2025Q2"], mutate=bump_ucon)
     intake(ws, [mail(corrected, "2025Q2 附表（更正）", date="Fri, 10 Oct 2025 10:00:00 +0800")], spec=spec)
     before = {code: submissions(ws, code) for code in QUARTERS + ["2025"]}
-    ledger = Ledger(ws.path)
+    ledger = ws.open_ledger()
     verdicts_before = ledger.db.execute("SELECT COUNT(*) FROM verdicts").fetchone()[0]
     ledger.close()
     path = write(root / f"{UNIT}_2025Q2_v3.xlsx", spec, ws, UNIT, "2025Q2", fillings["2025Q2"], mutate=corrected_and_t1_typo)
@@ -168,7 +171,7 @@ def test_a_resubmission_that_changes_nothing_a_later_check_used_rechecks_nothing
     assert all(o.status != "rechecked" for o in outcomes)
     after = {code: submissions(ws, code) for code in QUARTERS + ["2025"]}
     assert {k: v for k, v in after.items() if k != "2025Q2"} == {k: v for k, v in before.items() if k != "2025Q2"}
-    ledger = Ledger(ws.path)
+    ledger = ws.open_ledger()
     try:
         assert ledger.db.execute("SELECT COUNT(*) FROM verdicts").fetchone()[0] == verdicts_before  # no new verdict
     finally:
