@@ -9,7 +9,7 @@ import re
 
 from qtables.ledger.store import Ledger
 
-LEFT_OUT = {"id", "recorded_at", "decided_at", "imported_at", "created_at", "sent_at", "message_id"}
+LEFT_OUT = {"id", "recorded_at", "decided_at", "imported_at", "created_at", "sent_at", "message_id", "outputs_claim"}
 BY_SUBMISSION = {"submission_id", "superseded_by", "source_id"}
 # An outbox mail is named after its submission's id ("outbox/000056_411729_2025Q3_v1.eml").
 ID_PREFIX = re.compile(r"^(outbox/)\d{6}_")

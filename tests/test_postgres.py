@@ -204,3 +204,39 @@ def test_bulk_rows_keep_every_character_on_both_backends(pg_server, tmp_path):
             assert got == {**{str(i): t for i, t in enumerate(texts)}, "none": None}
         finally:
             ledger.close()
+
+
+def test_two_desks_never_both_answer_one_submission(pg_server, tmp_path, spec):
+    """Each desk writes receipts and replies into its own folder: the desk that claims a submission's outputs makes
+    them; another desk skips it unless the claim is stale (its desk gone for half an hour)."""
+    import socket
+    import time as _time
+
+    from qtables.intake.run import make_context, produce_outputs
+
+    url = pg_server.new_database()
+    a = make_workspace(tmp_path / "甲", url)
+    b = make_workspace(tmp_path / "乙", url)
+    shutil_copy = __import__("shutil").copyfile
+    shutil_copy(a.path / "qtables.toml", b.path / "qtables.toml")  # one office: the same key and settings
+    b = open_workspace(b.path)
+    intake(a, [sorted((SAMPLES / SAMPLE_PERIODS[0]).glob("410100_*.eml"))[0]], spec=spec)
+    led = a.open_ledger()
+    try:
+        [sid] = [r[0] for r in led.db.execute("SELECT id FROM submissions").fetchall()]
+        desk_a = f"{socket.gethostname()}:{a.path.resolve()}"
+        with led.transaction() as db:  # as if 甲's run stopped after claiming, before writing
+            db.execute("UPDATE submissions SET receipt_path = NULL, reply_path = NULL, outputs_claim = ? WHERE id = ?",
+                       (f"{desk_a}|{_time.time():.0f}", sid))
+        produce_outputs(b, led, make_context(b, spec, led))
+        assert not list((b.path / "outbox").glob("*.eml")) and led.db.execute(
+            "SELECT receipt_path FROM submissions WHERE id = ?", (sid,)).fetchone()[0] is None
+        produce_outputs(a, led, make_context(a, spec, led))  # 甲 again: its own claim, its own outbox
+        assert led.db.execute("SELECT receipt_path FROM submissions WHERE id = ?", (sid,)).fetchone()[0]
+        with led.transaction() as db:  # a claim an hour old is taken over
+            db.execute("UPDATE submissions SET receipt_path = NULL, outputs_claim = ? WHERE id = ?",
+                       (f"{desk_a}|{_time.time() - 3600:.0f}", sid))
+        produce_outputs(b, led, make_context(b, spec, led))
+        assert list((b.path / "outbox").glob("*410100*.eml"))
+    finally:
+        led.close()

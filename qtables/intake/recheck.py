@@ -60,7 +60,7 @@ def _signature(rows: Iterable[Any], stored: bool) -> list[tuple]:
 def recheck_units(ledger: Ledger, ctx: CheckContext, units: Iterable[str], reports: dict[str, Any] | None = None) -> list[Recheck]:
     """Re-check every current filing of ``units`` whose inputs changed; return the verdicts that changed.  The
     reports of those go into ``reports`` (by SHA-256), so the new receipt and reply are made from them."""
-    from qtables.intake.run import _cells, _finding_row, keyed_table, report_inputs
+    from qtables.intake.run import _cells, keyed_table, report_inputs
 
     spec = ctx.spec
     changed: list[Recheck] = []
@@ -95,7 +95,7 @@ def recheck_units(ledger: Ledger, ctx: CheckContext, units: Iterable[str], repor
             why = cause_text(recorded if row["inputs_known"] else [], inputs)
             if reports is not None:
                 reports[row["sha256"]] = report
-            if ledger.record_recheck(row["id"], status=report.status, findings=[_finding_row(f) for f in report.findings],
+            if ledger.record_recheck(row["id"], status=report.status, findings=[f.as_json() for f in report.findings],
                                      cells=_cells(report), inputs=inputs, cause=why, basis=recorded) is None:
                 continue  # another desk re-checked it first
             changed.append(Recheck(row["id"], unit, row["period"], row["version"], row["filename"], row["sha256"],

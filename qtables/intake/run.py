@@ -12,6 +12,7 @@ afterwards, so they are completed by a rerun after any interruption.
 from __future__ import annotations
 
 import hashlib
+import socket
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -246,7 +247,7 @@ def _one(ws: Workspace, batch: Batch, ctx: CheckContext, item: Item, group_unit:
         "received_basis": item.received_basis,
     }
     outcome.unit, outcome.period = report.unit.code, report.period.code
-    record(submission, [_finding_row(f) for f in findings], _cells(report), report_inputs(ctx.spec, report), report.projects)
+    record(submission, [f.as_json() for f in findings], _cells(report), report_inputs(ctx.spec, report), report.projects)
 
 
 def keyed_table(spec: Spec, tables) -> str | None:
@@ -285,10 +286,6 @@ def _decided(arrival: dict[str, Any], outcome: Outcome, finding: Finding) -> Non
     outcome.code, outcome.fix, outcome.message = finding.code, fix, finding.message
 
 
-def _finding_row(f: Finding) -> dict[str, Any]:
-    return f.as_json()
-
-
 def _cells(report: Report) -> list[tuple[str, str, str, Any]]:
     out = []
     if report.data is None:
@@ -319,7 +316,10 @@ def produce_outputs(ws: Workspace, ledger: Ledger, ctx: CheckContext, reports: d
     from qtables.receipt.workbook import Office, write_receipt
 
     done: list[tuple[int, str, str]] = []
+    desk = f"{socket.gethostname()}:{ws.path.resolve()}"
     for sub in ledger.pending_outputs():
+        if not ledger.claim_outputs(sub["id"], desk):
+            continue  # another desk on this ledger is answering it
         original = ledger.archive_path(sub["sha256"])
         report = (reports or {}).get(sub["sha256"]) or check_file(sub["filename"], ctx, data=original.read_bytes())
         if sub["status"] == "quarantined":

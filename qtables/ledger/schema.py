@@ -244,6 +244,15 @@ MIGRATIONS: list[tuple[int, str, str]] = [
         );
         """,
     ),
+    (
+        10,
+        "outputs claimed by a desk",
+        """
+        -- Receipts and replies are made by the desk whose intake recorded a submission.  Several desks on one ledger
+        -- (each with its own outbox): a desk claims a submission's outputs first, so two never both answer it.
+        ALTER TABLE submissions ADD COLUMN outputs_claim TEXT;  -- "desk|time" (time as now_iso)
+        """,
+    ),
 ]
 
 

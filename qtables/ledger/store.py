@@ -269,6 +269,25 @@ class Ledger(LedgerQueries, ReminderLedger, PeopleLedger):
     def rechecks_of(self, submission_id: int) -> int:
         return self.db.execute("SELECT COUNT(*) FROM verdicts WHERE submission_id = ?", (submission_id,)).fetchone()[0]
 
+    def claim_outputs(self, submission_id: int, desk: str, *, stale_after: int = 1800) -> bool:
+        """Take the making of a submission's receipt and reply for ``desk`` (its host and workspace folder); False when
+        another desk holds a claim younger than ``stale_after`` seconds or the outputs are made.  The same desk may
+        always take its own claim again (a rerun after an interruption writes the same files)."""
+        import time as _time
+
+        now = _time.time()
+        with self.transaction() as db:
+            row = db.execute("SELECT receipt_path, outputs_claim FROM submissions WHERE id = ?", (submission_id,)).fetchone()
+            if row is None or row["receipt_path"] is not None:
+                return False
+            claim = row["outputs_claim"]
+            if claim:
+                owner, _sep, when = claim.rpartition("|")
+                if owner != desk and now - float(when or 0) < stale_after:
+                    return False
+            db.execute("UPDATE submissions SET outputs_claim = ? WHERE id = ?", (f"{desk}|{now:.0f}", submission_id))
+            return True
+
     def set_outputs(self, submission_id: int, *, receipt_path: str | None, reply_path: str | None) -> None:
         self.set_outputs_many([(submission_id, receipt_path, reply_path)])
 
