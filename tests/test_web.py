@@ -263,3 +263,23 @@ def test_the_page_works_on_a_postgresql_ledger(tmp_path, spec, pg_server):
         assert ledger.dialect == "postgresql" and (CLERK, "intake") in {(r["user_name"], r["action"]) for r in ledger.audit_trail()}
     finally:
         ledger.close()
+
+
+def test_the_clerks_tools_give_the_libraries_files(site):
+    """汇总与导出 calls the library: the draft report, the export and the 催报名单 come back as the commands make them."""
+    import zipfile as zf
+
+    base, _ws = site
+    with httpx.Client(follow_redirects=False, timeout=120) as clerk:
+        _login(clerk, base, CLERK)
+        token = _csrf(clerk, f"{base}/tools")
+        report = clerk.post(f"{base}/build", data={"csrf": token, "period": "2025Q3", "what": "report"})
+        assert report.status_code == 200 and report.content[:2] == b"PK"
+        assert "%E5%88%9D%E7%A8%BF" in report.headers["content-disposition"]  # …（初稿）.docx, RFC 5987-encoded
+        export = clerk.post(f"{base}/build", data={"csrf": token, "period": "2025Q3", "what": "export"})
+        names = zf.ZipFile(io.BytesIO(export.content)).namelist()
+        assert export.status_code == 200 and any(n.endswith(".xlsx") for n in names)
+        chase = clerk.post(f"{base}/build", data={"csrf": token, "period": "2025Q3", "what": "remind"})
+        assert chase.status_code == 200 and "[H04]" in chase.text
+        wrong = clerk.post(f"{base}/build", data={"csrf": token, "period": "2025Q9", "what": "master"})
+        assert wrong.status_code == 400 and "U001" in wrong.text
