@@ -134,7 +134,7 @@ def _rows_to_print(report: Report, cells: dict[str, dict[str, tuple[str, str]]])
         texts = [j for j, c in enumerate(table.columns) if c.type in ("text", "choice")]
         last = len(td.rows) - 1
         if table.kind == "records":
-            typed = [i for i, row in enumerate(td.rows) if any(row.get(c.id) not in (None, "") for c in table.input_columns)]
+            typed = td.split_rows()[0]  # the rows with anything typed (computed once, by the check)
             marked = [int(_CELL_ROW.match(ref).group(1)) - 1 - layout.first_data for ref in cells.get(layout.sheet, {})
                       if _CELL_ROW.match(ref)]
             last = max([0] + typed + [m for m in marked if m <= len(td.rows) - 1])
