@@ -250,10 +250,12 @@ def quality_sheet(wb, fmt, spec: Spec, config: dict[str, Any], ledger, registry,
     rows = period_scores(spec, config, ledger, registry, period, timing_of)
     ws = wb.add_worksheet("质量指数")
     headers = ["名次", "单位代码", "单位", "质量指数", "比上期"] + [f"{c['label']}（权重{c['weight']:g}）" for c in comps] + ["缺少的数据"]
-    widths = [6, 9, 10, 9, 8] + [12] * len(comps) + [22]
-    first = write_header(ws, fmt, f"{status['label']} 质量指数", index["note"], headers, widths, lead=3)
+    widths = [6, 9, 10, 9, 8] + [12] * len(comps) + [26]
+    first = write_header(ws, fmt, f"{status['label']} 质量指数", "第七条：定期发布质量指数，量化质量水平（算法为 qtables 的定义，见表下说明）",
+                         headers, widths, lead=3)
     for i, s in enumerate(rows):
         r = first + i
+        ws.set_row(r, row_height(("、".join(s.missing), widths[-1]), (s.name, widths[2])))
         write_num(ws, r, 0, s.rank, fmt.int)
         write_text(ws, r, 1, s.code, fmt.text)
         write_text(ws, r, 2, s.name, fmt.wrap)
@@ -262,4 +264,7 @@ def quality_sheet(wb, fmt, spec: Spec, config: dict[str, Any], ledger, registry,
         for j, c in enumerate(comps):
             write_num(ws, r, 5 + j, None if s.parts.get(c["id"]) is None else round(s.parts[c["id"]], 1), fmt.dec1)
         write_text(ws, r, 5 + len(comps), "、".join(s.missing), fmt.wrap)
+    note_row = first + len(rows) + 1
+    ws.merge_range(note_row, 0, note_row, len(widths) - 1, "说明：" + index["note"], fmt.wrap)
+    ws.set_row(note_row, row_height(("说明：" + index["note"], sum(widths))))
     print_setup(ws, fmt, widths, lead=3, header_rows=(HEADER_ROW, first - 1))
