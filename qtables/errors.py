@@ -68,3 +68,29 @@ class LedgerError(QtablesError):
     than the program, a connection lost in the middle of a command (K01–K09, docs/errors in README)."""
 
     code = "K01"
+
+
+def unexpected(exc: BaseException) -> QtablesError:
+    """What a user is told of an error qtables did not expect: a lost database connection is K06 (nothing
+    half-recorded); anything else is Q999, its traceback written to a file for the maintainer."""
+    import os
+    import tempfile
+    import traceback
+
+    if is_connection_error(exc):
+        return lost(exc)
+    fd, log = tempfile.mkstemp(prefix="qtables-error-", suffix=".log")
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        fh.write("".join(traceback.format_exception(exc)))
+    return QtablesError(f"程序内部错误，详细信息已写入 {log}", code="Q999", hint="请把该文件发给系统维护人员。")
+
+
+def lost(exc: Exception) -> LedgerError:
+    """The connection dropped in the middle of a command: the open transaction was rolled back by the server."""
+    return LedgerError("与 PostgreSQL 台账的连接中断，本次未完成的记录已整体撤销", code="K06",
+                       hint="请在连接恢复后重新运行同一命令：已记录的不会重复，未记录的会补上。")
+
+
+def is_connection_error(exc: BaseException) -> bool:
+    """psycopg's OperationalError (the server went away, the network dropped), without importing psycopg."""
+    return any(k.__module__.startswith("psycopg") and k.__name__ == "OperationalError" for k in type(exc).__mro__)

@@ -18,13 +18,14 @@ import re
 import smtplib
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from email.utils import formatdate, make_msgid
+from email.utils import make_msgid
 from pathlib import Path
 from typing import Any
 
 from qtables.check.findings import CATALOGUE
 from qtables.fsutil import write_atomic
 from qtables.intake.compose import Mail
+from qtables.intake.mail import mail_headers, smtp_session
 from qtables.ledger.store import Ledger
 from qtables.ledger.workspace import Workspace
 from qtables.period import Period
@@ -114,9 +115,10 @@ def reasons_of(unit: dict[str, Any], ledger: Ledger, period: Period, tables_due:
 
 
 def _codes(ledger: Ledger, unit: dict[str, Any], period: Period, severities: tuple[str, ...]) -> list[str]:
-    subs = [s for s in ledger.current_submissions(period.code) if s["unit_code"] == unit["code"]]
-    found = {f["code"] for s in subs for f in ledger.findings_of(s["id"]) if f["severity"] in severities
-             and not (f["severity"] == "W" and f["explained"])}
+    found = {r[0] for r in ledger.db.execute(
+        "SELECT f.code, f.severity, f.explained FROM findings f JOIN submissions s ON s.id = f.submission_id"
+        " WHERE s.unit_code = ? AND s.period = ? AND s.is_current = 1", (unit["code"], period.code)).fetchall()
+        if r[1] in severities and not (r[1] == "W" and r[2])}
     return sorted(found) or ["见审核回执"]
 
 
@@ -148,23 +150,15 @@ def compose(ws: Workspace, reminder: Reminder, period: Period, end: date, templa
     else:
         lines += ["请改正或补充后，直接回复本邮件并附上文件（附表请用原模板，分析报告可用 Word 文档）。", ""]
     lines += ["《办法》第八条（五）将上报及时性列入考评。如已报送，请忽略本邮件。", "", "（本邮件由 qtables 自动生成。）"]
-    headers = [("Subject", subject), ("From", str(ws.config.get("smtp", {}).get("from", "qtables@localhost"))),
-               ("To", ", ".join(reminder.recipients)), ("Date", formatdate(localtime=True)), ("Message-ID", message_id)]
-    return Mail(headers, "\n".join(lines), (template.name, template.read_bytes()) if template is not None else None)
+    return Mail(mail_headers(ws, subject, ", ".join(reminder.recipients), message_id=message_id), "\n".join(lines),
+                (template.name, template.read_bytes()) if template is not None else None)
 
 
 def send(ws: Workspace, mail: Mail, to: list[str]) -> None:
-    cfg = ws.config.get("smtp", {})
-    import os
-
-    with smtplib.SMTP(cfg.get("host", "localhost"), int(cfg.get("port", 25)), timeout=30) as smtp:
-        if cfg.get("starttls"):
-            smtp.starttls()
-        user, password = os.environ.get("QTABLES_SMTP_USER") or cfg.get("user"), os.environ.get("QTABLES_SMTP_PASSWORD")
-        if user and password:
-            smtp.login(user, password)
+    with smtp_session(ws) as smtp:
         # SMTP lines end in CRLF (RFC 5321 §2.3.8); smtplib leaves a byte string as it is.
-        smtp.sendmail(str(cfg.get("from", "qtables@localhost")), to, re.sub(rb"\r?\n", b"\r\n", mail.to_bytes()))
+        smtp.sendmail(str(ws.config.get("smtp", {}).get("from", "qtables@localhost")), to,
+                      re.sub(rb"\r?\n", b"\r\n", mail.to_bytes()))
 
 
 def remind(ws: Workspace, spec: Spec, *, periods: list[Period] | None = None, today: date | None = None, deliver: bool = False,

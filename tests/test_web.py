@@ -12,6 +12,7 @@ import re
 import socket
 import threading
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
@@ -38,6 +39,28 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
+@contextmanager
+def serving(root: Path):
+    """The office page of the workspace at ``root`` on a free port of 127.0.0.1 (uvicorn in a thread); its address."""
+    import uvicorn
+
+    from qtables.web.app import create_app
+
+    port = _free_port()
+    server = uvicorn.Server(uvicorn.Config(create_app(root, host="127.0.0.1"), host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.time() + 30
+    while not server.started and time.time() < deadline:
+        time.sleep(0.05)
+    assert server.started, "the server did not start"
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(10)
+
+
 def corrected_luoyang(spec, ws) -> bytes:
     """洛阳市's 2025Q3 as the samples make it, without the mistake that had it 退回."""
     unit = ws.registry.unit("410300")
@@ -55,10 +78,6 @@ def corrected_luoyang(spec, ws) -> bytes:
 
 @pytest.fixture(scope="module")
 def site(tmp_path_factory, spec):
-    import uvicorn
-
-    from qtables.web.app import create_app
-
     root = tmp_path_factory.mktemp("web") / "ws"
     init_workspace(root, signing_key=SAMPLE_KEY)
     cfg = root / "qtables.toml"
@@ -71,17 +90,8 @@ def site(tmp_path_factory, spec):
     ledger.add_user(CLERK, "clerk", hash_password(PASSWORD))
     ledger.add_user(VIEWER, "viewer", hash_password(PASSWORD))
     ledger.close()
-    port = _free_port()
-    server = uvicorn.Server(uvicorn.Config(create_app(root, host="127.0.0.1"), host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.time() + 30
-    while not server.started and time.time() < deadline:
-        time.sleep(0.05)
-    assert server.started, "the server did not start"
-    yield f"http://127.0.0.1:{port}", ws
-    server.should_exit = True
-    thread.join(10)
+    with serving(root) as base:
+        yield base, ws
 
 
 def _login(client: httpx.Client, base: str, name: str) -> None:
@@ -226,10 +236,6 @@ def test_the_office_network_needs_users_and_passwords_are_only_hashes(tmp_path):
 
 def test_the_page_works_on_a_postgresql_ledger(tmp_path, spec, pg_server):
     """Several desks share a PostgreSQL ledger: the page reads and writes it as the commands do."""
-    import uvicorn
-
-    from qtables.web.app import create_app
-
     root = tmp_path / "ws"
     init_workspace(root, signing_key=SAMPLE_KEY, database=pg_server.new_database())
     cfg = root / "qtables.toml"
@@ -239,25 +245,14 @@ def test_the_page_works_on_a_postgresql_ledger(tmp_path, spec, pg_server):
     ledger = ws.open_ledger()
     ledger.add_user(CLERK, "clerk", hash_password(PASSWORD))
     ledger.close()
-    port = _free_port()
-    server = uvicorn.Server(uvicorn.Config(create_app(root, host="127.0.0.1"), host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    while not server.started:
-        time.sleep(0.05)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        with httpx.Client(follow_redirects=False) as clerk:
-            _login(clerk, base, CLERK)
-            token = _csrf(clerk, f"{base}/intake")
-            mail = sorted((SAMPLES / SAMPLE_PERIODS[0]).glob("410100_*.eml"))[0]
-            done = clerk.post(f"{base}/intake", data={"csrf": token}, files={"files": (mail.name, mail.read_bytes())})
-            assert done.status_code == 200 and "通过" in done.text
-            status = clerk.get(f"{base}/status?period={SAMPLE_PERIODS[0]}").text
-            assert "郑州市" in status and "通过" in status
-    finally:
-        server.should_exit = True
-        thread.join(10)
+    with serving(root) as base, httpx.Client(follow_redirects=False) as clerk:
+        _login(clerk, base, CLERK)
+        token = _csrf(clerk, f"{base}/intake")
+        mail = sorted((SAMPLES / SAMPLE_PERIODS[0]).glob("410100_*.eml"))[0]
+        done = clerk.post(f"{base}/intake", data={"csrf": token}, files={"files": (mail.name, mail.read_bytes())})
+        assert done.status_code == 200 and "通过" in done.text
+        status = clerk.get(f"{base}/status?period={SAMPLE_PERIODS[0]}").text
+        assert "郑州市" in status and "通过" in status
     ledger = ws.open_ledger()
     try:
         assert ledger.dialect == "postgresql" and (CLERK, "intake") in {(r["user_name"], r["action"]) for r in ledger.audit_trail()}

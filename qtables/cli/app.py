@@ -9,10 +9,7 @@ logged to a file and reported without a traceback, also with exit 2.
 from __future__ import annotations
 
 import functools
-import os
 import sys
-import tempfile
-import traceback
 from pathlib import Path
 
 import click
@@ -22,7 +19,7 @@ from qtables.cli import chinese
 chinese.install()  # before any option or path type is built: click names them when they are created
 
 from qtables import __version__  # noqa: E402
-from qtables.errors import QtablesError  # noqa: E402
+from qtables.errors import QtablesError, unexpected  # noqa: E402
 
 EXIT_OK, EXIT_FINDINGS, EXIT_USAGE = 0, 1, 2
 
@@ -46,15 +43,8 @@ def handle_errors(func):
         except KeyboardInterrupt:
             _fail("Q002", "已中断。已写出的文件都是完整的；重新运行即可继续。")
         except Exception as exc:  # noqa: BLE001 - the last line of defence for users
-            from qtables.ledger.pgconnect import is_connection_error, lost
-
-            if is_connection_error(exc):
-                error = lost(exc)
-                _fail(error.code, error.message, error.hint)
-            fd, log = tempfile.mkstemp(prefix="qtables-error-", suffix=".log")
-            with os.fdopen(fd, "w", encoding="utf-8") as fh:
-                fh.write(traceback.format_exc())
-            _fail("Q999", f"程序内部错误，详细信息已写入 {log}", "请把该文件发给系统维护人员。")
+            error = unexpected(exc)
+            _fail(error.code, error.message, error.hint)
 
     return wrapper
 

@@ -11,8 +11,10 @@ from __future__ import annotations
 import os
 import smtplib
 import sqlite3
+from contextlib import contextmanager
 from email.utils import formatdate, make_msgid
 from pathlib import Path
+from typing import Iterator
 
 from qtables.check.context import Report
 from qtables.check.findings import consequences_text, grouped
@@ -29,11 +31,12 @@ def _from_address(ws: Workspace) -> str:
 _NUMBERS = "一二三四五六七八九十"
 
 
-def _headers(ws: Workspace, subject: str, to: str, original: tuple[str | None, str | None]) -> list[tuple[str, str]]:
+def mail_headers(ws: Workspace, subject: str, to: str, original: tuple[str | None, str | None] = (None, None),
+            message_id: str | None = None) -> list[tuple[str, str]]:
     """A reply's headers, in the sender's thread (RFC 5322 §3.6.4): In-Reply-To, References, "Re:"."""
     original_id, original_subject = original
     headers = [("Subject", f"Re: {original_subject} {subject}" if original_subject else subject), ("From", _from_address(ws)),
-               ("To", to), ("Date", formatdate(localtime=True)), ("Message-ID", make_msgid(domain="qtables.local"))]
+               ("To", to), ("Date", formatdate(localtime=True)), ("Message-ID", message_id or make_msgid(domain="qtables.local"))]
     if original_id:
         headers += [("In-Reply-To", original_id), ("References", original_id)]
     return headers
@@ -47,7 +50,7 @@ def build_reply(ws: Workspace, sub: sqlite3.Row, report: Report, receipt: Path |
     quarantined = sub["status"] == "quarantined"
     status = "已隔离待核" if quarantined else STATUS_TEXT.get(sub["status"], sub["status"])
     kind = "【复核结果】" if recheck is not None else "【审核结果】"
-    headers = _headers(ws, f"{kind}{who} {period} 建设工程质量分析报告附表：{status}", sub["sender"], original)
+    headers = mail_headers(ws, f"{kind}{who} {period} 建设工程质量分析报告附表：{status}", sub["sender"], original)
     lines = [f"{who}：", ""]
     if recheck is not None:
         before = STATUS_TEXT.get(recheck["status_before"], recheck["status_before"])
@@ -106,7 +109,7 @@ def build_notice(ws: Workspace, unit_name: str, sender: str, items: list[sqlite3
                  template: Path | None) -> Mail:
     """The answer to a message none of whose items could be taken as a submission: what arrived, what happened
     to each item (with its code), and what to do."""
-    headers = _headers(ws, f"【未能受理】{unit_name} 报送的邮件中没有可审核的附表", sender, original)
+    headers = mail_headers(ws, f"【未能受理】{unit_name} 报送的邮件中没有可审核的附表", sender, original)
     lines = [f"{unit_name}：", "", f"贵单位发来的邮件中共有 {len(items)} 项，均未能作为报表受理，未计入报送：", ""]
     for i, row in enumerate(items, 1):
         lines.append(f"  {i}. {escape_text(row['filename'])}：[{row['code'] or '—'}] {row['note'] or ''}")
@@ -124,13 +127,23 @@ def write_notice(ws: Workspace, name: str, msg: Mail) -> Path:
     return write_atomic(out, msg.to_bytes())
 
 
-def send_outbox(ws: Workspace, *, host: str | None = None, port: int | None = None) -> list[Path]:
-    """Send every .eml in the outbox not sent yet; sent ones move to outbox/sent/."""
+@contextmanager
+def smtp_session(ws: Workspace, *, host: str | None = None, port: int | None = None) -> Iterator[smtplib.SMTP]:
+    """A connection to the workspace's SMTP server (``[smtp]`` host, port, starttls; the account from
+    QTABLES_SMTP_USER / QTABLES_SMTP_PASSWORD), for replies and reminders alike."""
     cfg = ws.config.get("smtp", {})
-    host = host or cfg.get("host", "localhost")
-    port = int(port or cfg.get("port", 25))
     user = os.environ.get("QTABLES_SMTP_USER") or cfg.get("user")
     password = os.environ.get("QTABLES_SMTP_PASSWORD")
+    with smtplib.SMTP(host or cfg.get("host", "localhost"), int(port or cfg.get("port", 25)), timeout=30) as smtp:
+        if cfg.get("starttls"):
+            smtp.starttls()
+        if user and password:
+            smtp.login(user, password)
+        yield smtp
+
+
+def send_outbox(ws: Workspace, *, host: str | None = None, port: int | None = None) -> list[Path]:
+    """Send every .eml in the outbox not sent yet; sent ones move to outbox/sent/."""
     outbox = ws.path / "outbox"
     sent_dir = outbox / "sent"
     sent_dir.mkdir(parents=True, exist_ok=True)
@@ -138,11 +151,7 @@ def send_outbox(ws: Workspace, *, host: str | None = None, port: int | None = No
     files = sorted(outbox.glob("*.eml"))
     if not files:
         return sent
-    with smtplib.SMTP(host, port, timeout=30) as smtp:
-        if cfg.get("starttls"):
-            smtp.starttls()
-        if user and password:
-            smtp.login(user, password)
+    with smtp_session(ws, host=host, port=port) as smtp:
         for path in files:
             smtp.send_message(__import__("email").message_from_bytes(path.read_bytes(), policy=__import__("email").policy.default))
             target = sent_dir / path.name

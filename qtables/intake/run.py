@@ -316,10 +316,10 @@ def produce_outputs(ws: Workspace, ledger: Ledger, ctx: CheckContext, reports: d
     from qtables.receipt.workbook import Office, write_receipt
 
     done: list[tuple[int, str, str]] = []
-    desk = f"{socket.gethostname()}:{ws.path.resolve()}"
-    for sub in ledger.pending_outputs():
-        if not ledger.claim_outputs(sub["id"], desk):
-            continue  # another desk on this ledger is answering it
+    pending = ledger.pending_outputs()
+    # Taken in one transaction; what another desk on this ledger is answering is left to it.
+    mine = ledger.claim_outputs([sub["id"] for sub in pending], f"{socket.gethostname()}:{ws.path.resolve()}")
+    for sub in (sub for sub in pending if sub["id"] in mine):
         original = ledger.archive_path(sub["sha256"])
         report = (reports or {}).get(sub["sha256"]) or check_file(sub["filename"], ctx, data=original.read_bytes())
         if sub["status"] == "quarantined":

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Callable
 
 from qtables.errors import LedgerError
 from qtables.ledger.store import Ledger
@@ -131,6 +131,3 @@ def verify(source: Ledger, target: Ledger) -> None:
         raise LedgerError(f"复制后核对不一致：{'；'.join(differ[:5])}", code="K08",
                           hint="目标台账不可用，请删除后重新复制；源台账未作改动。")
 
-
-def summary(report: CopyReport) -> dict[str, Any]:
-    return {"rows": report.rows, "originals": report.originals, "original_bytes": report.original_bytes}

@@ -122,9 +122,6 @@ class Database:
     def close(self) -> None:
         self.con.close()
 
-    def tables(self) -> list[str]:
-        return [r[0] for r in self.con.execute("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")]
-
     def identity_follows(self, table: str) -> None:
         """After rows were copied in with their ids: new rows get ids after them (SQLite does so by itself)."""
 
@@ -180,9 +177,6 @@ class PostgresDatabase(Database):
         self.con.execute(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), COALESCE((SELECT MAX(id) FROM {table}), 0) + 1,"
                          " false)")
 
-    def tables(self) -> list[str]:
-        return [r[0] for r in self.con.execute(
-            "SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema() ORDER BY table_name")]
 
 
 def open_sqlite(path: Path) -> Database:

@@ -11,7 +11,7 @@ import re
 from contextlib import contextmanager
 from typing import Iterator
 
-from qtables.errors import LedgerError
+from qtables.errors import LedgerError, is_connection_error, lost
 
 
 def shown(url: str) -> str:
@@ -44,17 +44,6 @@ def connect_error(url: str, exc: Exception) -> LedgerError:
                            hint="请数据库管理员先建库（createdb），或改正地址中的库名。")
     return LedgerError(f"连不上 PostgreSQL 台账（{where}）：服务器未启动或网络不通", code="K01",
                        hint=f"请确认数据库服务器已启动、地址和端口正确；未作任何改动。（{text.strip().splitlines()[0] if text.strip() else type(exc).__name__}）")
-
-
-def lost(exc: Exception) -> LedgerError:
-    """The connection dropped in the middle of a command: the open transaction was rolled back by the server."""
-    return LedgerError("与 PostgreSQL 台账的连接中断，本次未完成的记录已整体撤销", code="K06",
-                       hint="请在连接恢复后重新运行同一命令：已记录的不会重复，未记录的会补上。")
-
-
-def is_connection_error(exc: BaseException) -> bool:
-    """psycopg's OperationalError (the server went away, the network dropped), without importing psycopg."""
-    return any(k.__module__.startswith("psycopg") and k.__name__ == "OperationalError" for k in type(exc).__mro__)
 
 
 @contextmanager

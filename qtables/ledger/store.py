@@ -269,24 +269,26 @@ class Ledger(LedgerQueries, ReminderLedger, PeopleLedger):
     def rechecks_of(self, submission_id: int) -> int:
         return self.db.execute("SELECT COUNT(*) FROM verdicts WHERE submission_id = ?", (submission_id,)).fetchone()[0]
 
-    def claim_outputs(self, submission_id: int, desk: str, *, stale_after: int = 1800) -> bool:
-        """Take the making of a submission's receipt and reply for ``desk`` (its host and workspace folder); False when
-        another desk holds a claim younger than ``stale_after`` seconds or the outputs are made.  The same desk may
-        always take its own claim again (a rerun after an interruption writes the same files)."""
+    def claim_outputs(self, submission_ids: list[int], desk: str, *, stale_after: int = 1800) -> set[int]:
+        """Take the making of these submissions' receipts and replies for ``desk`` (its host and workspace folder), in
+        one transaction; returns the ids taken.  A submission whose outputs are made, or which another desk claimed
+        less than ``stale_after`` seconds ago, is left; the same desk may always retake its own claim (a rerun after
+        an interruption writes the same files)."""
         import time as _time
 
+        if not submission_ids:
+            return set()
         now = _time.time()
+        taken = set()
         with self.transaction() as db:
-            row = db.execute("SELECT receipt_path, outputs_claim FROM submissions WHERE id = ?", (submission_id,)).fetchone()
-            if row is None or row["receipt_path"] is not None:
-                return False
-            claim = row["outputs_claim"]
-            if claim:
-                owner, _sep, when = claim.rpartition("|")
-                if owner != desk and now - float(when or 0) < stale_after:
-                    return False
-            db.execute("UPDATE submissions SET outputs_claim = ? WHERE id = ?", (f"{desk}|{now:.0f}", submission_id))
-            return True
+            marks = ",".join("?" * len(submission_ids))
+            for row in db.execute(f"SELECT id, receipt_path, outputs_claim FROM submissions WHERE id IN ({marks})",
+                                  list(submission_ids)).fetchall():
+                owner, _sep, when = (row["outputs_claim"] or "").rpartition("|")
+                if row["receipt_path"] is None and (not owner or owner == desk or now - float(when or 0) >= stale_after):
+                    taken.add(row["id"])
+            db.executemany("UPDATE submissions SET outputs_claim = ? WHERE id = ?", [(f"{desk}|{now:.0f}", i) for i in sorted(taken)])
+        return taken
 
     def set_outputs(self, submission_id: int, *, receipt_path: str | None, reply_path: str | None) -> None:
         self.set_outputs_many([(submission_id, receipt_path, reply_path)])

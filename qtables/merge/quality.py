@@ -79,27 +79,44 @@ def scores(spec: Spec, config: dict[str, Any], rows: dict[str, dict[str, Any]], 
     return sorted(out, key=lambda s: (s.rank is None, s.rank or 0, s.code))
 
 
-def period_scores(spec: Spec, config: dict[str, Any], ledger, registry, period, timing_of) -> list[Score]:
-    """The 质量指数 of every unit with accepted figures for ``period`` (the master's figures: ``iter_units`` and
-    ``unit_row``), with the change vs the previous period's index; ``timing_of(period)``: unit code -> 按时 text."""
+@dataclass
+class UnitFigures:
+    """What the index reads of a period: each unit's 合计 row, its name and its count of 附表1 records."""
+
+    rows: dict[str, dict[str, Any]]
+    names: dict[str, str]
+    bad_records: dict[str, int]
+
+
+def unit_figures(spec: Spec, ledger, registry, period) -> UnitFigures:
+    """The master's figures of ``period`` (``iter_units`` and ``unit_row``), as the index reads them."""
+    from qtables.figures import TOTAL_KEY
     from qtables.merge.figures import iter_units, unit_row
-    from qtables.period import Period
 
-    def of(p):
-        table = spec.table("t7" if p.kind == "year" else "t5")
-        rows, names, bad = {}, {}, {}
-        for data in iter_units(ledger, registry, p):
-            row = unit_row(table, data.tables) if table.id in data.tables else None
-            if row is not None:
-                rows[data.unit.code], names[data.unit.code] = row, data.unit.name
-                bad[data.unit.code] = len([k for k in data.tables.get("t1", {}) if k != "_total"])
-        return scores(spec, config, rows, names, bad, timing_of(p) if rows else {})
+    table = spec.table("t7" if period.kind == "year" else "t5")
+    out = UnitFigures({}, {}, {})
+    for data in iter_units(ledger, registry, period):
+        row = unit_row(table, data.tables) if table.id in data.tables else None
+        if row is not None:
+            out.rows[data.unit.code], out.names[data.unit.code] = row, data.unit.name
+            out.bad_records[data.unit.code] = sum(1 for k in data.tables.get("t1", {}) if k != TOTAL_KEY)
+    return out
 
-    now = of(period)
-    before_period = (Period.parse(str(period.year - 1)) if period.kind == "year" else
-                     Period.parse(f"{period.year}Q{period.quarter - 1}" if period.quarter > 1 else f"{period.year - 1}Q4"))
-    before = {s.code: s.index for s in of(before_period)}
-    for s in now:
-        if s.index is not None and before.get(s.code) is not None:
-            s.change = round(s.index - before[s.code], 1)
-    return now
+
+def ranked(spec: Spec, config: dict[str, Any], now: UnitFigures, before: UnitFigures | None,
+           timing_now: dict[str, str], timing_before: dict[str, str]) -> list[Score]:
+    """Each unit's index and rank for ``now``, with its change vs ``before`` (the previous period)."""
+    out = scores(spec, config, now.rows, now.names, now.bad_records, timing_now)
+    if before is not None and before.rows:
+        earlier = {s.code: s.index for s in scores(spec, config, before.rows, before.names, before.bad_records, timing_before)}
+        for s in out:
+            if s.index is not None and earlier.get(s.code) is not None:
+                s.change = round(s.index - earlier[s.code], 1)
+    return out
+
+
+def period_scores(spec: Spec, config: dict[str, Any], ledger, registry, period, timing_of) -> list[Score]:
+    """The 质量指数 of every unit with accepted figures for ``period``, with the change vs the previous period's index;
+    ``timing_of(period)``: unit code -> 按时 text."""
+    now, before = unit_figures(spec, ledger, registry, period), unit_figures(spec, ledger, registry, period.previous())
+    return ranked(spec, config, now, before, timing_of(period), timing_of(period.previous()) if before.rows else {})

@@ -120,10 +120,6 @@ def _caption(before, text: str) -> None:
 
 def draft_report(ws: Workspace, spec: Spec, period: Period, *, out: Path | None = None, template: Path | None = None,
                  public: bool = False) -> Drafted:
-    try:
-        import docx  # noqa: F401
-    except ImportError:
-        raise QtablesError("未安装 python-docx，无法生成 Word 报告", code="R01", hint='请运行 pip install "qtables[report]"。') from None
     template = template or TEMPLATE
     if not template.is_file():
         raise QtablesError(f"找不到报告模板 {template}", code="R03", hint="用 --template 指定一个 .docx 模板，或不指定以使用随程序发布的模板。")

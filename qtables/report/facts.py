@@ -14,26 +14,28 @@ from qtables.ledger.store import Ledger
 from qtables.merge.figures import iter_units, total_row, unit_row
 from qtables.period import Period
 from qtables.spec import Spec
+from qtables.spec.model import Table
 from qtables.spec.registry import Registry, Unit
-from qtables.merge.quality import period_scores
+from qtables.merge.quality import UnitFigures, ranked
 from qtables.status import STATUS_TEXT, period_status, timing
 
 
 @dataclass
 class PeriodFigures:
     period: Period
-    keyed: str  # t5 (quarter) or t7 (year)
+    table: Table  # 附表5 (quarter) or 附表7 (year)
     rows: dict[str, dict[str, Any]]  # unit code -> its 合计 row
     units: dict[str, Unit]
     records: dict[str, dict[str, list[dict[str, Any]]]]  # table -> unit code -> rows (附表1–4)
     categories: dict[str, list[dict[str, Any]]]  # 附表6 row key -> the units' rows
 
     def total(self, codes: list[str] | None = None) -> dict[str, Any]:
-        from qtables.spec import load_spec
-
-        table = load_spec().table(self.keyed)
         picked = [r for c, r in self.rows.items() if codes is None or c in codes]
-        return total_row(table, picked) if picked else {}
+        return total_row(self.table, picked) if picked else {}
+
+    def for_index(self) -> UnitFigures:
+        return UnitFigures(self.rows, {c: u.name for c, u in self.units.items()},
+                           {c: len(rows) for c, rows in self.records["t1"].items()})
 
 
 @dataclass
@@ -65,11 +67,10 @@ class Facts:
 
 
 def period_figures(ledger: Ledger, registry: Registry, spec: Spec, period: Period) -> PeriodFigures:
-    keyed = "t7" if period.kind == "year" else "t5"
-    table = spec.table(keyed)
+    table = spec.table("t7" if period.kind == "year" else "t5")
     rows, units, records, categories = {}, {}, {t: {} for t in ("t1", "t2", "t3", "t4")}, {}
     for data in iter_units(ledger, registry, period):
-        if keyed not in data.tables:
+        if table.id not in data.tables:
             continue
         row = unit_row(table, data.tables)
         if row is None:
@@ -79,24 +80,18 @@ def period_figures(ledger: Ledger, registry: Registry, spec: Spec, period: Perio
             records[t][data.unit.code] = [v for k, v in data.tables.get(t, {}).items() if k != TOTAL_KEY]
         for key, values in data.tables.get("t6", {}).items():
             categories.setdefault(key, []).append(values)
-    return PeriodFigures(period, keyed, rows, units, records, categories)
+    return PeriodFigures(period, table, rows, units, records, categories)
 
 
 def same_period_last_year(period: Period) -> Period:
-    return Period.parse(f"{period.year - 1}Q{period.quarter}" if period.kind == "quarter" else str(period.year - 1))
-
-
-def previous_period(period: Period) -> Period:
-    if period.kind == "year":
-        return Period.parse(str(period.year - 1))
-    return Period.parse(f"{period.year}Q{period.quarter - 1}" if period.quarter > 1 else f"{period.year - 1}Q4")
+    return Period(period.year - 1, period.quarter)
 
 
 def gather(ws, spec: Spec, period: Period, ledger: Ledger) -> Facts:
     """Everything the report writes from data (read by the caller inside ``ledger.reading()``)."""
     registry = ws.registry
     now = period_figures(ledger, registry, spec, period)
-    before = period_figures(ledger, registry, spec, previous_period(period))
+    before = period_figures(ledger, registry, spec, period.previous())
     year_ago = period_figures(ledger, registry, spec, same_period_last_year(period))
     status = period_status(ws, spec, period, ledger=ledger)
     excluded = []
@@ -106,7 +101,9 @@ def gather(ws, spec: Spec, period: Period, ledger: Ledger) -> Facts:
         why = "未报送" if u["status"] == "missing" else f"{STATUS_TEXT.get(u['status'], u['status'])}，未计入"
         excluded.append((u["name"], why))
     scope = "全省" if registry.root.kind == "province" else registry.root.name
-    quality = period_scores(spec, ws.config, ledger, registry, period, lambda p: timing(ws, spec, p, ledger))
+    # The index from the figures just read (not a second pass over the ledger); 按时 from this status and the previous one's.
+    quality = ranked(spec, ws.config, now.for_index(), before.for_index(), {u["code"]: u.get("timing") or "" for u in status["units"]},
+                     timing(ws, spec, before.period, ledger) if before.rows else {})
     return Facts(period, scope, now, before if before.rows else None, year_ago if year_ago.rows else None, excluded, status,
                  quality)
 

@@ -15,6 +15,7 @@ import secrets
 import time
 import zipfile
 from pathlib import Path
+from urllib.parse import quote
 from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
@@ -27,6 +28,7 @@ from starlette.responses import FileResponse, HTMLResponse, RedirectResponse, Re
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
+from qtables.errors import QtablesError, unexpected
 from qtables.intake.items import Limits
 from qtables.ledger.workspace import Workspace, open_workspace
 from qtables.period import Period
@@ -46,17 +48,14 @@ HEADERS = {
 
 class Site:
     def __init__(self, ws_path: Path, host: str):
-        self.ws_path, self.host = ws_path, host
+        self.host = host
+        self.ws: Workspace = open_workspace(ws_path)  # read once: a page is served many times, the config seldom changes
         self.spec = load_spec()
         self.env = Environment(loader=FileSystemLoader(HERE / "templates"), autoescape=select_autoescape(["html"]))
         self.env.globals["STATUS_TEXT"] = STATUS_TEXT
         from qtables.status import short_time
 
         self.env.globals["short"] = short_time
-
-    @property
-    def ws(self) -> Workspace:
-        return open_workspace(self.ws_path)
 
     def who(self, request: Request) -> tuple[str | None, str | None]:
         """(name, role) of the person asking; the local user when the workspace names none and the page is local."""
@@ -88,7 +87,9 @@ class Site:
 
 
 def _periods() -> list[str]:
-    year = time.localtime().tm_year
+    from qtables.timing import today_beijing
+
+    year = today_beijing().year
     return [f"{y}Q{q}" for y in (year - 1, year) for q in range(1, 5)] + [str(year - 1), str(year)]
 
 
@@ -102,7 +103,7 @@ def create_app(ws_path: Path, *, host: str = "127.0.0.1") -> Starlette:
                 name, role = await run_in_threadpool(site.who, request)
                 if name is None:
                     here = request.url.path + (f"?{request.url.query}" if request.url.query else "")
-                    return RedirectResponse(f"/login?next={_quote(here)}", status_code=303)
+                    return RedirectResponse(f"/login?next={quote(here)}", status_code=303)
                 if not can(role, action):
                     return site.refuse(request, "W101", f"{name}是查看者，只能浏览和下载；收取、汇总、起草报告、下发模板和催报"
                                                         "请找统计员。", 403)
@@ -165,7 +166,7 @@ def create_app(ws_path: Path, *, host: str = "127.0.0.1") -> Starlette:
         ws = site.ws
         try:
             who = ws.registry.unit(code)
-        except Exception:  # noqa: BLE001 - an unknown code is a 404, not an error page
+        except QtablesError:
             return site.refuse(request, "U002", f"没有代码为 {code} 的单位。", 404)
         ledger = ws.open_ledger()
         try:
@@ -223,14 +224,13 @@ def create_app(ws_path: Path, *, host: str = "127.0.0.1") -> Starlette:
             return site.refuse(request, "U001", "请选择报告期和要做的事。", 400)
         try:
             name, data = await run_in_threadpool(_build, site, what, period)
-        except Exception as exc:  # noqa: BLE001 - a coded refusal from the library is shown, not a trace
-            code = getattr(exc, "code", "Q999")
-            return site.refuse(request, code, getattr(exc, "message", str(exc)), 400)
+        except QtablesError as exc:  # a coded refusal from the library, shown as the CLI shows it
+            return site.refuse(request, exc.code, exc.message + (f"\n处理办法：{exc.hint}" if exc.hint else ""), 400)
         site.audit(user, what, period.code)
         if what == "remind":
             return site.page(request, "message.html", title="催报（试运行）", code="", message=data.decode("utf-8"))
         return Response(data, media_type="application/octet-stream",
-                        headers={"Content-Disposition": f"attachment; filename*=UTF-8''{_quote(name)}"})
+                        headers={"Content-Disposition": f"attachment; filename*=UTF-8''{quote(name)}"})
 
     @guard("read")
     async def download(request: Request, user: str, _form):
@@ -269,10 +269,17 @@ def create_app(ws_path: Path, *, host: str = "127.0.0.1") -> Starlette:
         Route("/download/{kind}/{key}", download),
         Mount("/static", StaticFiles(directory=HERE / "static"), name="static"),
     ]
+    async def failed(request: Request, exc: Exception):
+        """Anything unexpected: the same coded Chinese answer as the CLI's (Q999 with its log, or K06), never a trace."""
+        error = await run_in_threadpool(unexpected, exc)
+        return HTMLResponse(site.env.get_template("message.html").render(
+            title="未能完成", code=error.code, message=error.message + f"\n处理办法：{error.hint}", user=None, role=None, csrf="",
+            periods=[]), status_code=500)
+
     secure = host not in LOCAL_HOSTS
-    return Starlette(routes=routes, middleware=[
+    return Starlette(routes=routes, exception_handlers={Exception: failed}, middleware=[
         Middleware(SecurityHeaders),
-        Middleware(SessionMiddleware, secret_key=session_key(open_workspace(ws_path).signing_key), session_cookie="qtables",
+        Middleware(SessionMiddleware, secret_key=session_key(site.ws.signing_key), session_cookie="qtables",
                    same_site="strict", https_only=secure, max_age=8 * 3600)])
 
 
@@ -330,12 +337,6 @@ def _period(text: Any) -> Period | None:
         return Period.parse(str(text)) if text else Period.parse(_periods()[-3])
     except Exception:  # noqa: BLE001 - any malformed period is the same refusal
         return None
-
-
-def _quote(name: str) -> str:
-    from urllib.parse import quote
-
-    return quote(name)
 
 
 def _build(site: Site, what: str, period: Period) -> tuple[str, bytes]:

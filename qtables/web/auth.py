@@ -20,24 +20,24 @@ from qtables.ledger.people import ROLES
 LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1")
 
 
+def _secret(password: str) -> bytes:
+    """What bcrypt is given: it reads at most 72 bytes, so a longer (UTF-8) password is pre-hashed and every
+    character counts."""
+    data = password.encode("utf-8")
+    return hashlib.sha256(data).hexdigest().encode() if len(data) > 72 else data
+
+
 def hash_password(password: str) -> str:
     import bcrypt
 
-    # bcrypt reads at most 72 bytes: a longer (UTF-8) password is pre-hashed so every character counts.
-    data = password.encode("utf-8")
-    if len(data) > 72:
-        data = hashlib.sha256(data).hexdigest().encode()
-    return bcrypt.hashpw(data, bcrypt.gensalt(rounds=12)).decode()
+    return bcrypt.hashpw(_secret(password), bcrypt.gensalt(rounds=12)).decode()
 
 
 def check_password(password: str, stored: str) -> bool:
     import bcrypt
 
-    data = password.encode("utf-8")
-    if len(data) > 72:
-        data = hashlib.sha256(data).hexdigest().encode()
     try:
-        return bcrypt.checkpw(data, stored.encode())
+        return bcrypt.checkpw(_secret(password), stored.encode())
     except ValueError:
         return False
 
