@@ -37,3 +37,17 @@ def build_filled(path: Path, spec, workspace, unit_code: str, period_code: str, 
                            notes=notes or {}, previous=previous, capacity=capacity)
     build_workbook(path, spec=spec, request=request, key=key or workspace.signing_key, password="pw")
     return path, values
+
+
+def annual_workspace(root: Path, spec, workspace, codes=("410100", "410200", "410300")):
+    """A workspace that has taken in the year 2025's filings of ``codes`` (the other units have not filed)."""
+    from qtables.intake.run import intake
+    from qtables.ledger.workspace import init_workspace
+
+    ws = init_workspace(root / "ws", signing_key="5e" * 32)  # the suite's key: build_filled signs with it
+    inbox = root / "in"
+    inbox.mkdir()
+    for i, code in enumerate(codes):
+        build_filled(inbox / f"{code}.xlsx", spec, workspace, code, "2025", seed=11 + i)
+    intake(ws, [inbox], spec=spec)
+    return ws

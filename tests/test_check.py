@@ -12,6 +12,8 @@ from pathlib import Path
 
 import openpyxl
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from click.testing import CliRunner
 
 from builders import build_filled
@@ -378,6 +380,33 @@ def test_blank_signature_lines_are_noted_once_per_table_at_the_first_blank_cell(
     build_workbook(full, spec=spec, request=IssueRequest(unit, period, table_ids, set_names, values=filling.values,
                    line_values=filling.line_values), key=workspace.signing_key, password="pw")
     assert "N04" not in {f.code for f in check_file(full, ctx).findings}
+
+
+@given(st.data())
+@settings(max_examples=200, deadline=None)
+def test_signature_lines_are_read_by_their_labels_wherever_a_layout_put_them(data):
+    """The checker finds 统计员/批准人/报送日期 by their labels, so a template issued before the lines moved (附表5's
+    lines now keep out of the columns a two-page print repeats) is read alike: labels at any columns in order,
+    each value in any cell before the next label, blanks and 'label:' with an ASCII colon too."""
+    from qtables.template.lines import line_values
+
+    items = ("统计员", "批准人", "报送日期")
+    ncols = data.draw(st.integers(min_value=6, max_value=24))
+    cols = sorted(data.draw(st.lists(st.integers(0, ncols - 2), min_size=3, max_size=3, unique=True)))
+    row: dict[int, object] = {}
+    expected: dict[str, object] = {}
+    for i, (label, col) in enumerate(zip(items, cols)):
+        row[col] = label + data.draw(st.sampled_from(["：", ":", " ：", ""]))
+        end = cols[i + 1] if i + 1 < len(cols) else ncols
+        value = data.draw(st.one_of(st.none(), st.sampled_from(["张三", "李 四", "   "]), st.floats(45000, 47000)))
+        if col + 1 >= end:
+            value = None  # no room for a value before the next label
+        if value is not None:
+            row[data.draw(st.integers(col + 1, end - 1))] = value
+        expected[label] = value if not (isinstance(value, str) and not value.strip()) else None
+    slots = [(c, c, c + 1, c + 1) for c in range(3)]  # where a different layout would have put them
+    found = line_values(lambda r, c: row.get(c), 0, ncols, items, slots)
+    assert {label: value for label, (value, _col) in found.items()} == expected
 
 
 def test_one_figure_typed_wrong_is_one_problem_with_its_consequences_listed(spec, workspace, tmp_path):

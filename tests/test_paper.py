@@ -73,6 +73,31 @@ def test_the_master_prints_readable_whole_and_says_what_it_leaves_out(demo, tmp_
     assert "可比口径" in text
 
 
+def test_an_annual_master_with_most_units_missing_prints_whole(tmp_path, spec, workspace):
+    """The year's master when 3 of 28 units have filed: 附表7汇总 too tall for one page runs on with its last rows, the
+    合计, the long 不含 note and the lines to sign together (never the signature line alone under a repeated header);
+    the charts' captions and labels stay on the page; a 考核评分表 nobody has filed lists every unit as 未收 and says so."""
+    from builders import annual_workspace
+    from qtables.merge.master import merge
+    from qtables.period import Period
+
+    ws = annual_workspace(tmp_path, spec, workspace)
+    report = review(merge(ws, spec, Period.parse("2025")), tmp_path / "pages", png=False)
+    assert report.problems == []  # nothing past the right edge (the charts' captions were), no blank page
+    small = {page: size for page, size in report.type_sizes.items() if size < MIN_PT}
+    assert not small, small
+    pages = _pages(report.pdf)
+    form = [p for p in pages if re.search(r"附表7汇总\s+第", p)]
+    signed = [p for p in form if "统计员" in p]
+    assert len(signed) == 1 and "全省合计" in signed[0] and re.search(r"\d{2}\s*新蔡县", signed[0]), signed
+    assert "未报25个：" in "".join("".join(signed).split())  # grouped by reason, every unit named once
+    scoring = [p for p in pages if "考核评分表（附件2）" in p]
+    assert scoring and "新蔡县" in scoring[0] and "未收" in "".join(scoring)
+    assert "尚未收到任何单位" in "".join("".join(scoring).split())
+    for broken in ("（2分\n", "（4\n"):
+        assert not any(broken in p for p in scoring)
+
+
 def test_a_receipt_prints_what_was_filled_with_its_notes_and_nothing_blank(demo, tmp_path):
     receipt = next((demo / "receipts" / "2025Q3" / "410300").glob("*.xlsx"))
     report = review(receipt, tmp_path / "receipt", png=False)
@@ -105,6 +130,12 @@ def test_a_template_prints_its_tables_readable_numbered_per_sheet(demo, tmp_path
     pages = _pages(report.pdf)
     t5 = [p for p in pages if re.search(r"附表5\s+第\s*\d+\s*页", p)]
     assert t5 and re.search(r"附表5\s+第\s*1\s*页", t5[0])  # numbered from 1 on its own, not 第29页 of the workbook
+    # Two pages wide, the row labels repeated on the second: each line label printed once across the two pages,
+    # none of them in a repeated column (the second page used to say 填表单位（盖章）： and 统计员： again, empty).
+    assert len(t5) == 2 and "序号" in t5[1] and "市本级" in t5[1]
+    for label in ("填表单位", "报告期", "统计员", "批准人", "报送日期"):
+        assert sum(page.count(label) for page in t5) == 1, label
+    assert "（市）" in "".join(t5[0].split())  # the 序号 header's bracket not broken over two lines
     selfcheck = next(p for p in pages if "自查结果" in p)
     assert "尚未填写" in selfcheck and "可以上报" not in selfcheck.split("序号")[0]
 
@@ -129,7 +160,9 @@ def test_the_page_plan_never_shrinks_type_below_7pt_and_splits_at_groups():
     assert a3.pages_wide == 1 and a3.breaks == () and a3.scale >= paper.MIN_SCALE
     # A short table that fits one page tall at a readable scale is kept on one page; a long one is not shrunk.
     assert paper.plan(widths[:8], paper="A4", lead=2, height=700).scale < 100
-    assert paper.plan(widths[:8], paper="A4", lead=2, height=5000).scale == paper.MIN_SCALE
+    # One that cannot fit one page tall even at 70 % runs on to the next page at its width's scale (larger type).
+    wide_scale = paper.plan(widths[:8], paper="A4", lead=2).scale
+    assert paper.plan(widths[:8], paper="A4", lead=2, height=5000).scale == wide_scale > paper.MIN_SCALE
     assert paper.paper_of({}) == "A4" and paper.paper_of({"print": {"paper": "a3"}}) == "A3"
     with pytest.raises(WorkspaceError) as bad:
         paper.paper_of({"print": {"paper": "B5"}})

@@ -122,14 +122,9 @@ def test_changes_against_last_quarter_and_last_year_like_for_like(tmp_path, spec
 
 
 def test_the_annual_report_has_article_eleven(tmp_path, spec, workspace):
-    from builders import build_filled
+    from builders import annual_workspace
 
-    ws = init_workspace(tmp_path / "ws", signing_key="5e" * 32)  # the suite's key: build_filled signs with it
-    inbox = tmp_path / "in"
-    inbox.mkdir()
-    for i, code in enumerate(("410100", "410200", "410300")):
-        build_filled(inbox / f"{code}.xlsx", spec, workspace, code, "2025", seed=11 + i)
-    intake(ws, [inbox], spec=spec)
+    ws = annual_workspace(tmp_path, spec, workspace)
     text = text_of(draft_report(ws, spec, Period.parse("2025")).path)
     for part in ANNUAL:
         assert part in text

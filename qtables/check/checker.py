@@ -16,7 +16,7 @@ from qtables.read import normalize
 from qtables.check.findings import make
 from qtables.template.identity import IDENTITY_SHEET, PROPERTY_PREFIX, Identity
 from qtables.template.layout import TableLayout, a1
-from qtables.template.lines import line_slots
+from qtables.template.lines import line_slots, line_values
 from qtables.period import Period
 from qtables.spec.model import Spec, Table
 from qtables.read.workbook import RawWorkbook, ReadProblem, read_workbook
@@ -205,8 +205,9 @@ def signature_lines(book: RawWorkbook, layouts: dict[str, TableLayout], report: 
         if not items:
             continue
         sheet = book.sheet(layout.sheet)
-        blank = [(label, first) for label, (_l0, _l1, first, _v1) in zip(items, line_slots(layout, items, with_period=False))
-                 if normalize.clean_text(sheet.get(layout.bottom_row, first)) is None]
+        slots = line_slots(layout, items, with_period=False)
+        typed = line_values(sheet.get, layout.bottom_row, layout.ncols, items, slots)
+        blank = [(label, col) for label, (value, col) in typed.items() if normalize.clean_text(value) is None]
         if blank:
             report.findings.append(make("N04", table=layout.table.name, sheet=layout.sheet,
                                         cell=a1(layout.bottom_row, blank[0][1], abs_row=False, abs_col=False),

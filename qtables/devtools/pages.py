@@ -48,9 +48,10 @@ def words(bbox: str) -> list[tuple[float, float, float, float, str]]:
 
 def smallest_type(bbox: str) -> float | None:
     """The smallest type on a page, in points, from its words of CJK characters only: a CJK glyph is one em wide,
-    so a word's width over its length is the size it was printed at, whatever the font.  Words of a single
+    so a word's width (its height, printed upright) over its length is the size it was printed at, whatever the
+    font.  Words of a single
     character are left out (a bullet or mark), and a line label (填表单位（公章）：), which shrinks to fit its cells."""
-    sizes = [(x1 - x0) / len(t) for x0, _y0, x1, _y1, t in words(bbox)
+    sizes = [max(x1 - x0, y1 - y0) / len(t) for x0, y0, x1, y1, t in words(bbox)  # upright words (a chart's labels) too
              if len(t) >= 2 and not t.endswith("：")
              and all("\u4e00" <= ch <= "\u9fff" or "\uff01" <= ch <= "\uff5e" for ch in t)]
     return round(min(sizes), 2) if sizes else None

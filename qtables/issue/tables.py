@@ -91,7 +91,7 @@ def write_table(ws, layout: TableLayout, rows, total, ctx: ExcelContext, fmt: Fo
     for i, w in enumerate(widths):
         ws.set_column(i, i, w)
     last_col = layout.ncols - 1
-    page, lead = _page_plan(layout, widths)
+    page, lead = paper.table_plan(layout, widths)
     # Split across pages, the title and the notes start after the label columns every page repeats (merged from
     # column A they would be drawn again, cut, on the next page across).
     start = lead if page.breaks else 0
@@ -168,23 +168,6 @@ def write_table(ws, layout: TableLayout, rows, total, ctx: ExcelContext, fmt: Fo
             ws.set_h_pagebreaks([layout.first_data + c for c in cuts])
     ws.print_area(0, 0, layout.bottom_row, last_col)
     ws.freeze_panes(layout.first_data, 0)
-
-
-def _page_plan(layout: TableLayout, widths: list[float]) -> tuple[paper.PagePlan, int]:
-    """How the table prints: its key columns repeat on every page across; a short table (附表5/6/7) is kept on
-    one page tall where the scale allows, a list of records runs on over as many pages as it needs."""
-    table = layout.table
-    lead = 0
-    while lead < len(table.columns) and table.columns[lead].type == "key" and table.kind in ("keyed", "categories"):
-        lead += 1
-    height = None
-    if table.kind in ("keyed", "categories"):
-        notes = table.printed_notes or ""
-        height = (15 + 30 + 18 + 34 * layout.depth + 18 * (len(layout.rows) + 1)
-                  + (14 * lines_needed(notes, sum(widths)) + 4 if notes else 0) + 40)
-    plan = paper.plan(widths, paper="A4", lead=lead, boundaries=paper.group_starts([tuple(c.header) for c in table.columns]),
-                      height=height)
-    return plan, lead
 
 
 def _write_total_row(ws, layout: TableLayout, total, ctx: ExcelContext, fmt: Formats) -> None:

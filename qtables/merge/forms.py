@@ -77,9 +77,22 @@ def coverage_note(scope: str, excluded: list[tuple[str, str]], expected: int) ->
     """What a total counts: every unit, or which units it leaves out and why (never silently)."""
     if not excluded:
         return f"{scope}合计含全部 {expected} 个单位。"
-    names = "、".join(f"{name}（{STATUS_TEXT.get(state, state)}）" for name, state in excluded)
+    names = left_out_names(excluded)  # every one named: the total is signed for
     return (f"{scope}合计不含：{names}——共 {len(excluded)} 个单位的数据未通过审核或未报送，未计入合计"
             f"（含 {expected - len(excluded)} 个单位）。")
+
+
+def left_out_names(excluded: list[tuple[str, str]], *, limit: int | None = None) -> str:
+    """洛阳市（退回）、济源市（未报）; more than three by reason, each name once: 未报 25 个：平顶山市、安阳市…；退回 1 个：
+    洛阳市.  ``limit``: at most that many names a reason, then how many and where they all are (a chart's caption)."""
+    if len(excluded) <= 3:
+        return "、".join(f"{name}（{STATUS_TEXT.get(state, state)}）" for name, state in excluded)
+    groups: dict[str, list[str]] = {}
+    for name, state in excluded:
+        groups.setdefault(STATUS_TEXT.get(state, state), []).append(name)
+    return "；".join(f"{reason} {len(group)} 个：{'、'.join(group[:limit])}"
+                    + ("等（见“报送情况”表）" if limit is not None and len(group) > limit else "")
+                    for reason, group in groups.items())
 
 
 def _merged(ws, row: int, first: int, last: int, text: str, cell_format) -> None:

@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Any
 
 
-from qtables.template.layout import a1, quote_sheet
+from qtables.template.layout import a1, lines_needed, quote_sheet
 from qtables.period import Period
 from qtables.spec.registry import Registry
 from qtables.spec.model import Spec, Table
@@ -16,6 +16,7 @@ from qtables.timing import as_beijing
 from qtables.ledger.queries import decode
 from qtables.ledger.store import Ledger
 from qtables.template import paper
+from qtables.merge.forms import left_out_names
 from qtables.merge.sheetkit import row_height, HEADER_ROW, SheetWriter, write_header, write_num, print_setup, write_text
 
 
@@ -129,6 +130,10 @@ def sources_sheet(wb, fmt, ledger: Ledger, registry: Registry, period: Period) -
     print_setup(ws, fmt, widths, lead=2, header_rows=(HEADER_ROW, first - 1))
 
 
+# The chart sheet's columns A–N (characters): B–C hold the figures' table, 质量备案率（项数，%） and 未计入（退回） whole.
+CHART_WIDTHS = [12, 18, 18] + [8] * 11
+
+
 def charts(wb, fmt, table: Table, summary_name: str, summary: dict[str, Any], ledger: Ledger, registry: Registry, period: Period) -> None:
     """One chart a landscape page: each unit's 质量备案率 and 用户满意率, then 在建/竣工 over the periods like for like.
     The figures the charts draw are on this sheet below them.  A constant-memory sheet is written in row order:
@@ -140,13 +145,15 @@ def charts(wb, fmt, table: Table, summary_name: str, summary: dict[str, Any], le
     ws.set_print_scale(100)  # each chart is drawn as wide as the page holds: printed as it is, never shrunk
     ws.set_start_page(1)
     ws.set_footer("&C&A　第 &P 页")
-    ws.set_column(0, 0, 12)
-    ws.set_column(1, 2, 18)  # the figures' table: 质量备案率（项数，%） and 未计入（退回） whole
-    ws.set_column(3, 13, 8)
+    for c, width in enumerate(CHART_WIDTHS):
+        ws.set_column(c, c, width)
+    # The captions run over the columns the page holds at 100 % (wider, their text would run off its right edge).
+    printable = paper.PAPERS[fmt.paper][1] - 2 * 0.5 * 72
+    caption_last = max(c for c in range(len(CHART_WIDTHS)) if sum(map(paper.col_points, CHART_WIDTHS[:c + 1])) <= printable)
     page = 32  # rows per printed page
     excluded = summary.get("excluded", [])
     states = dict(excluded)
-    left_out = ("未计入：" + "、".join(f"{n}（{STATUS_TEXT.get(st, st)}）" for n, st in excluded) + "。") if excluded else ""
+    left_out = f"未计入：{left_out_names(excluded, limit=8)}。" if excluded else ""
     rates = (("filing_rate_count", "质量备案率（项数，%）"), ("satisfaction_rate", "用户满意率（%）"))
     trend, common, dropped = _trend(ledger, registry, table, period)
     top, base = 2 * page + 1, 3 * page + 1
@@ -155,7 +162,12 @@ def charts(wb, fmt, table: Table, summary_name: str, summary: dict[str, Any], le
     for i, (_cid, title) in enumerate(rates):
         # "无数据" is not 0 %: a rate that cannot be computed (竣工 0 → no 备案率) is labelled so on its bar.
         note = f"图{i + 1}：各单位{title}。“无数据”：该单位没有可计算的比率（如竣工0项时没有备案率），不是0。{left_out}"
-        ws.merge_range(1 + i * page, 0, 2 + i * page, 13, note, fmt.note)
+        ws.merge_range(1 + i * page, 0, 2 + i * page, caption_last, note, fmt.note)
+        # The caption's two rows as tall as its wrapped text (the chart below starts after them; _left_out keeps
+        # it to a few lines, so the page still holds the chart).
+        lines = lines_needed(note, sum(CHART_WIDTHS[:caption_last + 1]))
+        for k in range(2):
+            ws.set_row(1 + i * page + k, 15 * max(1, (lines + 1 - k) // 2) + 2)
     # 在建 / 竣工 over the periods the ledger holds (of the same kind as this period), like for like: only the units
     # with accepted figures in every period shown, so a unit missing from one period does not look like a fall.
     ws.write_string(top, 0, "报告期", fmt.header)
@@ -184,7 +196,8 @@ def charts(wb, fmt, table: Table, summary_name: str, summary: dict[str, Any], le
                 # so the chart has a point to label).
                 why = f"未计入（{STATUS_TEXT.get(states[name], states[name])}）" if name in states else "无数据"
                 ws.write_number(r, 1 + j, 0, fmt.shown_as(why))
-                labels[cid].append({"value": why, "font": {"size": 8, "color": "#C00000"}})
+                # Upright above the bar's place: side by side, many such labels would print over each other.
+                labels[cid].append({"value": why, "font": {"size": 8, "color": "#C00000", "rotation": -90}})
     end = base + len(summary["labels"])
     for i, (cid, title) in enumerate(rates):
         chart = wb.add_chart({"type": "column"})

@@ -136,7 +136,7 @@ def write_header(wb_ws, fmt: "Formats", title: str, subtitle: str, headers: list
     start, last = title_span(fmt, widths, lead, headers)
     wb_ws.merge_range(0, start, 0, last, title, fmt.title)
     wb_ws.set_row(0, 30)
-    wb_ws.write_string(1, 0, subtitle, fmt.plain)
+    wb_ws.write_string(1, start, subtitle, fmt.plain)  # not in a repeated label column, where it would print cut
     for c, w in enumerate(widths):
         wb_ws.set_column(c, c, w)
     return form_header(wb_ws, fmt, headers, widths, top=top)
@@ -181,10 +181,30 @@ def form_height(table: Table, headers: list[str | tuple[str, ...]], rows: int, w
                 span: tuple[int, int]) -> float:
     """Points the form takes printed at 100 %: the lines above, the header, ``rows`` data rows of the default
     height (15 pt) and the lines below over the columns of ``span``, as forms.form_top/form_bottom write them."""
+    above, header, below = _form_parts(table, headers, widths, coverage, span)
+    return above + header + 15 * rows + below
+
+
+def _form_parts(table: Table, headers: list[str | tuple[str, ...]], widths: list[float], coverage: str,
+                span: tuple[int, int]) -> tuple[float, float, float]:
+    """(the lines above the header, the header, the 合计 row and the lines below it) in points at 100 %."""
     total = sum(widths[span[0]:span[1] + 1])
     below = (15 * text_lines(coverage, total) + 4 if coverage else 0) + (14 * text_lines(table.printed_notes, total) + 6
                                                                         if table.printed_notes else 0)
-    return 15 + 30 + 15 + sum(header_layout(headers, widths)[1]) + 15 * rows + below + 15 + 22
+    return 15 + 30 + 15, sum(header_layout(headers, widths)[1]), 15 + below + 15 + 22
+
+
+def keep_form_tail(ws, fmt: "Formats", page: paper.PagePlan, table: Table, headers: list[str | tuple[str, ...]], rows: int,
+                   first: int, widths: list[float], coverage: str, span: tuple[int, int], *, with_tail: int = 3) -> None:
+    """A form too tall for one page even at the smallest scale (附表7 of 28 units and a long 不含 note) runs on to a
+    second page; the break is put so that its last ``with_tail`` rows go over with the 合计, the notes and the lines
+    to sign, never the signature line alone under a repeated header."""
+    above, header, below = _form_parts(table, headers, widths, coverage, span)
+    tail = min(with_tail, rows)
+    groups = [[15.0] for _ in range(rows - tail)] + [[15.0] * tail]
+    cuts = paper.keep_together(groups, top=above + header, header=header, tail=below, scale=page.scale, paper=fmt.paper)
+    if cuts:
+        ws.set_h_pagebreaks([first + c for c in cuts])
 
 
 def write_blocks(ws, blocks: list[tuple[int, int, int, int, str]], cell_format) -> None:

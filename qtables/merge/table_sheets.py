@@ -18,7 +18,10 @@ from qtables.merge.sheetkit import (
     title_span,
     form_header,
     form_height,
+    header_layout,
+    keep_form_tail,
     row_height,
+    text_lines,
     SheetWriter,
     cached,
     print_setup,
@@ -40,8 +43,8 @@ def keyed_summary(wb, fmt, table: Table, name: str, ledger, registry, period, sc
     headers = [c.header for c in keys] + [c.header for c in cols] + [("报送\n状态",)]
     # Columns as wide as the widest figure they will show (the 合计), so no total prints as ###.
     totals_first = total_row(table, [r for d in iter_units(ledger, registry, period) if (r := unit_row(table, d.tables))])
-    # 序号 as wide as its printed header (市、县（市）序号) needs; 报送状态 as wide as 通过（待说明）.
-    widths = [max(7.0, column_width(c)) if c.role == "seq" else column_width(c) for c in keys] + figure_widths(cols, [totals_first]) + [14.0]
+    # 报送状态 as wide as 通过（待说明）.
+    widths = [column_width(c) for c in keys] + figure_widths(cols, [totals_first]) + [14.0]
     span = title_span(fmt, widths, len(keys), headers)
     form_top(ws, fmt, table, form, widths, span=span)
     for c, w in enumerate(widths):
@@ -98,8 +101,9 @@ def keyed_summary(wb, fmt, table: Table, name: str, ledger, registry, period, sc
     coverage = coverage_note(scope, excluded, n)
     bottom = form_bottom(ws, fmt, table, t + 1, widths, coverage=coverage, span=span)
     ws.print_area(0, 0, bottom, len(widths) - 1)
-    print_setup(ws, fmt, widths, lead=len(keys), header_rows=(FORM_TOP, first - 1), boundaries=paper.group_starts(headers),
-                height=form_height(table, headers, n + 1, widths, coverage, span))
+    page = print_setup(ws, fmt, widths, lead=len(keys), header_rows=(FORM_TOP, first - 1), boundaries=paper.group_starts(headers),
+                       height=form_height(table, headers, n + 1, widths, coverage, span))
+    keep_form_tail(ws, fmt, page, table, headers, n, first, widths, coverage, span)
     ws.freeze_panes(first, len(keys))
     return ws, {"rows": rows, "labels": labels, "first": first, "last": last, "total": t, "sheet": sheet, "totals": totals,
                 "label_col": len(keys) - 1, "coverage": coverage, "excluded": excluded}
@@ -249,8 +253,9 @@ def categories(wb, fmt, table: Table, ledger, registry, period, scope, form: For
     coverage = coverage_note(scope, excluded, len(registry.units)).replace("合计", "各分类合计", 1)
     bottom = form_bottom(ws, fmt, table, last + 1, widths, coverage=coverage, span=span)
     ws.print_area(0, 0, bottom, len(widths) - 1)
-    print_setup(ws, fmt, widths, lead=len(keys), header_rows=(FORM_TOP, first - 1), boundaries=paper.group_starts(sheaders),
-                height=form_height(table, sheaders, len(table.fixed_rows) * 2, widths, coverage, span))
+    page = print_setup(ws, fmt, widths, lead=len(keys), header_rows=(FORM_TOP, first - 1), boundaries=paper.group_starts(sheaders),
+                       height=form_height(table, sheaders, len(table.fixed_rows) * 2, widths, coverage, span))
+    keep_form_tail(ws, fmt, page, table, sheaders, len(table.fixed_rows), first, widths, coverage, span)
 
 
 def figure_widths(cols, rows: list[dict[str, Any]]) -> list[float]:
@@ -321,22 +326,62 @@ def _unbreakable(value: Any, col) -> float:
 
 
 def scoring(wb, fmt, table: Table, ledger, registry, period) -> None:
+    """A 考核评分表 (附件2/附件3): a row per unit, its score per item and the 合计; a unit whose form has not come
+    in is listed all the same, its state said, and the note under the table names them (never an empty grid)."""
     items = table.scoring_items
     ws = wb.add_worksheet(table.sheet[:31])
-    headers = ["单位"] + [f"{it.label}（{it.points:g}分）" for it in items] + ["合计"]
-    widths = [10.0] + [7.0] * len(items) + [8.0]
+    item_width = 9.0
+    # Each item's name broken into lines that fit, its 分值 on a line of its own: never (2分 / ) split.
+    labels = [f"{_wrapped(it.label, item_width)}\n（{it.points:g}分）" for it in items]
+    headers = ["单位"] + labels + ["合计", "报送\n状态"]
+    # A line that cannot be broken further ((子分部)) widens its column.
+    widths = ([10.0] + [max(item_width, max(display_width(line) for line in text.split("\n")) + 1) for text in labels]
+              + [8.0, 9.0])
     first = write_header(ws, fmt, table.title, f"报告期：{period.label}", headers, widths)
     r = first
+    missing: list[tuple[str, str]] = []
     for data in iter_units(ledger, registry, period):
         rows = data.tables.get(table.id)
-        if not rows:
-            continue
         write_text(ws, r, 0, data.unit.name, fmt.text)
-        total = 0.0
-        for j, it in enumerate(items):
-            value = rows.get(it.key, {}).get("score")
-            total += value if isinstance(value, (int, float)) else 0
-            write_num(ws, r, 1 + j, value, fmt.dec)
-        ws.write_formula(r, 1 + len(items), f"=SUM({a1(r, 1)}:{a1(r, len(items))})", fmt.total_dec, total)
+        if rows:
+            total = 0.0
+            for j, it in enumerate(items):
+                value = rows.get(it.key, {}).get("score")
+                total += value if isinstance(value, (int, float)) else 0
+                write_num(ws, r, 1 + j, value, fmt.dec)
+            ws.write_formula(r, 1 + len(items), f"=SUM({a1(r, 1)}:{a1(r, len(items))})", fmt.total_dec, total)
+            write_text(ws, r, 2 + len(items), "已收", fmt.status["accepted"])
+        else:
+            for j in range(len(items) + 1):
+                ws.write_blank(r, 1 + j, None, fmt.dec)
+            write_text(ws, r, 2 + len(items), "未收", fmt.status["missing"])
+            missing.append((data.unit.name, "missing"))
         r += 1
-    print_setup(ws, fmt, widths, lead=1, header_rows=(HEADER_ROW, first - 1))
+    received = len(registry.units) - len(missing)
+    if missing:
+        names = "、".join(name for name, _state in missing)
+        note = (f"本表收到 {received} 个单位的评分；未收到 {len(missing)} 个单位：{names}。" if received else
+                f"本报告期尚未收到任何单位的{table.title}（共 {len(missing)} 个单位）。")
+    else:
+        note = f"本表含全部 {received} 个单位的评分。"
+    span = title_span(fmt, widths, 1, headers)
+    note_height = 15 * text_lines(note, sum(widths[span[0]:span[1] + 1])) + 4
+    ws.merge_range(r, span[0], r, span[1], note, fmt.coverage)
+    ws.set_row(r, note_height)
+    ws.print_area(0, 0, r, len(widths) - 1)
+    # One page tall where the scale allows: the title, the header, a row per unit and the note under them.
+    height = 30 + 15 + sum(header_layout(headers, widths)[1]) + 15 * (r - first) + note_height
+    print_setup(ws, fmt, widths, lead=1, header_rows=(HEADER_ROW, first - 1), height=height)
+
+
+def _wrapped(label: str, width: float) -> str:
+    """A header label broken into even lines of at most as many characters as ``width`` holds."""
+    label = label.replace("\n", "")
+    per_line = max(1, int((width - 1) // 2))
+    lines = -(-len(label) // per_line)
+    size = -(-len(label) // lines)
+    parts = [label[i:i + size] for i in range(0, len(label), size)]
+    for i in range(1, len(parts)):  # a closing bracket or mark stays on the line it closes
+        while parts[i][:1] in ("）", "、", "，", "。") and parts[i]:
+            parts[i - 1], parts[i] = parts[i - 1] + parts[i][0], parts[i][1:]
+    return "\n".join(p for p in parts if p)

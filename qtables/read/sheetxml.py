@@ -168,11 +168,11 @@ class ResultSheet:
             "wrap": styles.add_xf(f'<xf numFmtId="0" fontId="0" fillId="0" borderId="{ruled}" xfId="0" applyBorder="1" applyAlignment="1">'
                                   f'{wrap}</xf>'),
             "top": styles.add_xf(f'<xf numFmtId="0" fontId="0" fillId="0" borderId="{ruled}" xfId="0" applyBorder="1" applyAlignment="1">'
-                                 '<alignment vertical="top"/></xf>'),
+                                 '<alignment horizontal="center" vertical="top"/></xf>'),  # 序号, 代码
         }
         for sev, fill in styles.fill_of.items():
             role_xf[f"sev-{sev}"] = styles.add_xf(f'<xf numFmtId="0" fontId="0" fillId="{fill}" borderId="{ruled}" xfId="0" applyFill="1" '
-                                                  'applyBorder="1" applyAlignment="1"><alignment vertical="top"/></xf>')
+                                                  'applyBorder="1" applyAlignment="1"><alignment horizontal="center" vertical="top"/></xf>')
         ruled_roles = {"head", "wrap", "top", *(f"sev-{sev}" for sev in styles.fill_of)}
         body = []
         for r, cells, height in self.rows:

@@ -9,7 +9,7 @@ as text, never as a formula or a link.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 
 import io
 import os
@@ -21,7 +21,7 @@ from qtables.receipt import package as receiptpkg
 from qtables.check.context import Report
 from qtables.fsutil import write_atomic
 from qtables.check.findings import SEVERITY_TEXT, consequences_text, fix_for, grouped
-from qtables.timing import BEIJING
+from qtables.timing import today_beijing
 from qtables.check.report import STATUS_TEXT
 from qtables.template.layout import lines_needed
 from qtables.template.lines import column_width
@@ -219,7 +219,7 @@ def result_sheet(report: Report, *, annotated: bool, version: int | None = None,
     rows: list[tuple[int, list[tuple[Any, str]], float | None]] = [
         (1, [(f"{'复核结果' if any(f.code == 'R01' for f in report.findings) else '审核结果'}：{STATUS_TEXT[report.status]}", "title")], 22),
         (2, [(f"文件：{Path(report.file).name}　{who}" + (f"　第{version}版" if version else "")
-              + f"　审核日期：{_cn_date(datetime.now(BEIJING).date())}", "plain")], None),
+              + f"　审核日期：{_cn_date(today_beijing())}", "plain")], None),
         (3, [(summary, "plain")], None),
         (4, [(how, "plain")], None),
         (5, [(_office_line(report, office), "plain")], None),
@@ -291,10 +291,10 @@ def _write_results(ws, sheet: receiptpkg.ResultSheet) -> None:
             elif role == "wrap":
                 cell.alignment = Alignment(horizontal="left", wrap_text=True, vertical="top")
             elif role == "top":
-                cell.alignment = Alignment(vertical="top")
+                cell.alignment = Alignment(horizontal="center", vertical="top")
             elif role.startswith("sev-"):
                 cell.fill = _openpyxl_fill(role[4:])
-                cell.alignment = Alignment(vertical="top")
+                cell.alignment = Alignment(horizontal="center", vertical="top")
         if height:
             ws.row_dimensions[r].height = height
     for i, width in enumerate(sheet.widths):

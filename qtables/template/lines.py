@@ -5,6 +5,7 @@ back from the same cells (nothing else decides where they are)."""
 from __future__ import annotations
 
 from qtables.spec.model import Column
+from qtables.template import paper
 from qtables.template.layout import TableLayout
 
 DEFAULT_WIDTH = {"integer": 7, "decimal": 11, "percent": 8, "text": 14, "date": 11, "choice": 12, "key": 10}
@@ -21,9 +22,59 @@ def line_slots(layout: TableLayout, items: tuple[str, ...], with_period: bool) -
     is never cut at the page's left edge in a narrow first column), each value enough for a short name or
     the report period; what is left widens the values.  When the line cannot hold every item that way, it is
     cut into equal segments, each label as wide as its segment allows (write_line shrinks a label to fit).
-    Only the layout decides: the filling helpers of the tests find the same cells.
+
+    A table printed two pages wide repeats its row-label columns on the second page, so the lines keep out of
+    those columns: the items are shared out over the pages in order (附表5: 填表单位 | 报告期, 统计员 批准人 | 报送
+    日期), each laid out within its own page, so no label prints twice and none straddles a page edge.
+    Only the layout decides: the filling helpers of the tests find the same cells, and the checker reads the values
+    by their labels (``line_values``), so a template issued with an earlier layout is read alike.
     """
-    return slots_for([column_width(c) for c in layout.table.columns], items, with_period)
+    widths = [column_width(c) for c in layout.table.columns]
+    page, lead = paper.table_plan(layout, widths)
+    if not page.breaks:
+        return slots_for(widths, items, with_period)
+    edges = [lead, *page.breaks, len(widths)]
+    labels = list(items) + (["报告期"] if with_period else [])
+    pages = len(edges) - 1
+    slots, taken = [], 0
+    for p in range(pages):
+        count = len(labels) // pages + (1 if p < len(labels) % pages else 0)
+        share = labels[taken:taken + count]
+        taken += count
+        if not share:
+            continue
+        a, b = edges[p], edges[p + 1]
+        period = with_period and share[-1] == "报告期" and taken == len(labels)
+        own = slots_for(widths[a:b], tuple(share[:-1] if period else share), period)
+        slots += [(l0 + a, l1 + a, v0 + a, v1 + a) for l0, l1, v0, v1 in own]
+    return slots
+
+
+def line_values(get, row: int, ncols: int, items: tuple[str, ...],
+                slots: list[tuple[int, int, int, int]]) -> dict[str, tuple[object, int]]:
+    """The value typed on a line after each label, and the column it is typed in, found by the labels: the first
+    filled cell right of “统计员：” up to the next label.  A label not on the row (an edited line) is read at its
+    slot's value cell; one moved by an earlier layout, right after it.  ``get(row, col)`` reads the sheet."""
+    names = {label.strip() for label in items} | {"报告期"}
+    found: dict[str, int] = {}
+    for col in range(ncols + 4):
+        text = get(row, col)
+        if isinstance(text, str):
+            label = text.strip().rstrip("：:").strip()
+            if label in names and label not in found:
+                found[label] = col
+    stops = sorted(found.values())
+    out: dict[str, tuple[object, int]] = {}
+    for label, (l0, _l1, first, _last) in zip(items, slots):
+        col = found.get(label)
+        if col is None:
+            out[label] = (get(row, first), first)
+            continue
+        end = next((s for s in stops if s > col), ncols + 4)
+        filled = [(c, v) for c, v in ((c, get(row, c)) for c in range(col + 1, end))
+                  if v is not None and not (isinstance(v, str) and not v.strip())]
+        out[label] = (filled[0][1], filled[0][0]) if filled else (None, first if col == l0 else col + 1)
+    return out
 
 
 def slots_for(widths: list[float], items: tuple[str, ...], with_period: bool) -> list[tuple[int, int, int, int]]:

@@ -15,6 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from qtables.errors import WorkspaceError
+from qtables.template.layout import TableLayout, lines_needed
 
 MIN_SCALE = 70
 MARGIN_LR = 0.4  # inches, left and right
@@ -71,8 +72,12 @@ def plan(widths: list[float], *, paper: str, lead: int, boundaries: set[int] | N
     assert best is not None
     scale = best.scale
     if height is not None and scale > MIN_SCALE:
+        # Shrunk to one page tall when that keeps the type readable; a sheet that will not fit one page tall even
+        # at the smallest scale runs on to a second page at its width's scale, the larger type.
         printable_h = page_h - 2 * MARGIN_TB * 72 - FOOTER_LINE
-        scale = max(MIN_SCALE, min(scale, int(100 * printable_h / height)))
+        tall = int(100 * printable_h / height)
+        if tall >= MIN_SCALE:
+            scale = min(scale, tall)
     return PagePlan(scale, best.breaks, best.pages_wide)
 
 
@@ -138,3 +143,21 @@ def keep_together(groups: list[list[float]], *, top: float, header: float, tail:
             used += h
             row += 1
     return breaks
+
+
+def table_plan(layout: TableLayout, widths: list[float]) -> tuple[PagePlan, int]:
+    """How an issued table prints, and how many label columns repeat on every page across (the lines above and
+    below the table are laid out by it, so that nothing sits in a repeated column): its key columns repeat on every page across; a short table (附表5/6/7) is kept on
+    one page tall where the scale allows, a list of records runs on over as many pages as it needs."""
+    table = layout.table
+    lead = 0
+    while lead < len(table.columns) and table.columns[lead].type == "key" and table.kind in ("keyed", "categories"):
+        lead += 1
+    height = None
+    if table.kind in ("keyed", "categories"):
+        notes = table.printed_notes or ""
+        height = (15 + 30 + 18 + 34 * layout.depth + 18 * (len(layout.rows) + 1)
+                  + (14 * lines_needed(notes, sum(widths)) + 4 if notes else 0) + 40)
+    page = plan(widths, paper="A4", lead=lead, boundaries=group_starts([tuple(c.header) for c in table.columns]),
+                height=height)
+    return page, lead
