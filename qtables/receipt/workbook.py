@@ -229,7 +229,7 @@ def result_sheet(report: Report, *, annotated: bool, version: int | None = None,
         message = f.message + (f"\n{consequences_text(follow)}" if follow else "")
         # As tall as the wrapped problem text, so printed rows never overlap.
         fix = fix_for(f)
-        lines = max(lines_needed(message, 48), lines_needed(str(f.note or ""), 22), lines_needed(str(f.expected or ""), 10),
+        lines = max(lines_needed(message, 44), lines_needed(str(f.note or ""), 22), lines_needed(str(f.expected or ""), 15),
                     lines_needed(str(f.found or ""), 12), lines_needed(fix, 28))
         cells = [(i, "top"), (f.code, "top"), (SEVERITY_TEXT[f.severity], f"sev-{f.severity}" if f.severity in FILLS else "top"),
                  (f"{f.sheet}!{f.cell}" if f.sheet and f.cell else f.sheet, "wrap"), (message, "wrap"),
@@ -237,7 +237,7 @@ def result_sheet(report: Report, *, annotated: bool, version: int | None = None,
                  (fix, "wrap")]
         rows.append((6 + i, cells, 15 * lines + 3))
     # One landscape A4 page wide, problems first: the submitter reads page 1 and knows what to fix.
-    return receiptpkg.ResultSheet(name=RESULT_SHEET, rows=rows, widths=[5, 7, 7, 14, 50, 12, 14, 22, 30],
+    return receiptpkg.ResultSheet(name=RESULT_SHEET, rows=rows, widths=[5, 7, 7, 14, 46, 16, 14, 22, 30],
                                   merges=["A2:I2", "A3:I3", "A4:I4", "A5:I5"], freeze_row=6, title_rows="$6:$6")
 
 
