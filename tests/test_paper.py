@@ -55,6 +55,7 @@ def test_the_master_prints_readable_whole_and_says_what_it_leaves_out(demo, tmp_
     for words in ("表号：豫建质统5表", "填表单位（盖章）", "上季度接转工程", "本季度质量备案", "填表说明", "统计员", "批准人", "报送日期"):
         assert words in form, words
     assert "全省合计不含：洛阳市（退回）" in text
+    assert "全省合计不含：洛阳市（退回）" in "\n".join(p for p in pages if "附表5明细" in p)  # under the 明细's total too
     # Every record printed whole: each 记录编号 of 附表1 and 注册号 of 附表3 is one word on the page, not cut.
     wb = openpyxl.load_workbook(master, read_only=True)
     for sheet, column in (("附表1", "记录编号"), ("附表3", "工程质量监督注册号")):

@@ -86,7 +86,8 @@ def review(path: Path, out_dir: Path, *, png: bool = True, dpi: int = 60) -> Pag
     for n in range(1, report.pages + 1):
         text = subprocess.run(["pdftotext", "-f", str(n), "-l", str(n), "-layout", str(pdf), "-"],
                               capture_output=True, text=True).stdout
-        body = "\n".join(line for line in text.splitlines() if not re.fullmatch(r"\s*第\s*\d+\s*页.*", line))
+        # The footer (附表5汇总　第 1 页) is not content: a page with nothing else is blank.
+        body = "\n".join(line for line in text.splitlines() if not re.fullmatch(r"\s*\S*\s*第\s*\d+\s*页.*", line))
         if "###" in text:
             report.problems.append(f"第{n}页：有 ### （列宽不够，数字显示不出来）")
         if not body.strip():

@@ -158,7 +158,7 @@ def charts(wb, fmt, table: Table, summary_name: str, summary: dict[str, Any], le
     trend, common, dropped = _trend(ledger, registry, table, period)
     top, base = 2 * page + 1, 3 * page + 1
 
-    ws.merge_range(0, 0, 0, 13, f"{period.label} 图表", fmt.title)
+    ws.merge_range(0, 0, 0, caption_last, f"{period.label} 图表", fmt.title)
     for i, (_cid, title) in enumerate(rates):
         # "无数据" is not 0 %: a rate that cannot be computed (竣工 0 → no 备案率) is labelled so on its bar.
         note = f"图{i + 1}：各单位{title}。“无数据”：该单位没有可计算的比率（如竣工0项时没有备案率），不是0。{left_out}"
@@ -222,6 +222,7 @@ def charts(wb, fmt, table: Table, summary_name: str, summary: dict[str, Any], le
         chart.set_size({"width": 600, "height": 420})
         ws.insert_chart(top, 3, chart)
     ws.set_h_pagebreaks([page, 2 * page, 3 * page])
+    ws.print_area(0, 0, end, caption_last)  # one page wide: nothing of a merged title or caption spills to a page of its own
 
 
 def _trend(ledger: Ledger, registry: Registry, table: Table, period: Period) -> tuple[list[tuple[str, float, float]], int, list[str]]:

@@ -121,6 +121,7 @@ def keyed_detail(wb, fmt, table: Table, name: str, ledger, registry, period, sco
     first_row = write_header(ws, fmt, f"{table.title}（{scope}明细）", f"报告期：{period.label}", headers, widths, lead=3)
     r = first_row
     subtotals: list[dict[str, Any]] = []
+    excluded: list[tuple[str, str]] = []
     for data in iter_units(ledger, registry, period):
         rows = data.tables.get(table.id, {})
         keys = [k for k in (rk.code for rk in data.unit.rows()) if k in rows]
@@ -159,6 +160,8 @@ def keyed_detail(wb, fmt, table: Table, name: str, ledger, registry, period, sco
         ws.write_string(r, kind_col, "小计", fmt.sub_text)
         if unit_rows:
             subtotals.append(sub)
+        else:
+            excluded.append((data.unit.name, state))
         r += 1
     totals = total_row(table, subtotals)
     last_row = r - 1
@@ -182,6 +185,11 @@ def keyed_detail(wb, fmt, table: Table, name: str, ledger, registry, period, sco
         else:
             ws.write_blank(r, c, None, fmt.number(col, "total"))
     ws.write_string(r, kind_col, "合计", fmt.total_text)
+    # What the 合计 leaves out, under it as on the summary (the 小计 rows say it unit by unit).
+    start, last = title_span(fmt, widths, 3, headers)
+    coverage = coverage_note(scope, excluded, len(registry.units))
+    ws.merge_range(r + 1, start, r + 1, last, coverage, fmt.coverage)
+    ws.set_row(r + 1, 15 * text_lines(coverage, sum(widths[start:last + 1])) + 4)
     ws.outline_settings(True, False, True, False)
     print_setup(ws, fmt, widths, lead=3, header_rows=(HEADER_ROW, first_row - 1), boundaries=paper.group_starts(headers))
     ws.freeze_panes(first_row, 3)
