@@ -113,6 +113,8 @@ def test_intake_records_statuses_versions_duplicates_and_other_materials(either,
     assert reply["To"] == "gy@x.cn" and "退回" in reply["Subject"]
     body = reply.get_body(("plain",)).get_content()
     assert "T5-01" in body and "必须改正" in body
+    # The figure as the receipt's 实为 shows it, under the problem; the cell named once (the rule's message has it).
+    assert "\n     实为 130\n" in body and body.count("附表5!") == body.count("[T5-0")
     [att] = list(reply.iter_attachments())
     assert att.get_filename() == "巩义_审核回执.xlsx"
 

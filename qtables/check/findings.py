@@ -182,6 +182,19 @@ def fix_for(f: Finding) -> str:
     return ""
 
 
+def figures_text(f: Finding) -> str:
+    """应为 0～100，实为 120 — the figures of a finding as the receipt's 应为/实为 columns show them, for a mail; those
+    its message already states (D01: 应由公式计算为 …) are not said twice."""
+    parts = []
+    for label, value in (("应为", f.expected), ("实为", f.found)):
+        if value is None or value == "":
+            continue
+        shown = (str(int(value)) if value.is_integer() else str(round(value, 2))) if isinstance(value, float) else str(value)
+        if shown not in f.message:
+            parts.append(f"{label} {shown}")
+    return "，".join(parts)
+
+
 def consequences_text(follow: list[Finding]) -> str:
     return "同一单元格还因此不符合：" + "；".join(f"[{f.code}] {f.message}" for f in follow) if follow else ""
 

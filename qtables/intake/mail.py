@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Iterator
 
 from qtables.check.context import Report
-from qtables.check.findings import consequences_text, grouped
+from qtables.check.findings import consequences_text, figures_text, grouped
 from qtables.intake.compose import Mail
 from qtables.fsutil import write_atomic
 from qtables.check.report import STATUS_TEXT, escape_text
@@ -70,7 +70,11 @@ def build_reply(ws: Workspace, sub: sqlite3.Row, report: Report, receipt: Path |
         def listed(items):
             out = []
             for i, (f, follow) in enumerate(items, 1):
-                out.append(f"  {i}. [{f.code}] {(f.sheet + '!' + f.cell + ' ') if f.cell else ''}{f.message}")
+                where = f"{f.sheet}!{f.cell}" if f.cell else ""
+                # A rule's message names its cell already (…（附表3!E5（1 建筑面积（平方米）））): not said twice.
+                out.append(f"  {i}. [{f.code}] {where + ' ' if where and where not in f.message else ''}{f.message}")
+                if figures_text(f):
+                    out.append(f"     {figures_text(f)}")
                 if follow:
                     out.append(f"     {consequences_text(follow)}")
             return out
