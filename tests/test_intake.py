@@ -282,6 +282,16 @@ def test_intake_and_status_commands(ws, books, tmp_path):
     assert result.exit_code == 2 and "U008" in result.output
 
 
+def test_templates_signed_by_another_workspace_are_refused_and_the_clerk_told_why(books, tmp_path):
+    """Filings whose template another workspace signed (another key: a second desk that ran its own init, or the
+    bundled samples) are 退回 with I01 each, the codes on each line, and one hint to the clerk about the key."""
+    other = init_workspace(tmp_path / "other", signing_key="77" * 32)
+    result = CliRunner().invoke(main, ["intake", "--workspace", str(other.path), str(_inbox(tmp_path, books, n=3))])
+    assert result.exit_code == 0, result.output
+    assert result.output.count("强制性问题：I01") == 3
+    assert "3 份报表的模板签名无效（I01）" in result.output and "signing_key" in result.output
+
+
 def test_an_outlook_msg_is_read_from_its_ole_container(books, tmp_path, either, spec):
     ws = either
     from olewriter import outlook_msg

@@ -84,11 +84,19 @@ def intake_cmd(workspace, paths, use_imap, send, as_json, received_at) -> None:
         if o.status in ("rejected", "unreadable", "quarantined"):
             shown = o.as_json()
             code = f"[{o.code}] " if o.code else ""
-            click.echo(f"  [{names.get(o.status, o.status)}] {shown['name']}（{shown['sender'] or shown['source']}）{code}{shown['message']}")
+            problems = f"强制性问题：{'、'.join(o.error_codes)}" if o.status == "rejected" and o.error_codes else ""
+            click.echo(f"  [{names.get(o.status, o.status)}] {shown['name']}（{shown['sender'] or shown['source']}）{code}"
+                       f"{shown['message']}{problems}")
             if o.fix:
                 click.echo(f"      处理办法：{o.fix}")
         elif o.status == "rechecked":
             click.echo(f"  [复核] {ws.registry.unit(o.unit).name} {o.as_json()['message']}")
+    forged = sum(1 for o in outcomes if "I01" in o.error_codes)
+    if forged >= 2:
+        # Many templates "forged" at once is most often this workspace's key, not the units: say so to the clerk.
+        click.echo(f"提示：{forged} 份报表的模板签名无效（I01）。如果它们确是本汇总单位下发的模板，说明本工作区的签名密钥"
+                   f"（{ws.path / 'qtables.toml'} 中的 signing_key）与下发模板时所用工作区的不同：请改在那个工作区中收取"
+                   f"（几个岗位应共用同一个密钥）。样例邮件 samples/ 由演示工作区签名，请用 qtables demo 体验。", err=True)
     click.echo(f"审核回执：{ws.path / 'receipts'}；回复邮件：{ws.path / 'outbox'}")
 
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import socket
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Callable, Iterable
@@ -57,6 +57,7 @@ class Outcome:
     fix: str = ""
     previous_status: str = ""  # a re-checked filing (status "rechecked"): its verdict before and after
     new_status: str = ""
+    error_codes: list[str] = field(default_factory=list)  # a submission's 强制性 problems, by code (I01, T5-01 …)
 
     def as_json(self) -> dict[str, Any]:
         """Outside text (names, sources, addresses, messages quoting them) with control and bidi characters shown
@@ -227,7 +228,8 @@ def _one(ws: Workspace, batch: Batch, ctx: CheckContext, item: Item, group_unit:
         findings.insert(0, make("Q01", found=item.sender, expected=report.unit.name))
         status = "quarantined"
     arrival.update(kind="workbook", status=status)
-    outcome.errors = sum(1 for f in findings if f.severity in ("E", "F"))
+    errors = [f.code for f in findings if f.severity in ("E", "F")]
+    outcome.errors, outcome.error_codes = len(errors), list(dict.fromkeys(errors))
     outcome.warnings = sum(1 for f in findings if f.severity == "W" and not f.explained)
     outcome.findings = len(findings)
     if report.unit is None or report.period is None:
@@ -307,11 +309,8 @@ def _cells(report: Report) -> list[tuple[str, str, str, Any]]:
 
 
 def produce_outputs(ws: Workspace, ledger: Ledger, ctx: CheckContext, reports: dict[str, Report] | None = None) -> None:
-    """Receipts and reply mails for every submission that has none yet (idempotent).
-
-    Reports from this run are reused; a submission left without outputs by an
-    interrupted run is checked again from its archived original.
-    """
+    """Receipts and reply mails for every submission that has none yet (idempotent): reports from this run are
+    reused; a submission left without outputs by an interrupted run is checked again from its archived original."""
     from qtables.intake.mail import write_reply
     from qtables.receipt.workbook import Office, write_receipt
 
