@@ -19,7 +19,8 @@ def dump(ledger: Ledger) -> dict[str, list[tuple]]:
     db = ledger.db
     sha = {r[0]: r[1] for r in db.execute("SELECT id, sha256 FROM submissions").fetchall()}
     out = {}
-    for table in ("arrivals", "submissions", "findings", "cells", "check_inputs", "verdicts", "project_keys", "imports", "reminders"):
+    for table in ("arrivals", "submissions", "findings", "cells", "check_inputs", "verdicts", "project_keys", "imports", "reminders",
+                  "settings"):
         cur = db.execute(f"SELECT * FROM {table}")
         names = [d[0] for d in cur.description]
         rows = []

@@ -240,3 +240,42 @@ def test_two_desks_never_both_answer_one_submission(pg_server, tmp_path, spec):
         assert list((b.path / "outbox").glob("*410100*.eml"))
     finally:
         led.close()
+
+
+def test_a_second_desk_takes_the_ledgers_signing_key_and_a_desk_with_another_is_refused(pg_server, tmp_path, spec):
+    """Desk A makes the ledger and takes in 2025Q2; desk B's `init --database` adopts the key the ledger holds, so
+    its intake of 2025Q3 accepts the templates A's key signed (no I01); desk C, its key edited by hand, is refused
+    (K09) before it writes anything; `ledger rekey` changes the ledger's key only with --yes, and then desk A is
+    the one refused.  A SQLite workspace whose key was changed after use is refused alike."""
+    url = pg_server.new_database()
+    runner = CliRunner()
+    a = make_workspace(tmp_path / "a", url)
+    intake(a, [SAMPLES / SAMPLE_PERIODS[0]], spec=spec)
+    result = runner.invoke(main, ["init", str(tmp_path / "b"), "--database", url])
+    assert result.exit_code == 0 and "与台账一致" in result.output, result.output
+    b = open_workspace(tmp_path / "b")
+    assert b.config["template"]["signing_key"] == SAMPLE_KEY
+    outcomes = intake(b, [SAMPLES / SAMPLE_PERIODS[1]], spec=spec)
+    assert not any("I01" in o.error_codes for o in outcomes) and sum(o.status == "accepted" for o in outcomes) >= 20
+
+    c_path = tmp_path / "c"
+    runner.invoke(main, ["init", str(c_path), "--database", url])
+    cfg = c_path / "qtables.toml"
+    cfg.write_text(re.sub(r'signing_key = ".*"', f'signing_key = "{"c3" * 32}"', cfg.read_text(encoding="utf-8")), encoding="utf-8")
+    before = dump(a.open_ledger())
+    for args in (["status", "--period", "2025Q3"], ["intake", str(SAMPLES / SAMPLE_PERIODS[1])]):
+        result = runner.invoke(main, [args[0], "--workspace", str(c_path), *args[1:]])
+        assert result.exit_code == 2 and "K09" in result.output and "qtables init" in result.output, result.output
+    assert dump(a.open_ledger()) == before
+    result = runner.invoke(main, ["ledger", "rekey", "--workspace", str(c_path)])
+    assert result.exit_code == 2 and "U054" in result.output
+    result = runner.invoke(main, ["ledger", "rekey", "--workspace", str(c_path), "--yes"])
+    assert result.exit_code == 0, result.output
+    assert runner.invoke(main, ["status", "--workspace", str(c_path), "--period", "2025Q3"]).exit_code == 0
+    assert "K09" in runner.invoke(main, ["status", "--workspace", str(a.path), "--period", "2025Q3"]).output
+
+    lite = make_workspace(tmp_path / "lite", None)
+    cfg = lite.path / "qtables.toml"
+    cfg.write_text(re.sub(r'signing_key = ".*"', f'signing_key = "{"d4" * 32}"', cfg.read_text(encoding="utf-8")), encoding="utf-8")
+    result = runner.invoke(main, ["status", "--workspace", str(lite.path), "--period", "2025Q3"])
+    assert result.exit_code == 2 and "K09" in result.output

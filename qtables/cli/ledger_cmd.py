@@ -11,12 +11,13 @@ from qtables.cli.app import handle_errors, main, workspace_option
 
 @main.group("ledger")
 def ledger_group() -> None:
-    """台账：在 SQLite 与 PostgreSQL 之间整体复制（升级到多岗位共用，或备份）。
+    """台账：在 SQLite 与 PostgreSQL 之间整体复制（升级到多岗位共用，或备份）；更换模板签名密钥。
 
     \b
     示例：
       qtables ledger copy --workspace 工作区 --to postgresql://qtables@db/qtables
       qtables ledger copy --workspace 工作区 --to 台账备份.sqlite
+      qtables ledger rekey --workspace 工作区 --yes
     """
 
 
@@ -60,3 +61,34 @@ def copy_cmd(workspace: Path | None, target: str) -> None:
     finally:
         source.close()
     click.echo(f"已复制到 {label}：{sum(report.rows.values())} 行，{report.originals} 份原件；逐表行数与摘要、每份原件的哈希均已核对一致。")
+
+
+@ledger_group.command("rekey")
+@workspace_option
+@click.option("--yes", is_flag=True, help="确认更换（不加此项只说明后果，不作改动）。")
+@handle_errors
+def rekey_cmd(workspace: Path | None, yes: bool) -> None:
+    """把台账记录的模板签名密钥换成本工作区 qtables.toml 中的密钥（有意更换密钥时用）。
+
+    \b
+    更换后，此前下发的模板报回时都会因签名无效被退回（I01），须重新下发模板；
+    共用这本台账的其他岗位也要把 signing_key 改成同一个，否则它们会被拒绝（K09）。
+    """
+    from qtables.errors import UsageError
+    from qtables.ledger.store import Ledger
+    from qtables.ledger.workspace import open_workspace
+
+    ws = open_workspace(workspace)
+    ledger = Ledger(ws.path, url=ws.database_url)  # opened without the check that refuses the new key
+    try:
+        key = ws.config["template"]["signing_key"]
+        if (ledger.recorded_key() or "").lower() == key.lower():
+            click.echo("台账记录的签名密钥与本工作区相同，无需更换。")
+            return
+        if not yes:
+            raise UsageError("更换签名密钥后，此前下发的模板都将无法通过签名校验（I01），未作改动", code="U054",
+                             hint="确要更换，请加 --yes 再运行一次，然后重新下发模板，并把其他岗位的 signing_key 改成同一个。")
+        ledger.rekey(key)
+    finally:
+        ledger.close()
+    click.echo("台账的模板签名密钥已换成本工作区的密钥。请重新下发模板；其他岗位请把 qtables.toml 的 signing_key 改成同一个。")

@@ -38,6 +38,7 @@ def init_cmd(directory: Path, root_unit: str, database: str | None) -> None:
 
         ws.open_ledger().close()  # the schema made now, so the first command of every desk finds it
         click.echo(f"台账：PostgreSQL {shown(database)}（原件也存入数据库，各岗位共用）")
+        click.echo("  模板签名密钥：与台账一致（台账已有密钥时沿用它，其他岗位 init 时同样自动采用）")
     click.echo(f"工作区已就绪：{ws.path}")
     click.echo(f"  汇总单位：{ws.registry.root.name}（{ws.registry.root.code}），报送单位 {len(ws.registry.units)} 个")
     click.echo(f"  配置文件：{ws.path / 'qtables.toml'}（可修改截止日期、发件人名单等）")

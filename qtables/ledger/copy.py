@@ -30,6 +30,7 @@ TABLES: list[tuple[str, str]] = [
     ("reminders", "id"),
     ("users", "name"),
     ("audit", "id"),
+    ("settings", "name"),
 ]
 
 

@@ -253,6 +253,19 @@ MIGRATIONS: list[tuple[int, str, str]] = [
         ALTER TABLE submissions ADD COLUMN outputs_claim TEXT;  -- "desk|time" (time as now_iso)
         """,
     ),
+    (
+        11,
+        "the ledger's own settings",
+        """
+        -- What every desk on the ledger must share: the templates' signing key (a desk with another key would take
+        -- every filing for a forgery, I01).  The first workspace to open the ledger records its key; a second desk's
+        -- init adopts it; a workspace with another key is refused (K09).
+        CREATE TABLE settings (
+            name TEXT PRIMARY KEY,
+            value TEXT NOT NULL
+        );
+        """,
+    ),
 ]
 
 

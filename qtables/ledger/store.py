@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterator
 
+from qtables.errors import LedgerError
 from qtables.figures import Previous, ProjectHistory, Quarters, project_key
 from qtables.ledger.archive import Archive, DatabaseArchive
 from qtables.ledger.dialect import Database, open_postgres, open_sqlite
@@ -49,7 +50,9 @@ def _encode(value: Any) -> str | None:
 class Ledger(LedgerQueries, ReminderLedger, PeopleLedger):
     """The ledger of a workspace: ``url`` None for the SQLite file in ``root``, else a PostgreSQL address."""
 
-    def __init__(self, root: str | os.PathLike[str], url: str | None = None, *, file: str | os.PathLike[str] | None = None):
+    def __init__(self, root: str | os.PathLike[str], url: str | None = None, *, file: str | os.PathLike[str] | None = None,
+                 signing_key: str | None = None):
+        self.signing_key = signing_key  # the workspace's (hex): recorded by the first to open the ledger, then checked
         self.root = Path(root)
         self.url = url
         self.path = Path(file) if file else self.root / LEDGER_FILE
@@ -72,6 +75,8 @@ class Ledger(LedgerQueries, ReminderLedger, PeopleLedger):
     def migrate(self) -> list[int]:
         with self.transaction() as db:
             applied = migrate(db)
+            if self.signing_key is not None:
+                self._check_key(db)
             if 6 in applied:
                 # Submissions recorded before migration 6: their project keys from the cells (附表3/附表4's
                 # 工程质量监督注册号, the spec's continuity key when the migration was written).
@@ -79,6 +84,28 @@ class Ledger(LedgerQueries, ReminderLedger, PeopleLedger):
                     (r[0], k) for r in db.execute("SELECT submission_id, value FROM cells WHERE table_id IN ('t3', 't4')"
                                                   " AND column_id = 'reg_no'").fetchall() if (k := project_key(decode(r[1])))])
             return applied
+
+    def _check_key(self, db) -> None:
+        """The workspace's signing key against the one the ledger holds: recorded when it holds none, refused (K09)
+        when it differs — desks that disagree would each take the others' templates for forgeries."""
+        row = db.execute("SELECT value FROM settings WHERE name = 'signing_key'").fetchone()
+        if row is None:
+            db.execute("INSERT INTO settings (name, value) VALUES ('signing_key', ?)", (self.signing_key,))
+        elif row[0].lower() != self.signing_key.lower():
+            raise LedgerError("本工作区的模板签名密钥与台账中记录的不同：用它收取，各单位的报表都会被当作伪造的模板退回（I01）",
+                              code="K09", hint="几个岗位共用一本台账时应共用同一个密钥：新岗位请用 qtables init 工作区 --database 地址"
+                              " 建立工作区（自动采用台账中的密钥），或把第一个岗位 qtables.toml 中的 signing_key 抄过来。"
+                              "确要更换密钥（此前下发的模板将全部无法通过签名校验）：qtables ledger rekey --workspace 工作区。")
+
+    def recorded_key(self) -> str | None:
+        row = self.db.execute("SELECT value FROM settings WHERE name = 'signing_key'").fetchone()
+        return row[0] if row else None
+
+    def rekey(self, key: str) -> None:
+        """The ledger's signing key replaced by ``key`` (a deliberate change: templates signed before fail I01)."""
+        with self.transaction() as db:
+            db.execute("DELETE FROM settings WHERE name = 'signing_key'")
+            db.execute("INSERT INTO settings (name, value) VALUES ('signing_key', ?)", (key,))
 
     @contextmanager
     def transaction(self) -> Iterator[Database]:

@@ -122,7 +122,7 @@ class Workspace:
     def open_ledger(self):
         from qtables.ledger.store import Ledger
 
-        return Ledger(self.path, url=self.database_url)
+        return Ledger(self.path, url=self.database_url, signing_key=self.config["template"]["signing_key"])
 
     def has_ledger(self) -> bool:
         """Whether there is a ledger to read (a PostgreSQL one always is; a SQLite one once intake has run)."""
@@ -176,9 +176,14 @@ def init_workspace(path: str | os.PathLike[str], *, root_unit: str = "410000", s
         registry.for_city(root_unit)
     if database:
         check_database_url(database, "--database")
-        from qtables.ledger.dialect import open_postgres
+        from qtables.ledger.store import Ledger
 
-        open_postgres(os.environ.get("QTABLES_DATABASE_URL") or database).close()
+        # Reached before anything is written; a ledger other desks already use gives its signing key to this one.
+        ledger = Ledger(root, url=os.environ.get("QTABLES_DATABASE_URL") or database)
+        try:
+            signing_key = ledger.recorded_key() or signing_key
+        finally:
+            ledger.close()
     try:
         root.mkdir(parents=True, exist_ok=True)
         for sub in ("archive", "receipts", "outbox", "masters"):
