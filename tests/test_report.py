@@ -73,6 +73,22 @@ def test_every_figure_of_the_report_is_the_masters(demo, spec):
     positions = [text.index(f"（{i}）{part}") for i, part in enumerate(PARTS, 1)]
     assert positions == sorted(positions)
     assert drafted.todo == text.count("【待填写：") >= 8 and "年度工程质量分析" not in text
+    # 图1 is Word's own chart, its figures the ranking table's: the cached values Word draws and the embedded
+    # workbook 编辑数据 opens both hold each unit's 在建 and 竣工.
+    import io
+    import zipfile
+
+    with zipfile.ZipFile(drafted.path) as z:
+        chart = z.read("word/charts/chart1.xml").decode("utf-8")
+        embedded = z.read("word/embeddings/Microsoft_Excel_Worksheet1.xlsx")
+        assert 'Target="charts/chart1.xml"' in z.read("word/_rels/document.xml.rels").decode()
+    sheet = CalamineWorkbook.from_filelike(io.BytesIO(embedded)).get_sheet_by_name("Sheet1").to_python()
+    ucon, done = ids.index("ucon_count"), ids.index("done_count")
+    ranking = {r[1]: (r[ucon], r[done]) for r in rows if r and isinstance(r[ucon], float) and r[1] not in ("合计", "全省合计")}
+    assert sheet[0][1:] == ["在建", "竣工"] and len(sheet) - 1 == len(ranking)
+    for name, ucon, done in sheet[1:]:
+        assert ranking[name] == (ucon, done), name
+        assert f"<c:v>{name}</c:v>" in chart
     # Public: no company names (第十五条).
     public = draft_report(demo, spec, period, public=True, out=drafted.path.with_name("公开版.docx"))
     assert "记录较多的责任单位" in text and "记录较多的责任单位" not in text_of(public.path)
@@ -148,6 +164,15 @@ def test_libreoffice_prints_every_heading_and_no_marker(demo, spec, tmp_path, lo
     outside = re.sub(r"【[^】]*】", "", flat)
     assert "待填写" not in outside
     assert "图1" in flat and "表1" in flat and "第1页" in flat
+    # The chart is drawn: the page with 图1's caption carries its bars (the series' blue), set with no font of ours.
+    page = next(n for n in range(1, 20) if "图1" in re.sub(r"\s+", "", subprocess.run(
+        ["pdftotext", "-f", str(n), "-l", str(n), str(pdf), "-"], capture_output=True, text=True).stdout))
+    subprocess.run(["pdftoppm", "-f", str(page), "-l", str(page), "-r", "50", str(pdf), str(tmp_path / "chart")], check=True)
+    ppm = next(tmp_path.glob("chart*.ppm")).read_bytes()  # P6: a header of three lines, then RGB bytes
+    pixels = ppm.split(b"\n", 3)[3]
+    blue = sum(1 for i in range(0, len(pixels) - 2, 3)
+               if abs(pixels[i] - 0x44) < 24 and abs(pixels[i + 1] - 0x72) < 24 and abs(pixels[i + 2] - 0xC4) < 24)
+    assert blue > 2000, blue  # headings in the theme's blue alone make a few hundred
 
 
 def test_the_template_is_the_provinces_to_edit(demo, spec, tmp_path):

@@ -64,5 +64,3 @@ def report_cmd(workspace, period, out_file, template, public) -> None:
                            public=public)
     click.echo(f"分析报告初稿：{drafted.path}")
     click.echo(f"  其中 {drafted.todo} 处【待填写】须由汇总单位补写，定稿前删除全部【】标记。")
-    for note in drafted.notes:
-        click.echo(f"  {note}")

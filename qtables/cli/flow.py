@@ -352,5 +352,3 @@ def demo_cmd(out_dir: Path, samples_dir: Path | None) -> None:
 
     drafted = draft_report(ws, spec, last)
     click.echo(f"7. 分析报告初稿：{drafted.path}（{drafted.todo} 处【待填写】留给汇总单位）")
-    for note in drafted.notes:
-        click.echo(f"   {note}")

@@ -1,10 +1,9 @@
 """``qtables report``: the drafted 《工程质量运行态势分析报告》 as a Word document, filled into an editable template
-(``report/template.py``) with python-docx: paragraphs, Word tables (numbered 表N captions), charts as pictures (图N)."""
+(``report/template.py``) with python-docx: paragraphs, Word tables (numbered 表N captions), Word charts (图N)."""
 
 from __future__ import annotations
 
-import io
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from qtables.errors import QtablesError
@@ -24,13 +23,11 @@ MARKER_TEXT = "{{%s}}"
 @dataclass
 class Drafted:
     path: Path
-    notes: list[str] = field(default_factory=list)  # coded: what could not be drawn or written
     todo: int = 0  # placeholders left for people
 
 
-def content(ws: Workspace, spec: Spec, facts: Facts, public: bool) -> tuple[dict[str, list], list[str]]:
-    drawn, why = chartkit.charts(facts)
-    notes = [f"R02 图表未生成：{why}"] if why else []
+def content(ws: Workspace, spec: Spec, facts: Facts, public: bool) -> dict[str, list]:
+    drawn = chartkit.charts(facts)
     q = spec.quality_index or {}
     blocks = {
         "title": [("title", writing.title(facts))],
@@ -45,10 +42,10 @@ def content(ws: Workspace, spec: Spec, facts: Facts, public: bool) -> tuple[dict
         blocks.setdefault(f"part{i}", [("todo", text)])
     for i in range(1, 4):
         blocks[f"annual{i}"] = writing.annual(facts, i)
-    return blocks, notes
+    return blocks
 
 
-def write(template: Path, blocks: dict[str, list], annual: bool, target: Path, notes: list[str]) -> int:
+def write(template: Path, blocks: dict[str, list], annual: bool, target: Path) -> int:
     """Fill ``template`` and save to ``target``; return how many placeholders were left."""
     from docx import Document
     from docx.enum.text import WD_ALIGN_PARAGRAPH
@@ -98,12 +95,9 @@ def write(template: Path, blocks: dict[str, list], annual: bool, target: Path, n
                 p._p.addprevious(table._tbl)
             elif kind == "chart":
                 counters["图"] += 1
-                if block[2] is None:
-                    p.insert_paragraph_before(f"（图{counters['图']}“{block[1]}”未生成：{notes[0] if notes else ''}）")
-                    continue
                 holder = p.insert_paragraph_before()
                 holder.alignment = WD_ALIGN_PARAGRAPH.CENTER
-                holder.add_run().add_picture(io.BytesIO(block[2]), width=Cm(15.5))
+                chartkit.insert(doc, holder.add_run(), block[2])  # Word's own chart: editable, set in the document's fonts
                 _caption(p, f"图{counters['图']}　{block[1]}")
         p._p.getparent().remove(p._p)
     with atomic_path(target) as tmp:
@@ -131,8 +125,8 @@ def draft_report(ws: Workspace, spec: Spec, period: Period, *, out: Path | None 
         ledger.close()
     if not facts.now.rows:
         raise QtablesError(f"{period.label}没有通过审核的数据，无法起草报告", code="R04", hint="请先收取报表（qtables intake）。")
-    blocks, notes = content(ws, spec, facts, public)
+    blocks = content(ws, spec, facts, public)
     name = f"{period.code}_{facts.scope}工程质量运行态势分析报告（初稿）{'（公开版）' if public else ''}.docx"
     target = out or ws.path / "reports" / name
-    todo = write(template, blocks, period.kind == "year", target, notes)
-    return Drafted(target, notes, todo)
+    todo = write(template, blocks, period.kind == "year", target)
+    return Drafted(target, todo)

@@ -1,7 +1,7 @@
 """The report's content, part by part: what the data answer written out, what only people can write left as a marked
 placeholder 【待填写：…】 with the questions the 办法 asks there.  Blocks are plain records the document writer
 lays out: ("p", text) a paragraph, ("todo", text) a placeholder, ("table", caption, header, rows), ("chart", caption,
-png bytes or None)."""
+charts.ChartData)."""
 
 from __future__ import annotations
 
@@ -69,7 +69,7 @@ def part1(facts: Facts) -> list[Block]:
                   f"{distinct(ongoing, 'supervisor')} 家。"), ("todo", TODO[1])]
 
 
-def part2(facts: Facts, charts: dict[str, bytes | None]) -> list[Block]:
+def part2(facts: Facts, charts: dict[str, Any]) -> list[Block]:
     t = facts.total
     quarter = facts.period.kind == "quarter"
     span = "本季度" if quarter else "本年度"
@@ -113,7 +113,7 @@ def _categories(facts: Facts) -> list[list[str]]:
     for key, values in facts.now.categories.items():
         label = next((r.get("category") for r in values if r.get("category")), key)
         total = {c: sum(v.get(c) or 0 for v in values if isinstance(v.get(c), (int, float))) for c in ("new_count", "done_count")}
-        rows.append([str(label), num(total["new_count"]), num(total["done_count"])])
+        rows.append([str(label).replace("\n", ""), num(total["new_count"]), num(total["done_count"])])
     return rows
 
 
