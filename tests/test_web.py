@@ -129,6 +129,8 @@ def test_a_clerk_and_a_viewer_in_a_real_browser(site, spec, tmp_path):
         page.screenshot(path=str(shots / "1-报送情况.png"), full_page=True)
         page.click("text=洛阳市")
         assert "T5-01" in page.inner_text("main")
+        row = page.locator("tr", has_text="T5-01").first.inner_text()
+        assert "0～100" in row and "120" in row  # its 应为 and 实为, as the receipt gives them
         page.screenshot(path=str(shots / "2-洛阳市.png"), full_page=True)
         page.goto(f"{base}/intake")
         page.set_input_files("input[type=file]", str(fixed))

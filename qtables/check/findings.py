@@ -187,12 +187,19 @@ def figures_text(f: Finding) -> str:
     its message already states (D01: 应由公式计算为 …) are not said twice."""
     parts = []
     for label, value in (("应为", f.expected), ("实为", f.found)):
-        if value is None or value == "":
-            continue
-        shown = (str(int(value)) if value.is_integer() else str(round(value, 2))) if isinstance(value, float) else str(value)
-        if shown not in f.message:
+        shown = shown_figure(value)
+        if shown and shown not in f.message:
             parts.append(f"{label} {shown}")
     return "，".join(parts)
+
+
+def shown_figure(value: Any) -> str:
+    """An 应为/实为 figure as text: whole numbers whole, others to 2 decimals (as the sheets show them), "" for none."""
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        return str(int(value)) if value.is_integer() else str(round(value, 2))
+    return str(value)
 
 
 def consequences_text(follow: list[Finding]) -> str:

@@ -28,8 +28,10 @@ from starlette.responses import FileResponse, HTMLResponse, RedirectResponse, Re
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
+from qtables.check.findings import shown_figure
 from qtables.errors import QtablesError, unexpected
 from qtables.intake.items import Limits
+from qtables.ledger.queries import decode
 from qtables.ledger.workspace import Workspace, open_workspace
 from qtables.period import Period
 from qtables.receipt.workbook import safe_name
@@ -56,6 +58,7 @@ class Site:
         from qtables.status import short_time
 
         self.env.globals["short"] = short_time
+        self.env.globals["figure"] = lambda stored: shown_figure(decode(stored))  # a finding's 应为/实为 as recorded
 
     def who(self, request: Request) -> tuple[str | None, str | None]:
         """(name, role) of the person asking; the local user when the workspace names none and the page is local."""
