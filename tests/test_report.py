@@ -66,6 +66,7 @@ def test_every_figure_of_the_report_is_the_masters(demo, spec):
         assert phrase in text, phrase
     # The unit left out of the 合计 is named, with why; the 质量指数 table ranks the units the master's sheet ranks.
     assert "洛阳市（退回，未计入）" in text
+    assert "按在建项数排序）（不含洛阳市，见上文）" in text and "各单位在建与竣工工程项数（不含洛阳市，见上文）" in text
     q = CalamineWorkbook.from_path(str(master)).get_sheet_by_name("质量指数").to_python()
     first = next(r for r in q if r and r[0] == 1.0)
     assert f"\n{first[2]}\n{num(first[3], 1)}\n" in f"\n{text}\n"

@@ -86,13 +86,15 @@ def part2(facts: Facts, charts: dict[str, Any]) -> list[Block]:
     said = [c for c in changes if c]
     out.append(("p", "；".join(said) + "。" if said else f"台账中没有{prev}或上年同期的数据，本期不作比较。"))
     rows = sorted(facts.now.rows.items(), key=lambda kv: -(kv[1].get("ucon_count") or 0))
-    out.append(("table", f"{facts.period.label}各单位工程质量监督统计（按在建项数排序）",
+    left_out = "、".join(name for name, _why in facts.excluded)
+    unlisted = f"（不含{left_out}，见上文）" if left_out else ""  # units without accepted figures, never silently
+    out.append(("table", f"{facts.period.label}各单位工程质量监督统计（按在建项数排序）{unlisted}",
                 ["名次", "单位", "在建项数", "竣工项数", "备案项数", "备案率（项数，%）", "满意率（%）"],
                 [[str(i), facts.now.units[c].name, num(r.get("ucon_count")), num(r.get("done_count")), num(r.get("filed_count")),
                   num(r.get("filing_rate_count")), num(r.get("satisfaction_rate"))] for i, (c, r) in enumerate(rows, 1)]
                 + [["", "合计", num(t.get("ucon_count")), num(t.get("done_count")), num(t.get("filed_count")),
                     num(t.get("filing_rate_count")), num(t.get("satisfaction_rate"))]]))
-    out.append(("chart", "各单位在建与竣工工程项数", charts.get("units")))
+    out.append(("chart", f"各单位在建与竣工工程项数{unlisted}", charts.get("units")))
     categories = _categories(facts)
     if categories:
         out.append(("table", f"{facts.period.label}分类统计（附表6）", ["类别", "新注册项数", "竣工项数"], categories))
