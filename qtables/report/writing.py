@@ -33,6 +33,11 @@ def num(value: Any, decimals: int = 2) -> str:
     return f"{value:,.{decimals}f}"
 
 
+def rate(value: Any) -> str:
+    """A rate in a table column: always to 2 decimals, as the master's rate columns (50.00 beside 62.50, not 50)."""
+    return f"{value:.2f}" if isinstance(value, (int, float)) and not isinstance(value, bool) else "—"
+
+
 def trend(change: tuple | None, what: str, unit: str = "") -> str:
     """"比上季度增加 12 项（增长 3.4%）" for a like-for-like change; empty when there is nothing to compare."""
     if change is None:
@@ -91,9 +96,9 @@ def part2(facts: Facts, charts: dict[str, Any]) -> list[Block]:
     out.append(("table", f"{facts.period.label}各单位工程质量监督统计（按在建项数排序）{unlisted}",
                 ["名次", "单位", "在建项数", "竣工项数", "备案项数", "备案率（项数，%）", "满意率（%）"],
                 [[str(i), facts.now.units[c].name, num(r.get("ucon_count")), num(r.get("done_count")), num(r.get("filed_count")),
-                  num(r.get("filing_rate_count")), num(r.get("satisfaction_rate"))] for i, (c, r) in enumerate(rows, 1)]
+                  rate(r.get("filing_rate_count")), rate(r.get("satisfaction_rate"))] for i, (c, r) in enumerate(rows, 1)]
                 + [["", "合计", num(t.get("ucon_count")), num(t.get("done_count")), num(t.get("filed_count")),
-                    num(t.get("filing_rate_count")), num(t.get("satisfaction_rate"))]]))
+                    rate(t.get("filing_rate_count")), rate(t.get("satisfaction_rate"))]]))
     out.append(("chart", f"各单位在建与竣工工程项数{unlisted}", charts.get("units")))
     categories = _categories(facts)
     if categories:
