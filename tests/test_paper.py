@@ -97,6 +97,9 @@ def test_an_annual_master_with_most_units_missing_prints_whole(tmp_path, spec, w
     assert "尚未收到任何单位" in "".join("".join(scoring).split())
     for broken in ("（2分\n", "（4\n"):
         assert not any(broken in p for p in scoring)
+    # 质量指数: the 25 units without figures listed after the ranked three, with why, on the one page.
+    [quality] = [p for p in pages if re.search(r"质量指数\s+第\s*1\s*页", p)]
+    assert quality.count("无通过审核的数据") == 25 and "新蔡县" in quality and "（权重0.3）" in "".join(quality.split())
 
 
 def test_a_receipt_prints_what_was_filled_with_its_notes_and_nothing_blank(demo, tmp_path):

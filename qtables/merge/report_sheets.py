@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Any
 
 
-from qtables.template.layout import a1, lines_needed, quote_sheet
+from qtables.template.layout import a1, label_lines, lines_needed, quote_sheet
 from qtables.period import Period
 from qtables.spec.registry import Registry
 from qtables.spec.model import Spec, Table
@@ -17,7 +17,7 @@ from qtables.ledger.queries import decode
 from qtables.ledger.store import Ledger
 from qtables.template import paper
 from qtables.merge.forms import left_out_names
-from qtables.merge.sheetkit import row_height, HEADER_ROW, SheetWriter, write_header, write_num, print_setup, write_text
+from qtables.merge.sheetkit import header_layout, row_height, HEADER_ROW, SheetWriter, write_header, write_num, print_setup, write_text
 
 
 def status_sheet(wb, fmt, spec: Spec, status: dict[str, Any], table_ids: list[str], set_names) -> None:
@@ -263,13 +263,17 @@ def quality_sheet(wb, fmt, spec: Spec, config: dict[str, Any], ledger, registry,
     comps = components(spec, config)
     rows = period_scores(spec, config, ledger, registry, period, timing_of)
     ws = wb.add_worksheet("质量指数")
-    headers = ["名次", "单位代码", "单位", "质量指数", "比上期"] + [f"{c['label']}（权重{c['weight']:g}）" for c in comps] + ["缺少的数据"]
-    widths = [6, 9, 10, 9, 8] + [12] * len(comps) + [26]
+    # Each component's name, then its weight on a line of its own (never “（权\n重0.1）”).
+    headers = (["名次", "单位代码", "单位", "质量指数", "比上期"]
+               + [f"{label_lines(c['label'], 14)}\n（权重{c['weight']:g}）" for c in comps] + ["缺少的数据"])
+    widths = [6, 9, 10, 9, 8] + [14] * len(comps) + [26]
     first = write_header(ws, fmt, f"{status['label']} 质量指数", "第七条：定期发布质量指数，量化质量水平（算法为 qtables 的定义，见表下说明）",
                          headers, widths, lead=3)
+    heights = []  # each row's, for a scale that keeps the sheet on one page when it can
     for i, s in enumerate(rows):
         r = first + i
-        ws.set_row(r, row_height(("、".join(s.missing), widths[-1]), (s.name, widths[2])))
+        heights.append(row_height(("、".join(s.missing), widths[-1]), (s.name, widths[2])))
+        ws.set_row(r, heights[-1])
         write_num(ws, r, 0, s.rank, fmt.int)
         write_text(ws, r, 1, s.code, fmt.text)
         write_text(ws, r, 2, s.name, fmt.wrap)
@@ -278,7 +282,23 @@ def quality_sheet(wb, fmt, spec: Spec, config: dict[str, Any], ledger, registry,
         for j, c in enumerate(comps):
             write_num(ws, r, 5 + j, None if s.parts.get(c["id"]) is None else round(s.parts[c["id"]], 1), fmt.dec1)
         write_text(ws, r, 5 + len(comps), "、".join(s.missing), fmt.wrap)
-    note_row = first + len(rows) + 1
+    # A unit without accepted figures has no index: listed after the ranked ones with why, never left out silently.
+    ranked = {s.code for s in rows}
+    unranked = [u for u in status["units"] if u["code"] not in ranked]
+    for i, u in enumerate(unranked, start=len(rows)):
+        r = first + i
+        why = f"{STATUS_TEXT.get(u['status'], u['status'])}，无通过审核的数据"
+        heights.append(row_height((why, widths[-1]), (u["name"], widths[2])))
+        ws.set_row(r, heights[-1])
+        ws.write_blank(r, 0, None, fmt.int)
+        write_text(ws, r, 1, u["code"], fmt.text)
+        write_text(ws, r, 2, u["name"], fmt.wrap)
+        for c in range(3, 5 + len(comps)):
+            ws.write_blank(r, c, None, fmt.dec1)
+        write_text(ws, r, 5 + len(comps), why, fmt.wrap)
+    note_row = first + len(rows) + len(unranked) + 1
     ws.merge_range(note_row, 0, note_row, len(widths) - 1, "说明：" + index["note"], fmt.wrap)
-    ws.set_row(note_row, row_height(("说明：" + index["note"], sum(widths))))
-    print_setup(ws, fmt, widths, lead=3, header_rows=(HEADER_ROW, first - 1))
+    note_height = row_height(("说明：" + index["note"], sum(widths)))
+    ws.set_row(note_row, note_height)
+    height = 30 + 15 + sum(header_layout(headers, widths)[1]) + sum(heights) + 15 + note_height
+    print_setup(ws, fmt, widths, lead=3, header_rows=(HEADER_ROW, first - 1), height=height)
