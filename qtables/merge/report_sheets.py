@@ -26,7 +26,7 @@ def status_sheet(wb, fmt, spec: Spec, status: dict[str, Any], table_ids: list[st
     materials = [m["name"] for m in status.get("materials", [])]
     headers = (["单位代码", "单位", "状态", "版本", "首次报送时间", "通过时间", "按时"] + due
                + [m.strip("《》") for m in materials] + ["其他材料", "复核", "催报"])
-    widths = [8, 10, 11, 5, 20, 20, 10] + [6] * len(due) + [9] * len(materials) + [24, 24, 13]
+    widths = [8, 10, 11, 5, 20, 20, 12] + [6] * len(due) + [9] * len(materials) + [24, 24, 13]
     first = write_header(ws, fmt, f"{status['label']} 报送情况", f"截止日期 {status['deadline']}（北京时间，按本方收到时间；退回后更正期限 "
                          f"{status.get('correction_days', '')} 天）；应报 {status['expected']}，已收 {status['received']}，"
                          f"通过 {status['accepted']}，逾期 {status['late']}", headers, widths, lead=2)

@@ -56,7 +56,7 @@ class Formats:
         self.plain = wb.add_format({"font_name": "宋体", "font_size": 10})
         self.header = wb.add_format(dict(base, bold=True, align="center", text_wrap=True, bg_color="#D9E1F2"))
         self.text = wb.add_format(dict(base, text_wrap=False))
-        self.wrap = wb.add_format(dict(base, text_wrap=True, valign="top"))
+        self.wrap = wb.add_format(dict(base, text_wrap=True))  # centred in its row like the figures beside it
         self.int = wb.add_format(dict(base, num_format="0"))
         self.dec = wb.add_format(dict(base, num_format="0.00"))
         self.dec1 = wb.add_format(dict(base, num_format="0.0"))
@@ -136,7 +136,13 @@ def write_header(wb_ws, fmt: "Formats", title: str, subtitle: str, headers: list
     start, last = title_span(fmt, widths, lead, headers)
     wb_ws.merge_range(0, start, 0, last, title, fmt.title)
     wb_ws.set_row(0, 30)
-    wb_ws.write_string(1, start, subtitle, fmt.plain)  # not in a repeated label column, where it would print cut
+    # Wrapped within the first page across, as tall as it needs: not run on into the next page's columns, nor in
+    # a repeated label column, where it would print cut.
+    if last > start:
+        wb_ws.merge_range(1, start, 1, last, subtitle, fmt.note)
+    else:
+        wb_ws.write_string(1, start, subtitle, fmt.note)
+    wb_ws.set_row(1, 14 * text_lines(subtitle, sum(widths[start:last + 1])) + 4)
     for c, w in enumerate(widths):
         wb_ws.set_column(c, c, w)
     return form_header(wb_ws, fmt, headers, widths, top=top)
