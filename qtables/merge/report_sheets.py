@@ -131,7 +131,7 @@ def sources_sheet(wb, fmt, ledger: Ledger, registry: Registry, period: Period) -
 
 
 # The chart sheet's columns A–N (characters): B–C hold the figures' table, 质量备案率（项数，%） and 未计入（退回） whole.
-CHART_WIDTHS = [12, 18, 18] + [8] * 11
+CHART_WIDTHS = [14, 18, 18] + [8] * 11  # A: 报告期 (2025年第3季度) and 单位 whole
 
 
 def charts(wb, fmt, table: Table, summary_name: str, summary: dict[str, Any], ledger: Ledger, registry: Registry, period: Period) -> None:
