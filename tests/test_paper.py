@@ -38,6 +38,25 @@ def _body(page: str) -> list[str]:
     return [line for line in page.splitlines() if line.strip() and not re.fullmatch(r"\s*\S*\s*第\s*\d+\s*页.*", line)]
 
 
+def _unprinted(book, pdf) -> dict[str, list[str]]:
+    """Each visible sheet's text cells that the PDF does not print whole (pdftotext -raw keeps a cell's wrapped lines
+    together; spaces, line breaks and the ✓/✗ marks, which the PDF's text layer drops, left out of the comparison)."""
+    from python_calamine import CalamineWorkbook
+
+    drop = re.compile(r"[\s✓✗]+")
+    printed = drop.sub("", subprocess.run(["pdftotext", "-raw", str(pdf), "-"], capture_output=True, text=True, check=True).stdout)
+    workbook = CalamineWorkbook.from_path(str(book))
+    out: dict[str, list[str]] = {}
+    for sheet in workbook.sheets_metadata:
+        if "Hidden" in str(sheet.visible):
+            continue
+        for row in workbook.get_sheet_by_name(sheet.name).to_python():
+            for value in row:
+                if isinstance(value, str) and drop.sub("", value) and drop.sub("", value) not in printed:
+                    out.setdefault(sheet.name, []).append(value)
+    return out
+
+
 def _footer(page: str) -> str:
     return [line for line in page.splitlines() if line.strip()][-1]
 
@@ -56,6 +75,7 @@ def test_the_master_prints_readable_whole_and_says_what_it_leaves_out(demo, tmp_
         assert words in form, words
     assert "全省合计不含：洛阳市（退回）" in text
     assert "全省合计不含：洛阳市（退回）" in "\n".join(p for p in pages if "附表5明细" in p)  # under the 明细's total too
+    assert _unprinted(master, report.pdf) == {}  # every text of every sheet printed whole (~7,000 cells)
     # Every record printed whole: each 记录编号 of 附表1 and 注册号 of 附表3 is one word on the page, not cut.
     wb = openpyxl.load_workbook(master, read_only=True)
     for sheet, column in (("附表1", "记录编号"), ("附表3", "工程质量监督注册号")):
@@ -83,8 +103,10 @@ def test_an_annual_master_with_most_units_missing_prints_whole(tmp_path, spec, w
     from qtables.period import Period
 
     ws = annual_workspace(tmp_path, spec, workspace)
-    report = review(merge(ws, spec, Period.parse("2025")), tmp_path / "pages", png=False)
+    master = merge(ws, spec, Period.parse("2025"))
+    report = review(master, tmp_path / "pages", png=False)
     assert report.problems == []  # nothing past the right edge (the charts' captions were), no blank page
+    assert _unprinted(master, report.pdf) == {}
     small = {page: size for page, size in report.type_sizes.items() if size < MIN_PT}
     assert not small, small
     pages = _pages(report.pdf)
@@ -106,6 +128,7 @@ def test_a_receipt_prints_what_was_filled_with_its_notes_and_nothing_blank(demo,
     receipt = next((demo / "receipts" / "2025Q3" / "410300").glob("*.xlsx"))
     report = review(receipt, tmp_path / "receipt", png=False)
     assert report.problems == []
+    assert _unprinted(receipt, report.pdf) == {}
     small = {page: size for page, size in report.type_sizes.items() if size < MIN_PT}
     assert not small, small
     pages = _pages(report.pdf)
@@ -129,6 +152,7 @@ def test_a_template_prints_its_tables_readable_numbered_per_sheet(demo, tmp_path
     template = next((demo.parent / "下发模板" / "2025Q3").glob("*410300*.xlsx"))
     report = review(template, tmp_path / "template", png=False)
     assert report.problems == []
+    assert _unprinted(template, report.pdf) == {}  # the 自查's labels were cut under their counts
     small = {page: size for page, size in report.type_sizes.items() if size < MIN_PT}
     assert not small, small
     pages = _pages(report.pdf)

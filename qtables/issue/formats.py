@@ -32,6 +32,7 @@ class Formats:
         self.line_input = wb.add_format(dict(base, bottom=1, locked=False, bg_color="#FFF9E6"))
         self.line_date = wb.add_format(dict(base, bottom=1, locked=False, bg_color="#FFF9E6", num_format="yyyy-mm-dd", shrink=True))
         self.ok_big = wb.add_format(dict(base, bold=True, font_size=12))
+        self.ok_label = wb.add_format(dict(base, bold=True, font_size=12, text_wrap=True, valign="vcenter"))
         self._cell = cell
         self._wb = wb
         self._cache: dict[tuple, Any] = {}

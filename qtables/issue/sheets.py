@@ -94,12 +94,13 @@ def write_selfcheck(ws, ctx: ExcelContext, rules, results, check_cols, data, fmt
         if r.severity == "W" and summary.get(rule_key(r), (0, None))[0] > 0 and rule_key(r) in by_key
         and not request.notes.get(rule_key(r), "").strip()
     )
-    ws.write_string(1, 0, "强制性问题（必须改正）：", fmt.ok_big)
-    write_formula(ws, 1, 3, f'=SUMPRODUCT(({cat_rng}="强制性")*({res_rng}="✗"))', fmt.ok_big, e_fail)
-    ws.write_string(2, 0, "核实性问题（未写说明的）：", fmt.ok_big)
-    write_formula(ws, 
-        2, 3, f'=SUMPRODUCT(({cat_rng}="核实性")*({res_rng}="✗")*(LEN(TRIM({note_rng}))=0))', fmt.ok_big, w_open
-    )
+    # The two counts, their labels over columns A–C on two lines each (one line ran on under the count in D, cut).
+    counts = ((1, "强制性问题\n（必须改正）：", f'=SUMPRODUCT(({cat_rng}="强制性")*({res_rng}="✗"))', e_fail),
+              (2, "核实性问题\n（未写说明的）：", f'=SUMPRODUCT(({cat_rng}="核实性")*({res_rng}="✗")*(LEN(TRIM({note_rng}))=0))', w_open))
+    for r, label, formula, value in counts:
+        ws.set_row(r, 34)
+        ws.merge_range(r, 0, r, 2, label, fmt.ok_label)
+        write_formula(ws, r, 3, formula, fmt.ok_big, value)
     # A blank workbook is 尚未填写, not 可以上报: nothing typed in any input cell (接转 pre-filled by the province
     # does not count) — an empty form passes every rule, and must not say so.
     typed = _typed_ranges(ctx, request)

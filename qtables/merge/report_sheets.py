@@ -177,7 +177,8 @@ def charts(wb, fmt, table: Table, summary_name: str, summary: dict[str, Any], le
         ws.write_string(top + 1 + i, 0, Period.parse(code).label, fmt.text)
         ws.write_number(top + 1 + i, 1, ucon, fmt.int)
         ws.write_number(top + 1 + i, 2, done, fmt.int)
-    basis = f"图3 可比口径：各期均有通过审核数据的 {common} 个单位" + (f"；不含{'、'.join(dropped)}" if dropped else "") + "。"
+    lacking = left_out_names([(name, f"缺{lacks}数据") for name, lacks in dropped], limit=8)
+    basis = f"图3 可比口径：各期均有通过审核数据的 {common} 个单位" + (f"；不含{lacking}" if dropped else "") + "。"
     ws.merge_range(top + len(trend) + 2, 0, top + len(trend) + 5, 2, basis, fmt.note)
     ws.write_string(base, 0, "单位", fmt.header)
     for j, (_cid, title) in enumerate(rates):
@@ -225,7 +226,7 @@ def charts(wb, fmt, table: Table, summary_name: str, summary: dict[str, Any], le
     ws.print_area(0, 0, end, caption_last)  # one page wide: nothing of a merged title or caption spills to a page of its own
 
 
-def _trend(ledger: Ledger, registry: Registry, table: Table, period: Period) -> tuple[list[tuple[str, float, float]], int, list[str]]:
+def _trend(ledger: Ledger, registry: Registry, table: Table, period: Period) -> tuple[list[tuple[str, float, float]], int, list[tuple[str, str]]]:
     """(period, 在建, 竣工) for the periods of this kind up to ``period``, summed over the units with accepted figures
     in all of them; how many units that is; and the units left out, with the periods they lack."""
     names = {u.code: u.name for u in registry.units}
@@ -247,8 +248,7 @@ def _trend(ledger: Ledger, registry: Registry, table: Table, period: Period) -> 
     common = set(names)
     for code in periods:
         common &= set(per[code])
-    dropped = [f"{names[u]}（{'、'.join(Period.parse(c).label for c in periods if u not in per[c])}）"
-               for u in names if u not in common]
+    dropped = [(names[u], "、".join(Period.parse(c).label for c in periods if u not in per[c])) for u in names if u not in common]
     out = [(code, sum(per[code][u][0] for u in common), sum(per[code][u][1] for u in common)) for code in periods]
     return out, len(common), dropped
 
