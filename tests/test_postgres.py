@@ -115,6 +115,18 @@ def test_ledger_copy_round_trip_and_a_workspace_moved_up(both, pg_server, tmp_pa
         b.close()
     exists = runner.invoke(main, ["ledger", "copy", "--workspace", str(moved), "--to", str(backup)])
     assert exists.exit_code == 2 and "U041" in exists.output
+    # A clerk who first ran `init --database` (a new workspace, its own key recorded) and then copies the old
+    # ledger up: the copy is taken (the settings do not make a ledger "not empty") and brings the old key.
+    fresh_url = pg_server.new_database()
+    made = runner.invoke(main, ["init", str(tmp_path / "new-desk"), "--database", fresh_url])
+    assert made.exit_code == 0, made.output
+    up = runner.invoke(main, ["ledger", "copy", "--workspace", str(lite.path), "--to", fresh_url])
+    assert up.exit_code == 0, up.output
+    target = Ledger(tmp_path, url=fresh_url)
+    try:
+        assert target.recorded_key() == lite.config["template"]["signing_key"]
+    finally:
+        target.close()
 
 
 def test_server_down_wrong_password_unknown_database_newer_schema_each_coded(pg_server, tmp_path, monkeypatch):

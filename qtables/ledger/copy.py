@@ -63,7 +63,10 @@ def original_hashes(ledger: Ledger) -> list[str]:
 
 
 def is_empty(ledger: Ledger) -> bool:
-    return all(ledger.db.execute(f"SELECT COUNT(*) FROM {t}").fetchone()[0] == 0 for t, _o in TABLES + [("originals", "")])
+    """Nothing recorded yet.  The settings do not count: a ledger made by ``init --database`` holds only its new
+    workspace's signing key, which the copied ledger's replaces (the templates it knows were signed with that)."""
+    return all(ledger.db.execute(f"SELECT COUNT(*) FROM {t}").fetchone()[0] == 0
+               for t, _o in TABLES + [("originals", "")] if t != "settings")
 
 
 def copy_ledger(source: Ledger, target: Ledger, *, progress: Callable[[str], None] | None = None) -> CopyReport:
@@ -92,6 +95,7 @@ def copy_ledger(source: Ledger, target: Ledger, *, progress: Callable[[str], Non
         tables = {t: _rows(source, t, order) for t, order in TABLES}
     target._archive.store_many(originals)
     with target.transaction() as db:
+        db.execute("DELETE FROM settings")
         for table, _order in TABLES:
             names, rows = tables[table]
             if table == "submissions":
