@@ -255,6 +255,9 @@ def test_the_page_works_on_a_postgresql_ledger(tmp_path, spec, pg_server):
         assert done.status_code == 200 and "通过" in done.text
         status = clerk.get(f"{base}/status?period={SAMPLE_PERIODS[0]}").text
         assert "郑州市" in status and "通过" in status
+        mail = sorted((SAMPLES / SAMPLE_PERIODS[1]).glob("410300_*.eml"))[0]  # 洛阳市's 满意率 of 120: 退回
+        sent_back = clerk.post(f"{base}/intake", data={"csrf": token}, files={"files": (mail.name, mail.read_bytes())})
+        assert "退回" in sent_back.text and "强制性问题：T5-01" in sent_back.text
     ledger = ws.open_ledger()
     try:
         assert ledger.dialect == "postgresql" and (CLERK, "intake") in {(r["user_name"], r["action"]) for r in ledger.audit_trail()}
