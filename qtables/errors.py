@@ -77,6 +77,8 @@ def unexpected(exc: BaseException) -> QtablesError:
     import tempfile
     import traceback
 
+    if isinstance(exc, QtablesError):
+        return exc  # a coded refusal that reached here (K09 from a page's ledger): shown as itself, not Q999
     if is_connection_error(exc):
         return lost(exc)
     fd, log = tempfile.mkstemp(prefix="qtables-error-", suffix=".log")

@@ -263,6 +263,11 @@ def test_the_page_works_on_a_postgresql_ledger(tmp_path, spec, pg_server):
         assert ledger.dialect == "postgresql" and (CLERK, "intake") in {(r["user_name"], r["action"]) for r in ledger.audit_trail()}
     finally:
         ledger.close()
+    # A desk whose signing key is not the ledger's: the page says K09 and how to fix it, not an internal error.
+    cfg.write_text(re.sub(r'signing_key = ".*"', f'signing_key = "{"e5" * 32}"', cfg.read_text(encoding="utf-8")), encoding="utf-8")
+    with serving(root) as base, httpx.Client(follow_redirects=False) as desk:
+        page = desk.get(f"{base}/status?period={SAMPLE_PERIODS[0]}")
+        assert "K09" in page.text and "qtables init" in page.text and "Q999" not in page.text
 
 
 def test_the_clerks_tools_give_the_libraries_files(site):

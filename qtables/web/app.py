@@ -276,7 +276,8 @@ def create_app(ws_path: Path, *, host: str = "127.0.0.1") -> Starlette:
         """Anything unexpected: the same coded Chinese answer as the CLI's (Q999 with its log, or K06), never a trace."""
         error = await run_in_threadpool(unexpected, exc)
         return HTMLResponse(site.env.get_template("message.html").render(
-            title="未能完成", code=error.code, message=error.message + f"\n处理办法：{error.hint}", user=None, role=None, csrf="",
+            title="未能完成", code=error.code, message=error.message + (f"\n处理办法：{error.hint}" if error.hint else ""),
+            user=None, role=None, csrf="",
             periods=[]), status_code=500)
 
     secure = host not in LOCAL_HOSTS
