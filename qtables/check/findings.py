@@ -193,13 +193,17 @@ def figures_text(f: Finding) -> str:
     return "，".join(parts)
 
 
+def figure(value: Any) -> Any:
+    """A figure as the sheets show it: whole numbers whole, others to the 2 decimals every 面积/造价/率 column has
+    (NaN and out-of-range floats, and anything else, as they are)."""
+    if isinstance(value, float) and value == value and abs(value) < 1e15:
+        return int(value) if value.is_integer() else round(value, 2)
+    return value
+
+
 def shown_figure(value: Any) -> str:
-    """An 应为/实为 figure as text: whole numbers whole, others to 2 decimals (as the sheets show them), "" for none."""
-    if value is None:
-        return ""
-    if isinstance(value, float):
-        return str(int(value)) if value.is_integer() else str(round(value, 2))
-    return str(value)
+    """An 应为/实为 figure as text (a mail, the office page), "" for none."""
+    return "" if value is None else str(figure(value))
 
 
 def consequences_text(follow: list[Finding]) -> str:

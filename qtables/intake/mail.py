@@ -73,8 +73,8 @@ def build_reply(ws: Workspace, sub: sqlite3.Row, report: Report, receipt: Path |
                 where = f"{f.sheet}!{f.cell}" if f.cell else ""
                 # A rule's message names its cell already (…（附表3!E5（1 建筑面积（平方米）））): not said twice.
                 out.append(f"  {i}. [{f.code}] {where + ' ' if where and where not in f.message else ''}{f.message}")
-                if figures_text(f):
-                    out.append(f"     {figures_text(f)}")
+                if figures := figures_text(f):
+                    out.append(f"     {figures}")
                 if follow:
                     out.append(f"     {consequences_text(follow)}")
             return out

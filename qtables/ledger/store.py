@@ -88,10 +88,10 @@ class Ledger(LedgerQueries, ReminderLedger, PeopleLedger):
     def _check_key(self, db) -> None:
         """The workspace's signing key against the one the ledger holds: recorded when it holds none, refused (K09)
         when it differs — desks that disagree would each take the others' templates for forgeries."""
-        row = db.execute("SELECT value FROM settings WHERE name = 'signing_key'").fetchone()
-        if row is None:
-            db.execute("INSERT INTO settings (name, value) VALUES ('signing_key', ?)", (self.signing_key,))
-        elif row[0].lower() != self.signing_key.lower():
+        recorded = self.recorded_key()
+        if recorded is None:
+            _record_key(db, self.signing_key)
+        elif recorded.lower() != self.signing_key.lower():
             raise LedgerError("本工作区的模板签名密钥与台账中记录的不同：用它收取，各单位的报表都会被当作伪造的模板退回（I01）",
                               code="K09", hint="几个岗位共用一本台账时应共用同一个密钥：新岗位请用 qtables init 工作区 --database 地址"
                               " 建立工作区（自动采用台账中的密钥），或把第一个岗位 qtables.toml 中的 signing_key 抄过来。"
@@ -105,7 +105,7 @@ class Ledger(LedgerQueries, ReminderLedger, PeopleLedger):
         """The ledger's signing key replaced by ``key`` (a deliberate change: templates signed before fail I01)."""
         with self.transaction() as db:
             db.execute("DELETE FROM settings WHERE name = 'signing_key'")
-            db.execute("INSERT INTO settings (name, value) VALUES ('signing_key', ?)", (key,))
+            _record_key(db, key)
 
     @contextmanager
     def transaction(self) -> Iterator[Database]:
@@ -345,3 +345,7 @@ class ArrivalKey:
         import hashlib
 
         return hashlib.sha256(f"{self.source_id}\n{self.sha256}".encode("utf-8", "surrogateescape")).hexdigest()
+
+
+def _record_key(db, key: str) -> None:
+    db.execute("INSERT INTO settings (name, value) VALUES ('signing_key', ?)", (key,))

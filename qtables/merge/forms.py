@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from qtables.spec.model import Table
 from qtables.states import STATUS_TEXT
-from qtables.merge.sheetkit import text_lines
+from qtables.merge.sheetkit import wrapped_row
 from qtables.template.lines import form_text, slots_for
 
 FORM_TOP = 3  # the first header row of a form sheet (rows 0–2: 附表N/表号, title, 填表单位/报告期)
@@ -53,19 +53,15 @@ def form_bottom(ws, fmt, table: Table, row: int, widths: list[float], *, coverag
     first, last = span if span is not None else (0, len(widths) - 1)
     # When the form is split across pages the lines start after the repeated label columns: a note merged from
     # column A would be drawn again, cut, on every page across.
-    widths = widths[first:last + 1]
-    total = sum(widths)
     if coverage:
-        _merged(ws, row, first, last, coverage, fmt.coverage)
-        ws.set_row(row, 15 * text_lines(coverage, total) + 4)
+        wrapped_row(ws, row, first, last, coverage, widths, fmt.coverage)
         row += 1
     if table.printed_notes:
-        _merged(ws, row, first, last, table.printed_notes, fmt.note)
-        ws.set_row(row, 14 * text_lines(table.printed_notes, total) + 6)
+        wrapped_row(ws, row, first, last, table.printed_notes, widths, fmt.note, line=14, pad=6)
         row += 1
     row += 1  # room to sign
     items = tuple(table.bottom_line or ())
-    for label, (l0, l1, v0, v1) in zip(items, slots_for(widths, items, with_period=False)):
+    for label, (l0, l1, v0, v1) in zip(items, slots_for(widths[first:last + 1], items, with_period=False)):
         l0, l1, v0, v1 = l0 + first, l1 + first, v0 + first, v1 + first
         _merged(ws, row, l0, l1, f"{label}：", fmt.line_label)
         _merged(ws, row, v0, v1, "", fmt.line_value)

@@ -163,8 +163,8 @@ def charts(wb, fmt, table: Table, summary_name: str, summary: dict[str, Any], le
         # "无数据" is not 0 %: a rate that cannot be computed (竣工 0 → no 备案率) is labelled so on its bar.
         note = f"图{i + 1}：各单位{title}。“无数据”：该单位没有可计算的比率（如竣工0项时没有备案率），不是0。{left_out}"
         ws.merge_range(1 + i * page, 0, 2 + i * page, caption_last, note, fmt.note)
-        # The caption's two rows as tall as its wrapped text (the chart below starts after them; _left_out keeps
-        # it to a few lines, so the page still holds the chart).
+        # The caption's two rows as tall as its wrapped text (the chart below starts after them; left_out_names
+        # keeps it to a few lines, so the page still holds the chart).
         lines = lines_needed(note, sum(CHART_WIDTHS[:caption_last + 1]))
         for k in range(2):
             ws.set_row(1 + i * page + k, 15 * max(1, (lines + 1 - k) // 2) + 2)

@@ -138,14 +138,23 @@ def write_header(wb_ws, fmt: "Formats", title: str, subtitle: str, headers: list
     wb_ws.set_row(0, 30)
     # Wrapped within the first page across, as tall as it needs: not run on into the next page's columns, nor in
     # a repeated label column, where it would print cut.
-    if last > start:
-        wb_ws.merge_range(1, start, 1, last, subtitle, fmt.note)
-    else:
-        wb_ws.write_string(1, start, subtitle, fmt.note)
-    wb_ws.set_row(1, 14 * text_lines(subtitle, sum(widths[start:last + 1])) + 4)
+    wrapped_row(wb_ws, 1, start, last, subtitle, widths, fmt.note, line=14)
     for c, w in enumerate(widths):
         wb_ws.set_column(c, c, w)
     return form_header(wb_ws, fmt, headers, widths, top=top)
+
+
+def wrapped_row(ws, row: int, first: int, last: int, text: str, widths: list[float], cell_format, *, line: float = 15,
+                pad: float = 4) -> float:
+    """``text`` wrapped over columns ``first``–``last`` of ``row`` (a note, a coverage line, a subtitle), the row as
+    tall as its lines at ``line`` points each; returns that height."""
+    height = line * text_lines(text, sum(widths[first:last + 1])) + pad
+    ws.set_row(row, height)
+    if last > first:
+        ws.merge_range(row, first, row, last, text, cell_format)
+    else:
+        ws.write_string(row, first, text, cell_format)
+    return height
 
 
 def title_span(fmt: "Formats", widths: list[float], lead: int, headers: list[str | tuple[str, ...]]) -> tuple[int, int]:

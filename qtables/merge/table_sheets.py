@@ -21,7 +21,7 @@ from qtables.merge.sheetkit import (
     header_layout,
     keep_form_tail,
     row_height,
-    text_lines,
+    wrapped_row,
     SheetWriter,
     cached,
     print_setup,
@@ -187,9 +187,7 @@ def keyed_detail(wb, fmt, table: Table, name: str, ledger, registry, period, sco
     ws.write_string(r, kind_col, "合计", fmt.total_text)
     # What the 合计 leaves out, under it as on the summary (the 小计 rows say it unit by unit).
     start, last = title_span(fmt, widths, 3, headers)
-    coverage = coverage_note(scope, excluded, len(registry.units))
-    ws.merge_range(r + 1, start, r + 1, last, coverage, fmt.coverage)
-    ws.set_row(r + 1, 15 * text_lines(coverage, sum(widths[start:last + 1])) + 4)
+    wrapped_row(ws, r + 1, start, last, coverage_note(scope, excluded, len(registry.units)), widths, fmt.coverage)
     ws.outline_settings(True, False, True, False)
     print_setup(ws, fmt, widths, lead=3, header_rows=(HEADER_ROW, first_row - 1), boundaries=paper.group_starts(headers))
     ws.freeze_panes(first_row, 3)
@@ -347,7 +345,7 @@ def scoring(wb, fmt, table: Table, ledger, registry, period) -> None:
               + [8.0, 9.0])
     first = write_header(ws, fmt, table.title, f"报告期：{period.label}", headers, widths)
     r = first
-    missing: list[tuple[str, str]] = []
+    missing: list[str] = []
     for data in iter_units(ledger, registry, period):
         rows = data.tables.get(table.id)
         write_text(ws, r, 0, data.unit.name, fmt.text)
@@ -363,19 +361,16 @@ def scoring(wb, fmt, table: Table, ledger, registry, period) -> None:
             for j in range(len(items) + 1):
                 ws.write_blank(r, 1 + j, None, fmt.dec)
             write_text(ws, r, 2 + len(items), "未收", fmt.status["missing"])
-            missing.append((data.unit.name, "missing"))
+            missing.append(data.unit.name)
         r += 1
     received = len(registry.units) - len(missing)
     if missing:
-        names = "、".join(name for name, _state in missing)
+        names = "、".join(missing)
         note = (f"本表收到 {received} 个单位的评分；未收到 {len(missing)} 个单位：{names}。" if received else
                 f"本报告期尚未收到任何单位的{table.title}（共 {len(missing)} 个单位）。")
     else:
         note = f"本表含全部 {received} 个单位的评分。"
-    span = title_span(fmt, widths, 1, headers)
-    note_height = 15 * text_lines(note, sum(widths[span[0]:span[1] + 1])) + 4
-    ws.merge_range(r, span[0], r, span[1], note, fmt.coverage)
-    ws.set_row(r, note_height)
+    note_height = wrapped_row(ws, r, *title_span(fmt, widths, 1, headers), note, widths, fmt.coverage)
     ws.print_area(0, 0, r, len(widths) - 1)
     # One page tall where the scale allows: the title, the header, a row per unit and the note under them.
     height = 30 + 15 + sum(header_layout(headers, widths)[1]) + 15 * (r - first) + note_height

@@ -20,7 +20,7 @@ from typing import Any
 from qtables.receipt import package as receiptpkg
 from qtables.check.context import Report
 from qtables.fsutil import write_atomic
-from qtables.check.findings import SEVERITY_TEXT, consequences_text, fix_for, grouped
+from qtables.check.findings import SEVERITY_TEXT, consequences_text, figure, fix_for, grouped
 from qtables.timing import today_beijing
 from qtables.check.report import STATUS_TEXT
 from qtables.template.layout import lines_needed
@@ -266,9 +266,7 @@ def _shown(value: Any) -> Any:
     if value is None:
         return value
     if isinstance(value, (int, float)) and not isinstance(value, bool):
-        if isinstance(value, float) and value == value and abs(value) < 1e15:
-            return int(value) if value == int(value) else round(value, 2)
-        return value
+        return figure(value)
     return str(value)
 
 

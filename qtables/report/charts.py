@@ -116,7 +116,7 @@ def insert(document: Any, run: Any, data: ChartData, *, width_cm: float = 15.5, 
     sheet = Part(PackURI(f"/word/embeddings/Microsoft_Excel_Worksheet{number}.xlsx"), CT.SML_SHEET, workbook(data), package)
     assert chart.relate_to(sheet, RT.PACKAGE) == "rId1"  # the id chart_xml's externalData names
     rid = document.part.relate_to(chart, RT.CHART)
-    ids = [int(v) for v in document.element.body.xpath("//wp:docPr/@id")] if document.element.body is not None else []
+    ids = [int(v) for v in document.element.xpath("//wp:docPr/@id")]  # a drawing's id is unique in the document
     cx, cy = int(width_cm * EMU_PER_CM), int(height_cm * EMU_PER_CM)
     run._r.append(parse_xml(
         f'<w:drawing xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main" xmlns:wp="{WP}" xmlns:a="{A}" '

@@ -146,9 +146,9 @@ def keep_together(groups: list[list[float]], *, top: float, header: float, tail:
 
 
 def table_plan(layout: TableLayout, widths: list[float]) -> tuple[PagePlan, int]:
-    """How an issued table prints, and how many label columns repeat on every page across (the lines above and
-    below the table are laid out by it, so that nothing sits in a repeated column): its key columns repeat on every page across; a short table (附表5/6/7) is kept on
-    one page tall where the scale allows, a list of records runs on over as many pages as it needs."""
+    """How an issued table prints, and how many label columns (its keys) repeat on every page across: the writer and
+    the lines above and below the table (``lines.line_slots``) plan by it, so nothing sits in a repeated column.
+    A short table (附表5/6/7) is kept on one page tall where the scale allows; a list of records runs on."""
     table = layout.table
     lead = 0
     while lead < len(table.columns) and table.columns[lead].type == "key" and table.kind in ("keyed", "categories"):
